@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Reading small files whole and writing files atomically. */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Reads a regular file of at most max_size bytes into a NUL-terminated buffer. Refuses a
+ * symlink as the final component (-ELOOP), a non-regular file (-EBADFD) and anything larger
+ * (-E2BIG). Opens with O_NONBLOCK so a FIFO never blocks. */
+int read_file_full(const char *path, size_t max_size, char **ret_data, size_t *ret_size);
+
+/* Writes data to path atomically: a temp file in the same directory, fsync, rename over path,
+ * fsync of the directory. A crash leaves the old or the new file, never a mix. */
+int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);
