@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The D-Bus contract shared by mdatpd and its clients: names, paths, interfaces, polkit actions
+ * and the named errors with their errno map (register it with sd_bus_error_add_map() so that
+ * sd_bus_error_get_errno() gives a meaningful errno on both sides).
+ */
+#pragma once
+
+#include <errno.h>
+#include <systemd/sd-bus.h>
+
+#include "util/macro.h"
+
+#define MDATP_BUS_NAME "com.microsoft.Mdatp1"
+#define MDATP_OBJECT_ROOT "/com/microsoft/Mdatp1"
+#define MDATP_OBJECT_DIAGNOSTICS "/com/microsoft/Mdatp1/Diagnostics"
+
+#define MDATP_IFACE_HEALTH "com.microsoft.Mdatp1.Health"
+#define MDATP_IFACE_SETTINGS "com.microsoft.Mdatp1.Settings"
+#define MDATP_IFACE_DIAGNOSTICS "com.microsoft.Mdatp1.Diagnostics"
+
+#define MDATP_POLKIT_MANAGE_SETTINGS "com.microsoft.mdatp1.manage-settings"
+#define MDATP_POLKIT_MANAGE_EXCLUSIONS "com.microsoft.mdatp1.manage-exclusions"
+#define MDATP_POLKIT_MANAGE_THREATS "com.microsoft.mdatp1.manage-threats"
+#define MDATP_POLKIT_SCAN "com.microsoft.mdatp1.scan"
+#define MDATP_POLKIT_UPDATE_DEFINITIONS "com.microsoft.mdatp1.update-definitions"
+#define MDATP_POLKIT_DIAGNOSTICS "com.microsoft.mdatp1.diagnostics"
+
+#define MDATP_ERROR_MANAGED_BY_POLICY "com.microsoft.Mdatp1.Error.ManagedByPolicy"
+#define MDATP_ERROR_INVALID_ARGUMENT "com.microsoft.Mdatp1.Error.InvalidArgument"
+#define MDATP_ERROR_NOT_FOUND "com.microsoft.Mdatp1.Error.NotFound"
+#define MDATP_ERROR_BUSY "com.microsoft.Mdatp1.Error.Busy"
+#define MDATP_ERROR_ACTION_DISALLOWED "com.microsoft.Mdatp1.Error.ActionDisallowed"
+#define MDATP_ERROR_UNAVAILABLE "com.microsoft.Mdatp1.Error.Unavailable"
+
+/* Each binary includes this once; the table is small. */
+static const sd_bus_error_map mdatp_bus_error_map[] _unused_ = {
+        SD_BUS_ERROR_MAP(MDATP_ERROR_MANAGED_BY_POLICY, EROFS),
+        SD_BUS_ERROR_MAP(MDATP_ERROR_INVALID_ARGUMENT, EINVAL),
+        SD_BUS_ERROR_MAP(MDATP_ERROR_NOT_FOUND, ENOENT),
+        SD_BUS_ERROR_MAP(MDATP_ERROR_BUSY, EBUSY),
+        SD_BUS_ERROR_MAP(MDATP_ERROR_ACTION_DISALLOWED, EPERM),
+        SD_BUS_ERROR_MAP(MDATP_ERROR_UNAVAILABLE, ENODEV),
+        SD_BUS_ERROR_MAP_END
+};

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * com.microsoft.Mdatp1.Diagnostics on /com/microsoft/Mdatp1/Diagnostics: SetLogLevel.
+ */
+#include "bus/bus.h"
+#include "mdatp-bus.h"
+
+static int method_set_log_level(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *name;
+        LogLevel level;
+        int persist, r;
+
+        r = sd_bus_message_read(message, "sb", &name, &persist);
+        if (r < 0)
+                return r;
+        level = log_level_from_string(name);
+        if (level < 0)
+                return sd_bus_error_setf(error, MDATP_ERROR_INVALID_ARGUMENT,
+                                         "Invalid log level '%s': expected one of error, "
+                                         "warning, info, verbose, debug",
+                                         name);
+
+        r = bus_verify_polkit_async(message, MDATP_POLKIT_MANAGE_SETTINGS,
+                                    "Changing the log level", &m->polkit_registry, error);
+        if (r <= 0)
+                return r == 0 ? 1 : r;
+
+        LogLevel old = log_get_level();
+        r = manager_set_log_level(m, level, persist);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to set the log level: %m");
+        if (old != level)
+                (void) bus_notify_log_level_changed(m);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+const sd_bus_vtable bus_diagnostics_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD_WITH_ARGS("SetLogLevel",
+                                SD_BUS_ARGS("s", level, "b", persist),
+                                SD_BUS_NO_RESULT,
+                                method_set_log_level, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END
+};

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * com.microsoft.Mdatp1.Health on /com/microsoft/Mdatp1: one read-only property per health fact.
+ * Getters read the manager's state; nothing here changes it. Facts of features this build does
+ * not have read as empty strings, 0 or false, which clients show as "unavailable".
+ */
+#include <string.h>
+
+#include "bus/bus.h"
+#include "config.h"
+#include "mdatp-bus.h"
+#include "util/strv.h"
+
+/* Which setting each settings-backed property shows or derives from, so that a change of the
+ * setting emits PropertiesChanged for exactly those properties. */
+static const struct {
+        const char *property;
+        const char *setting;
+} health_setting_deps[] = {
+        { "CloudEnabled", "cloudService.enabled" },
+        { "CloudAutomaticSampleSubmissionConsent", "cloudService.automaticSampleSubmissionConsent" },
+        { "CloudDiagnosticEnabled", "cloudService.diagnosticLevel" },
+        { "EnforcementLevel", "antivirusEngine.enforcementLevel" },
+        { "PassiveModeEnabled", "antivirusEngine.enforcementLevel" },
+        { "RealTimeProtectionEnabled", "antivirusEngine.enforcementLevel" },
+        { "BehaviorMonitoring", "antivirusEngine.behaviorMonitoring" },
+        { "AutomaticDefinitionUpdateEnabled", "cloudService.automaticDefinitionUpdateEnabled" },
+        { "EdrEarlyPreviewEnabled", "edr.earlyPreview" },
+        { "EdrDeviceTags", "edr.tags" },
+        { "EdrGroupIds", "edr.groupIds" },
+        { "NetworkProtectionEnforcementLevel", "networkProtection.enforcementLevel" },
+        { "Proxy", "cloudService.proxy" },
+};
+
+static const char *setting_for_property(const char *property) {
+        for (size_t i = 0; i < ELEMENTSOF(health_setting_deps); i++)
+                if (streq(health_setting_deps[i].property, property))
+                        return health_setting_deps[i].setting;
+        return NULL;
+}
+
+/* Properties that show a setting's value unchanged. */
+static int property_get_setting(sd_bus *bus, const char *path, const char *interface,
+                                const char *property, sd_bus_message *reply, void *userdata,
+                                sd_bus_error *error) {
+        _cleanup_(setting_value_done) SettingValue value = {};
+        Manager *m = userdata;
+        const SettingDef *def;
+        int r;
+
+        def = setting_def_find(setting_for_property(property));
+        if (!def)
+                return -ENOENT;
+        r = settings_get(m->settings, def, &value, NULL);
+        if (r < 0)
+                return r;
+        return bus_message_append_setting_contents(reply, &value);
+}
+
+static bool enforcement_is(Manager *m, const char *level) {
+        const char *s = settings_get_string(m->settings, "antivirusEngine.enforcementLevel");
+        return s && streq(s, level);
+}
+
+static int property_get_derived_bool(sd_bus *bus, const char *path, const char *interface,
+                                     const char *property, sd_bus_message *reply,
+                                     void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        bool b = false;
+
+        if (streq(property, "PassiveModeEnabled"))
+                b = enforcement_is(m, "passive");
+        else if (streq(property, "RealTimeProtectionEnabled"))
+                b = enforcement_is(m, "real_time");
+        else if (streq(property, "CloudDiagnosticEnabled")) {
+                const char *s = settings_get_string(m->settings, "cloudService.diagnosticLevel");
+                b = s && streq(s, "optional");
+        }
+        return sd_bus_message_append(reply, "b", b);
+}
+
+static int property_get_healthy(sd_bus *bus, const char *path, const char *interface,
+                                const char *property, sd_bus_message *reply, void *userdata,
+                                sd_bus_error *error) {
+        _cleanup_strv_free_ char **issues = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = manager_health_issues(m, &issues);
+        if (r < 0)
+                return r;
+        if (streq(property, "Healthy"))
+                return sd_bus_message_append(reply, "b", strv_length(issues) == 0);
+        return sd_bus_message_append_strv(reply, issues);
+}
+
+static int property_get_log_level(sd_bus *bus, const char *path, const char *interface,
+                                  const char *property, sd_bus_message *reply, void *userdata,
+                                  sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", log_level_to_string(log_get_level()));
+}
+
+static int property_get_manager_string(sd_bus *bus, const char *path, const char *interface,
+                                       const char *property, sd_bus_message *reply,
+                                       void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        if (streq(property, "MachineGuid"))
+                return sd_bus_message_append(reply, "s", m->machine_guid);
+        return sd_bus_message_append(reply, "s", m->managed_path);
+}
+
+/* Facts that are constant in this build, or that later subsystems will fill in. */
+static int property_get_const_string(sd_bus *bus, const char *path, const char *interface,
+                                     const char *property, sd_bus_message *reply,
+                                     void *userdata, sd_bus_error *error) {
+        static const struct {
+                const char *property;
+                const char *value;
+        } facts[] = {
+                { "AppVersion", MDATP_VERSION },
+                { "EngineVersion", "" },
+                { "EngineLoadStatus", "Engine not loaded" },
+                { "OrgId", "" },
+                { "ReleaseRing", "" },
+                { "RealTimeProtectionSubsystem", "" },
+                { "SupplementaryEventsSubsystem", "" },
+                { "TamperProtection", "disabled" },
+                { "DefinitionsVersion", "" },
+                { "DefinitionsStatus", "unavailable" },
+                { "EdrConfigurationVersion", "" },
+                { "EdrMachineId", "" },
+                { "NetworkProtectionStatus", "stopped" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(facts); i++)
+                if (streq(facts[i].property, property))
+                        return sd_bus_message_append(reply, "s", facts[i].value);
+        return -ENOENT;
+}
+
+static int property_get_true(sd_bus *bus, const char *path, const char *interface,
+                             const char *property, sd_bus_message *reply, void *userdata,
+                             sd_bus_error *error) {
+        return sd_bus_message_append(reply, "b", true);
+}
+
+static int property_get_false(sd_bus *bus, const char *path, const char *interface,
+                              const char *property, sd_bus_message *reply, void *userdata,
+                              sd_bus_error *error) {
+        return sd_bus_message_append(reply, "b", false);
+}
+
+static int property_get_zero(sd_bus *bus, const char *path, const char *interface,
+                             const char *property, sd_bus_message *reply, void *userdata,
+                             sd_bus_error *error) {
+        return sd_bus_message_append(reply, "t", UINT64_C(0));
+}
+
+static int property_get_empty_strv(sd_bus *bus, const char *path, const char *interface,
+                                   const char *property, sd_bus_message *reply, void *userdata,
+                                   sd_bus_error *error) {
+        return sd_bus_message_append(reply, "as", 0);
+}
+
+int bus_notify_settings_changed(Manager *m, char **names) {
+        _cleanup_strv_free_ char **props = NULL, **issues = NULL;
+        int r;
+
+        if (!m->bus)
+                return 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(health_setting_deps); i++)
+                if (strv_contains(names, health_setting_deps[i].setting)) {
+                        r = strv_extend(&props, health_setting_deps[i].property);
+                        if (r < 0)
+                                return r;
+                }
+
+        r = manager_health_issues(m, &issues);
+        if (r < 0)
+                return r;
+        if (!strv_equal(issues, m->health_issues)) {
+                if (strv_extend(&props, "Healthy") < 0 || strv_extend(&props, "HealthIssues") < 0)
+                        return -ENOMEM;
+                strv_free(m->health_issues);
+                m->health_issues = TAKE_PTR(issues);
+        }
+
+        if (props) {
+                r = sd_bus_emit_properties_changed_strv(m->bus, MDATP_OBJECT_ROOT,
+                                                        MDATP_IFACE_HEALTH, props);
+                if (r < 0)
+                        return r;
+        }
+        if (strv_length(names) > 0) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *signal = NULL;
+
+                r = sd_bus_message_new_signal(m->bus, &signal, MDATP_OBJECT_ROOT,
+                                              MDATP_IFACE_SETTINGS, "Changed");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append_strv(signal, names);
+                if (r < 0)
+                        return r;
+                return sd_bus_send(m->bus, signal, NULL);
+        }
+        return 0;
+}
+
+int bus_notify_log_level_changed(Manager *m) {
+        if (!m->bus)
+                return 0;
+        return sd_bus_emit_properties_changed(m->bus, MDATP_OBJECT_ROOT, MDATP_IFACE_HEALTH,
+                                              "LogLevel", NULL);
+}
+
+#define CHANGES SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
+#define CONST SD_BUS_VTABLE_PROPERTY_CONST
+
+const sd_bus_vtable bus_health_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Healthy", "b", property_get_healthy, 0, CHANGES),
+        SD_BUS_PROPERTY("HealthIssues", "as", property_get_healthy, 0, CHANGES),
+        SD_BUS_PROPERTY("Licensed", "b", property_get_true, 0, CONST),
+        SD_BUS_PROPERTY("AppVersion", "s", property_get_const_string, 0, CONST),
+        SD_BUS_PROPERTY("EngineVersion", "s", property_get_const_string, 0, CHANGES),
+        SD_BUS_PROPERTY("EngineLoadStatus", "s", property_get_const_string, 0, CHANGES),
+        SD_BUS_PROPERTY("OrgId", "s", property_get_const_string, 0, CONST),
+        SD_BUS_PROPERTY("LogLevel", "s", property_get_log_level, 0, CHANGES),
+        SD_BUS_PROPERTY("MachineGuid", "s", property_get_manager_string, 0, CONST),
+        SD_BUS_PROPERTY("ReleaseRing", "s", property_get_const_string, 0, CONST),
+        SD_BUS_PROPERTY("ProductExpiration", "t", property_get_zero, 0, CONST),
+        SD_BUS_PROPERTY("CloudEnabled", "b", property_get_setting, 0, CHANGES),
+        SD_BUS_PROPERTY("CloudAutomaticSampleSubmissionConsent", "s", property_get_setting, 0,
+                        CHANGES),
+        SD_BUS_PROPERTY("CloudDiagnosticEnabled", "b", property_get_derived_bool, 0, CHANGES),
+        SD_BUS_PROPERTY("EnforcementLevel", "s", property_get_setting, 0, CHANGES),
+        SD_BUS_PROPERTY("PassiveModeEnabled", "b", property_get_derived_bool, 0, CHANGES),
+        SD_BUS_PROPERTY("BehaviorMonitoring", "s", property_get_setting, 0, CHANGES),
+        SD_BUS_PROPERTY("RealTimeProtectionEnabled", "b", property_get_derived_bool, 0, CHANGES),
+        SD_BUS_PROPERTY("RealTimeProtectionAvailable", "b", property_get_false, 0, CHANGES),
+        SD_BUS_PROPERTY("RealTimeProtectionSubsystem", "s", property_get_const_string, 0,
+                        CHANGES),
+        SD_BUS_PROPERTY("SupplementaryEventsSubsystem", "s", property_get_const_string, 0,
+                        CHANGES),
+        SD_BUS_PROPERTY("TamperProtection", "s", property_get_const_string, 0, CONST),
+        SD_BUS_PROPERTY("AutomaticDefinitionUpdateEnabled", "b", property_get_setting, 0,
+                        CHANGES),
+        SD_BUS_PROPERTY("DefinitionsUpdated", "t", property_get_zero, 0, CHANGES),
+        SD_BUS_PROPERTY("DefinitionsVersion", "s", property_get_const_string, 0, CHANGES),
+        SD_BUS_PROPERTY("DefinitionsStatus", "s", property_get_const_string, 0, CHANGES),
+        SD_BUS_PROPERTY("EdrEarlyPreviewEnabled", "s", property_get_setting, 0, CHANGES),
+        SD_BUS_PROPERTY("EdrDeviceTags", "a(ss)", property_get_setting, 0, CHANGES),
+        SD_BUS_PROPERTY("EdrGroupIds", "s", property_get_setting, 0, CHANGES),
+        SD_BUS_PROPERTY("EdrConfigurationVersion", "s", property_get_const_string, 0, CHANGES),
+        SD_BUS_PROPERTY("EdrMachineId", "s", property_get_const_string, 0, CHANGES),
+        SD_BUS_PROPERTY("ConflictingApplications", "as", property_get_empty_strv, 0, CHANGES),
+        SD_BUS_PROPERTY("NetworkProtectionStatus", "s", property_get_const_string, 0, CHANGES),
+        SD_BUS_PROPERTY("NetworkProtectionEnforcementLevel", "s", property_get_setting, 0,
+                        CHANGES),
+        SD_BUS_PROPERTY("TroubleshootingMode", "b", property_get_false, 0, CONST),
+        SD_BUS_PROPERTY("Proxy", "s", property_get_setting, 0, CHANGES),
+        SD_BUS_PROPERTY("ManagedPolicyPath", "s", property_get_manager_string, 0, CONST),
+        SD_BUS_VTABLE_END
+};

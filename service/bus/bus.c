@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Registers every object the daemon publishes. */
+#include "bus/bus.h"
+#include "mdatp-bus.h"
+
+int bus_register_objects(Manager *m) {
+        static const struct {
+                const char *path;
+                const char *interface;
+                const sd_bus_vtable *vtable;
+        } objects[] = {
+                { MDATP_OBJECT_ROOT, MDATP_IFACE_HEALTH, bus_health_vtable },
+                { MDATP_OBJECT_ROOT, MDATP_IFACE_SETTINGS, bus_settings_vtable },
+                { MDATP_OBJECT_DIAGNOSTICS, MDATP_IFACE_DIAGNOSTICS, bus_diagnostics_vtable },
+        };
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(objects); i++) {
+                r = sd_bus_add_object_vtable(m->bus, NULL, objects[i].path, objects[i].interface,
+                                             objects[i].vtable, m);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

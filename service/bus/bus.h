@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The D-Bus adapters: one file per interface, each a vtable with argument parsing, polkit
+ * checks and replies only; the logic is in the manager and the modules below it.
+ */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include "manager.h"
+
+/* Registers every object and interface on m->bus. */
+int bus_register_objects(Manager *m);
+
+/* Tells clients which settings changed: Settings.Changed and PropertiesChanged on Health for
+ * exactly the properties that depend on them (and Healthy/HealthIssues when those changed). */
+int bus_notify_settings_changed(Manager *m, char **names);
+/* Emits PropertiesChanged for LogLevel. */
+int bus_notify_log_level_changed(Manager *m);
+
+/* polkit, asynchronously (systemd's pattern). Returns 1 when the caller is authorised, 0 when
+ * a CheckAuthorization query was sent and the message will be dispatched again once polkit
+ * answers (the handler must then return 1 without replying), or a negative errno with *error
+ * set (AccessDenied, or polkit unreachable) when not. Callers with euid 0 pass at once. */
+int bus_verify_polkit_async(sd_bus_message *message, const char *action, const char *what,
+                            PolkitRegistry **registry, sd_bus_error *error);
+PolkitRegistry *polkit_registry_free(PolkitRegistry *r);
+
+/* Reading and writing setting values of any of the schema's types (bus-setting-value.c):
+ * _value wraps the value in a variant, _contents appends it bare (for properties). */
+int bus_message_append_setting_contents(sd_bus_message *m, const SettingValue *v);
+int bus_message_append_setting_value(sd_bus_message *m, const SettingValue *v);
+/* Reads a variant holding a value for def; -EINVAL with *error set on a type mismatch. */
+int bus_message_read_setting_value(sd_bus_message *m, const SettingDef *def, SettingValue *ret,
+                                   sd_bus_error *error);
+
+extern const sd_bus_vtable bus_health_vtable[];
+extern const sd_bus_vtable bus_settings_vtable[];
+extern const sd_bus_vtable bus_diagnostics_vtable[];

@@ -1,0 +1,547 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Manager: owns the settings layers, the persisted local state and the watch on the managed
+ * policy. Runs on the main thread only. It never builds D-Bus replies; after a change it calls
+ * bus_notify_settings_changed() so clients hear of it.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <systemd/sd-id128.h>
+
+#include "bus/bus.h"
+#include "manager.h"
+#include "util/fileio.h"
+#include "util/strv.h"
+
+#define MANAGED_POLICY_FILE "mdatp_managed.json"
+#define MANAGED_RELOAD_DELAY_USEC (100 * 1000)
+#define MANAGED_POLL_USEC (2 * 1000 * 1000)
+#define SETTINGS_FILE_MAX (1024 * 1024)
+
+static int managed_watch_start(Manager *m);
+
+static char *path_join(const char *a, const char *b) {
+        char *p;
+
+        if (asprintf(&p, "%s/%s", a, b) < 0)
+                return NULL;
+        return p;
+}
+
+int manager_new(const ManagerConfig *config, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        int r;
+
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+
+        m->state_dir = strdup(config->state_dir);
+        m->managed_dir = strdup(config->managed_dir);
+        if (!m->state_dir || !m->managed_dir)
+                return -ENOMEM;
+        m->managed_path = path_join(m->managed_dir, MANAGED_POLICY_FILE);
+        m->local_settings_path = path_join(m->state_dir, "settings.json");
+        m->log_level_path = path_join(m->state_dir, "log_level");
+        if (!m->managed_path || !m->local_settings_path || !m->log_level_path)
+                return -ENOMEM;
+
+        r = settings_new(&m->settings);
+        if (r < 0)
+                return r;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+
+        sd_event_source_disable_unref(m->managed_reload);
+        sd_event_source_disable_unref(m->managed_poll);
+        sd_event_source_disable_unref(m->managed_watch);
+        polkit_registry_free(m->polkit_registry);
+        sd_bus_flush_close_unref(m->bus);
+        sd_event_unref(m->event);
+
+        settings_free(m->settings);
+        strv_free(m->health_issues);
+        free(m->machine_guid);
+        free(m->local_settings_error);
+        free(m->managed_policy_error);
+        free(m->log_level_path);
+        free(m->local_settings_path);
+        free(m->managed_path);
+        free(m->managed_dir);
+        free(m->state_dir);
+        return mfree(m);
+}
+
+static int mkdir_parents(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = '\0';
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        return negative_errno();
+                *s = '/';
+        }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return negative_errno();
+        return 0;
+}
+
+/* A settings file we cannot parse is moved aside, never overwritten: the admin may want what
+ * was in it. */
+static int local_settings_load(Manager *m) {
+        _cleanup_(settings_error_done) SettingsError error = SETTINGS_ERROR_INIT;
+        _cleanup_strv_free_ char **unknown = NULL;
+        SettingsLayer *layer = NULL;
+        int r;
+
+        r = settings_layer_load(m->local_settings_path, &layer, &error, &unknown);
+        if (r == -ENOENT)
+                return 0;
+        if (r >= 0) {
+                settings_layer_free(m->settings->local);
+                m->settings->local = layer;
+                for (char **k = unknown; k && *k; k++)
+                        log_warning("Local settings '%s': unknown key '%s', ignoring.",
+                                    m->local_settings_path, *k);
+                return 0;
+        }
+
+        _cleanup_free_ char *aside = NULL;
+        if (asprintf(&aside, "%s.invalid-%lld", m->local_settings_path,
+                     (long long) time(NULL)) < 0)
+                return log_oom();
+        if (rename(m->local_settings_path, aside) < 0)
+                log_warning_errno(negative_errno(), "Failed to move '%s' aside: %m",
+                                  m->local_settings_path);
+
+        free(m->local_settings_error);
+        if (asprintf(&m->local_settings_error,
+                     "local settings '%s' could not be read (%s%s%s), defaults apply; the file "
+                     "was kept as '%s'",
+                     m->local_settings_path,
+                     error.message ?: strerror(-r),
+                     error.key ? " at key " : "", error.key ?: "", aside) < 0)
+                m->local_settings_error = NULL;
+        return log_error_errno(r, "Failed to load local settings '%s': %s",
+                               m->local_settings_path, error.message ?: strerror(-r));
+}
+
+static int local_settings_save(Manager *m) {
+        _cleanup_free_ char *json = NULL;
+        int r;
+
+        r = settings_layer_to_json(m->settings->local, &json);
+        if (r < 0)
+                return r;
+        return write_file_atomic(m->local_settings_path, json, strlen(json), 0600);
+}
+
+static void log_level_load(Manager *m) {
+        _cleanup_free_ char *data = NULL;
+        LogLevel level;
+        int r;
+
+        r = read_file_full(m->log_level_path, 64, &data, NULL);
+        if (r == -ENOENT)
+                return;
+        if (r < 0) {
+                log_warning_errno(r, "Failed to read '%s', ignoring: %m", m->log_level_path);
+                return;
+        }
+        data[strcspn(data, "\n")] = '\0';
+        level = log_level_from_string(data);
+        if (level < 0) {
+                log_warning("Invalid log level '%s' in '%s', ignoring.", data, m->log_level_path);
+                return;
+        }
+        log_set_level(level);
+}
+
+static int machine_guid_load(Manager *m) {
+        _cleanup_free_ char *path = path_join(m->state_dir, "machine_guid");
+        _cleanup_free_ char *data = NULL;
+        char guid[37];
+        sd_id128_t id;
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        r = read_file_full(path, 64, &data, NULL);
+        if (r >= 0 && sd_id128_from_string((data[strcspn(data, "\n")] = '\0', data), &id) >= 0)
+                goto format;
+        if (r >= 0 || r != -ENOENT)
+                log_warning("Machine id file '%s' is unreadable or invalid, making a new one.",
+                            path);
+
+        r = sd_id128_randomize(&id);
+        if (r < 0)
+                return r;
+
+format:
+        (void) snprintf(guid, sizeof(guid), SD_ID128_UUID_FORMAT_STR, SD_ID128_FORMAT_VAL(id));
+        if (!data || !streq(data, guid)) {
+                r = write_file_atomic(path, guid, strlen(guid), 0644);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to save machine id '%s': %m", path);
+        }
+        m->machine_guid = strdup(guid);
+        return m->machine_guid ? 0 : -ENOMEM;
+}
+
+static char *managed_error_format(const Manager *m, const SettingsError *e, int r) {
+        char *s = NULL;
+        int k;
+
+        if (e->line > 0)
+                k = asprintf(&s,
+                             "managed configuration '%s' is invalid at line %u, column %u%s%s%s: "
+                             "%s; the previous policy stays in force",
+                             m->managed_path, e->line, e->column,
+                             e->key ? " (key '" : "", e->key ?: "", e->key ? "')" : "",
+                             e->message ?: strerror(-r));
+        else
+                k = asprintf(&s,
+                             "managed configuration '%s' could not be read: %s; the previous "
+                             "policy stays in force",
+                             m->managed_path, e->message ?: strerror(-r));
+        return k < 0 ? NULL : s;
+}
+
+/* The policy file decides what an unprivileged user cannot change; one that someone other
+ * than root could have written is not trusted. */
+static int managed_file_check_owner(const char *path, char **ret_message) {
+        struct stat st;
+
+        if (lstat(path, &st) < 0)
+                return negative_errno();
+        if (S_ISLNK(st.st_mode))
+                return 0;       /* read_file_full() refuses it with a clear error */
+        if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+                if (asprintf(ret_message, "the file must be owned by root and writable by root "
+                             "only (owner uid %u, mode %04o)",
+                             (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777)) < 0)
+                        return -ENOMEM;
+                return -EPERM;
+        }
+        return 0;
+}
+
+int manager_reload_managed(Manager *m, char ***ret_changed) {
+        _cleanup_(settings_error_done) SettingsError error = SETTINGS_ERROR_INIT;
+        _cleanup_(settings_snapshot_done) SettingsSnapshot before = {};
+        _cleanup_strv_free_ char **unknown = NULL, **changed = NULL;
+        _cleanup_(settings_layer_freep) SettingsLayer *layer = NULL;
+        int r;
+
+        r = managed_file_check_owner(m->managed_path, &error.message);
+        if (r >= 0)
+                r = settings_layer_load(m->managed_path, &layer, &error, &unknown);
+        if (r == -ENOENT) {
+                log_debug("No managed policy at '%s'.", m->managed_path);
+                r = settings_layer_new(&layer);
+                if (r < 0)
+                        return r;
+        } else if (r == -ELOOP && !error.message) {
+                error.message = strdup("the file is a symbolic link; refusing to follow it");
+        }
+        if (r < 0) {
+                char *msg = managed_error_format(m, &error, r);
+                if (!msg)
+                        return log_oom();
+                log_error("The managed configuration was not applied: %s", msg);
+                free(m->managed_policy_error);
+                m->managed_policy_error = msg;
+                if (ret_changed)
+                        *ret_changed = NULL;
+                return 0;
+        }
+
+        for (char **k = unknown; k && *k; k++)
+                log_warning("Managed configuration '%s': unknown key '%s', ignoring.",
+                            m->managed_path, *k);
+
+        r = settings_snapshot(m->settings, &before);
+        if (r < 0)
+                return r;
+
+        settings_layer_free(m->settings->managed);
+        m->settings->managed = TAKE_PTR(layer);
+        m->managed_policy_error = mfree(m->managed_policy_error);
+
+        r = settings_changed_since(m->settings, &before, &changed);
+        if (r < 0)
+                return r;
+        for (char **c = changed; c && *c; c++)
+                log_info("Setting '%s' changed by the managed configuration.", *c);
+
+        if (ret_changed)
+                *ret_changed = TAKE_PTR(changed);
+        return 0;
+}
+
+static int managed_reload_handler(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_strv_free_ char **changed = NULL;
+        int r;
+
+        r = manager_reload_managed(m, &changed);
+        if (r < 0)
+                log_error_errno(r, "Failed to reload the managed configuration: %m");
+        (void) bus_notify_settings_changed(m, changed);
+        return 0;
+}
+
+/* Editors and configuration tools write in bursts (temp file, rename, chmod): wait briefly so
+ * one change is one reload. */
+static void managed_reload_schedule(Manager *m) {
+        int r;
+
+        if (m->managed_reload) {
+                (void) sd_event_source_set_time_relative(m->managed_reload,
+                                                         MANAGED_RELOAD_DELAY_USEC);
+                (void) sd_event_source_set_enabled(m->managed_reload, SD_EVENT_ONESHOT);
+                return;
+        }
+        r = sd_event_add_time_relative(m->event, &m->managed_reload, CLOCK_MONOTONIC,
+                                       MANAGED_RELOAD_DELAY_USEC, 0, managed_reload_handler, m);
+        if (r < 0)
+                log_error_errno(r, "Failed to schedule a reload of the managed policy: %m");
+}
+
+static int managed_inotify_handler(sd_event_source *s, const struct inotify_event *event,
+                                   void *userdata) {
+        Manager *m = userdata;
+
+        if (event->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+                /* The directory itself went away: poll until it is back. */
+                m->managed_watch = sd_event_source_disable_unref(m->managed_watch);
+                (void) managed_watch_start(m);
+                managed_reload_schedule(m);
+                return 0;
+        }
+        if (event->len > 0 && streq(event->name, MANAGED_POLICY_FILE))
+                managed_reload_schedule(m);
+        return 0;
+}
+
+static int managed_poll_handler(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        struct stat st;
+
+        if (stat(m->managed_dir, &st) < 0 || !S_ISDIR(st.st_mode))
+                return sd_event_source_set_time_relative(s, MANAGED_POLL_USEC);
+
+        m->managed_poll = sd_event_source_disable_unref(m->managed_poll);
+        (void) managed_watch_start(m);
+        managed_reload_schedule(m);
+        return 0;
+}
+
+static int managed_watch_start(Manager *m) {
+        int r;
+
+        r = sd_event_add_inotify(m->event, &m->managed_watch, m->managed_dir,
+                                 IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
+                                 IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF |
+                                 IN_ONLYDIR,
+                                 managed_inotify_handler, m);
+        if (r >= 0)
+                return 0;
+        if (r != -ENOENT && r != -ENOTDIR)
+                return log_error_errno(r, "Failed to watch '%s': %m", m->managed_dir);
+
+        log_info("Managed policy directory '%s' does not exist; checking for it every %u s.",
+                 m->managed_dir, (unsigned) (MANAGED_POLL_USEC / 1000000));
+        if (m->managed_poll)
+                return 0;
+        return sd_event_add_time_relative(m->event, &m->managed_poll, CLOCK_MONOTONIC,
+                                          MANAGED_POLL_USEC, 0, managed_poll_handler, m);
+}
+
+int manager_startup(Manager *m) {
+        int r;
+
+        r = mkdir_parents(m->state_dir, 0755);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create state directory '%s': %m",
+                                       m->state_dir);
+
+        (void) local_settings_load(m);
+        log_level_load(m);
+        r = machine_guid_load(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the machine id: %m");
+
+        r = managed_watch_start(m);
+        if (r < 0)
+                return r;
+        r = manager_reload_managed(m, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load the managed configuration: %m");
+
+        r = manager_health_issues(m, &m->health_issues);
+        if (r < 0)
+                return r;
+        return 0;
+}
+
+/* Applies a change to the local layer through apply(), persists it, and rolls the layer back
+ * when the file cannot be written, so memory and disk never disagree. */
+static int local_change(Manager *m, const SettingDef *def, const SettingValue *value,
+                        char **ret_message, char ***ret_changed) {
+        _cleanup_(settings_snapshot_done) SettingsSnapshot before = {};
+        _cleanup_(setting_value_done) SettingValue old = {};
+        const SettingValue *cur;
+        bool had_old;
+        int r;
+
+        cur = settings_layer_get(m->settings->local, def);
+        had_old = cur != NULL;
+        if (had_old) {
+                if (value && setting_value_equal(cur, value))
+                        return MANAGER_SETTING_UNCHANGED;
+                r = setting_value_copy(cur, &old);
+                if (r < 0)
+                        return r;
+        } else if (!value)
+                return MANAGER_SETTING_UNCHANGED;
+
+        r = settings_snapshot(m->settings, &before);
+        if (r < 0)
+                return r;
+
+        if (value) {
+                r = settings_layer_set(m->settings->local, def, value, ret_message);
+                if (r == -EINVAL)
+                        return MANAGER_SETTING_INVALID;
+        } else
+                r = settings_layer_unset(m->settings->local, def);
+        if (r < 0)
+                return r;
+
+        r = local_settings_save(m);
+        if (r < 0) {
+                if (had_old)
+                        (void) settings_layer_set(m->settings->local, def, &old, NULL);
+                else
+                        (void) settings_layer_unset(m->settings->local, def);
+                return log_error_errno(r, "Failed to save local settings to '%s': %m",
+                                       m->local_settings_path);
+        }
+
+        return settings_changed_since(m->settings, &before, ret_changed);
+}
+
+static int check_local_change(Manager *m, const SettingDef *def) {
+        switch (settings_check_local_change(m->settings, def)) {
+        case SETTINGS_CHANGE_ALLOWED:
+                return 0;
+        case SETTINGS_E_MANAGED:
+                return MANAGER_SETTING_MANAGED;
+        case SETTINGS_E_ADMIN_ONLY:
+                return MANAGER_SETTING_ADMIN_ONLY;
+        default:
+                return -EINVAL;
+        }
+}
+
+int manager_set_setting(Manager *m, const SettingDef *def, const SettingValue *value,
+                        char **ret_message, char ***ret_changed) {
+        int r;
+
+        *ret_changed = NULL;
+        r = setting_value_validate(def, value, ret_message);
+        if (r < 0)
+                return MANAGER_SETTING_INVALID;
+        r = check_local_change(m, def);
+        if (r != 0)
+                return r;
+        r = local_change(m, def, value, ret_message, ret_changed);
+        if (r == 0) {
+                _cleanup_free_ char *s = setting_value_to_string(value);
+                log_info("Setting '%s' set locally to %s.", def->name, s ?: "?");
+        }
+        return r;
+}
+
+int manager_reset_setting(Manager *m, const SettingDef *def, char ***ret_changed) {
+        int r;
+
+        *ret_changed = NULL;
+        r = check_local_change(m, def);
+        if (r != 0)
+                return r;
+        r = local_change(m, def, NULL, NULL, ret_changed);
+        if (r == 0)
+                log_info("Setting '%s' reset to its managed or default value.", def->name);
+        return r;
+}
+
+int manager_set_log_level(Manager *m, LogLevel level, bool persist) {
+        const char *name = log_level_to_string(level);
+        int r;
+
+        if (!name)
+                return -EINVAL;
+        if (persist) {
+                r = write_file_atomic(m->log_level_path, name, strlen(name), 0644);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to save log level to '%s': %m",
+                                               m->log_level_path);
+        }
+        log_set_level(level);
+        log_info("Log level set to '%s'%s.", name, persist ? " and persisted" : "");
+        return 0;
+}
+
+int manager_health_issues(Manager *m, char ***ret) {
+        _cleanup_strv_free_ char **issues = NULL;
+        const char *level;
+        int r;
+
+        if (m->managed_policy_error) {
+                r = strv_extend(&issues, m->managed_policy_error);
+                if (r < 0)
+                        return r;
+        }
+        if (m->local_settings_error) {
+                r = strv_extend(&issues, m->local_settings_error);
+                if (r < 0)
+                        return r;
+        }
+
+        /* Features of later releases report themselves honestly as missing. */
+        level = settings_get_string(m->settings, "antivirusEngine.enforcementLevel");
+        if (level && streq(level, "real_time")) {
+                r = strv_extend(&issues, "real-time protection is enabled but not available: "
+                                "this build has no real-time protection subsystem");
+                if (r < 0)
+                        return r;
+        }
+        r = strv_extend(&issues, "no security intelligence loaded: this build has no detection "
+                        "engine");
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(issues);
+        return 0;
+}
