@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Sets up mdatp on a fresh Debian 12 machine, as root: installs dependencies, builds, installs to
+# /usr, starts the system bus (or uses systemd when it is PID 1), starts mdatpd and prints
+# `mdatp health`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+[ "$(id -u)" = 0 ] || { echo "setup.sh: run as root (sudo ./scripts/setup.sh)" >&2; exit 1; }
+scripts/deps.sh
+
+if [ ! -f build-release/build.ninja ]; then
+        meson setup build-release --prefix=/usr --sysconfdir=/etc --localstatedir=/var \
+                --buildtype=release -Dtests=false
+fi
+ninja -C build-release
+meson install -C build-release --quiet
+
+name_owned() {
+        busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
+                NameHasOwner s "$1" 2>/dev/null | grep -q true
+}
+
+if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
+        systemctl daemon-reload
+        systemctl reload dbus 2>/dev/null || true
+        systemctl enable mdatp.service
+        systemctl restart mdatp.service
+else
+        # No service manager: run the system bus ourselves (polkitd is activated by it).
+        if ! busctl --system status >/dev/null 2>&1; then
+                mkdir -p /run/dbus
+                rm -f /run/dbus/pid
+                dbus-daemon --system --fork
+        fi
+        if name_owned com.microsoft.Mdatp1; then
+                pid=$(busctl --system call org.freedesktop.DBus /org/freedesktop/DBus \
+                        org.freedesktop.DBus GetConnectionUnixProcessID s com.microsoft.Mdatp1 |
+                        awk '{ print $2 }')
+                kill -TERM "$pid"
+                for _ in $(seq 100); do name_owned com.microsoft.Mdatp1 || break; sleep 0.1; done
+        fi
+        nohup /usr/sbin/mdatpd >>/var/log/mdatpd.log 2>&1 &
+fi
+
+for _ in $(seq 100); do name_owned com.microsoft.Mdatp1 && break; sleep 0.1; done
+name_owned com.microsoft.Mdatp1 || { echo "setup.sh: mdatpd did not start; see /var/log/mdatpd.log or journalctl -u mdatp" >&2; exit 1; }
+echo "mdatpd is running. mdatp health:"
+mdatp health
