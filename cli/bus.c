@@ -75,7 +75,10 @@ int bus_error_message(const sd_bus_error *e, int r, const char *what, char **ret
                 status = CLI_EXIT_UNREACHABLE;
                 break;
         case BUS_ERROR_ACCESS_DENIED:
-                if (has_message)
+                /* mdatpd's own refusals already say so; the bus's or polkit's may not. */
+                if (has_message && strstr(e->message, "requires administrator privileges"))
+                        k = asprintf(&s, "%s", e->message);
+                else if (has_message)
                         k = asprintf(&s, "%s requires administrator privileges: %s",
                                      what, e->message);
                 else

@@ -966,7 +966,8 @@ END_TEST
 
 START_TEST(test_bus_errors) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL, *m4 = NULL, *m5 = NULL, *m6 = NULL;
+        _cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL, *m4 = NULL, *m5 = NULL, *m6 = NULL,
+                            *m7 = NULL;
 
         ck_assert_int_ge(sd_bus_error_add_map(mdatp_bus_error_map), 0);
 
@@ -1004,6 +1005,15 @@ START_TEST(test_bus_errors) {
         ck_assert_int_eq(bus_error_classify(&e, -ENOTCONN), BUS_ERROR_UNREACHABLE);
         sd_bus_error_set(&e, SD_BUS_ERROR_NO_REPLY, "timeout");
         ck_assert_int_eq(bus_error_classify(&e, -ETIMEDOUT), BUS_ERROR_UNREACHABLE);
+        sd_bus_error_free(&e);
+
+        /* The daemon's refusal already names the privilege: printed as is, not doubled. */
+        sd_bus_error_set(&e, SD_BUS_ERROR_ACCESS_DENIED,
+                         "Changing settings requires administrator privileges (polkit action x "
+                         "denied); run it as root or with sudo");
+        ck_assert_int_eq(bus_error_message(&e, -EACCES, BUS_WHAT_CHANGE_SETTINGS, &m7),
+                         CLI_EXIT_FAILURE);
+        ck_assert_str_eq(m7, e.message);
         sd_bus_error_free(&e);
 
         sd_bus_error_set(&e, SD_BUS_ERROR_ACCESS_DENIED, NULL);
