@@ -8,6 +8,8 @@
 #pragma once
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -89,3 +91,16 @@ static inline int isempty(const char *s) {
 #ifndef MAX
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 #endif
+
+/* Whether x equals one of the (integer) values that follow. */
+#define IN_SET(x, ...)                                                  \
+        ({                                                              \
+                const __typeof__(x) _values[] = { __VA_ARGS__ };        \
+                bool _found = false;                                    \
+                for (size_t _i = 0; _i < ELEMENTSOF(_values); _i++)     \
+                        if (_values[_i] == (x)) {                       \
+                                _found = true;                          \
+                                break;                                  \
+                        }                                               \
+                _found;                                                 \
+        })

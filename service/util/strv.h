@@ -21,3 +21,7 @@ char **strv_copy(char * const *l);
 bool strv_equal(char * const *a, char * const *b);
 /* "a, b, c"; caller frees. */
 char *strv_join(char * const *l, const char *separator);
+static inline bool strv_isempty(char * const *l) { return !l || !*l; }
+
+/* A NULL-terminated literal list: STRV_MAKE("a", "b"). */
+#define STRV_MAKE(...) ((char **) ((const char *[]) { __VA_ARGS__, NULL }))
