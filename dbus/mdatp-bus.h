@@ -14,10 +14,17 @@
 #define MDATP_BUS_NAME "com.microsoft.Mdatp1"
 #define MDATP_OBJECT_ROOT "/com/microsoft/Mdatp1"
 #define MDATP_OBJECT_DIAGNOSTICS "/com/microsoft/Mdatp1/Diagnostics"
+#define MDATP_OBJECT_SCANS "/com/microsoft/Mdatp1/Scans"
+#define MDATP_OBJECT_THREATS "/com/microsoft/Mdatp1/Threats"
+#define MDATP_OBJECT_EXCLUSIONS "/com/microsoft/Mdatp1/Exclusions"
 
 #define MDATP_IFACE_HEALTH "com.microsoft.Mdatp1.Health"
 #define MDATP_IFACE_SETTINGS "com.microsoft.Mdatp1.Settings"
 #define MDATP_IFACE_DIAGNOSTICS "com.microsoft.Mdatp1.Diagnostics"
+#define MDATP_IFACE_SCAN_MANAGER "com.microsoft.Mdatp1.ScanManager"
+#define MDATP_IFACE_SCAN "com.microsoft.Mdatp1.Scan"
+#define MDATP_IFACE_THREATS "com.microsoft.Mdatp1.Threats"
+#define MDATP_IFACE_EXCLUSIONS "com.microsoft.Mdatp1.Exclusions"
 
 #define MDATP_POLKIT_MANAGE_SETTINGS "com.microsoft.mdatp1.manage-settings"
 #define MDATP_POLKIT_MANAGE_EXCLUSIONS "com.microsoft.mdatp1.manage-exclusions"

@@ -14,7 +14,10 @@
 # sanitizer report). Everything started is stopped by PID on exit.
 #
 # Environment: MDATP_BUILD_DIR (default: build/ in the source tree), MDATP_MANAGED_DIR (the
-# managed policy directory; default a temp dir), MDATP_RTP_MOUNTS (passed to mdatpd).
+# managed policy directory; default a temp dir), MDATP_RTP_MOUNTS, MDATP_SCAN_QUICK_PATHS and
+# MDATP_SCAN_FULL_ROOTS (passed to mdatpd), MDATP_SHIPPED_DEFINITIONS and MDATP_DEFINITIONS_KEY
+# (another definition pack and its public key, e.g. for benchmarks). A test can also write KEY=VALUE lines to
+# $MDATP_SANDBOX_DIR/daemon.env: they apply from the daemon's next (re)start.
 # COMMAND sees: MDATP_SANDBOX_DIR, MDATP_STATE_DIR, MDATP_MANAGED_DIR, MDATPD_PID_FILE,
 # MDATP_BUILD_DIR, DBUS_SYSTEM_BUS_ADDRESS.
 # Needs root (mount namespace for polkitd; dropping to nobody in tests).
@@ -136,11 +139,17 @@ export MDATP_SANDBOX_DIR="$dir" MDATP_STATE_DIR="$dir/state" MDATP_MANAGED_DIR="
 export MDATPD_PID_FILE="$dir/mdatpd.pid" MDATP_BUILD_DIR="$build_dir"
 [ -n "${MDATP_RTP_MOUNTS:-}" ] && export MDATP_RTP_MOUNTS
 
-# Restart mdatpd whenever it exits until teardown, as Restart=always would.
+# Restart mdatpd whenever it exits until teardown, as Restart=always would. Before each start,
+# $dir/daemon.env (KEY=VALUE lines, if a test wrote one) is added to the daemon's environment.
 (
         trap '' INT
         while :; do
-                "$build_dir/service/mdatpd" --state-dir="$dir/state" --managed-dir="$managed_dir" \
+                env_args=()
+                [ -f "$dir/daemon.env" ] && mapfile -t env_args <"$dir/daemon.env"
+                env "${env_args[@]}" "$build_dir/service/mdatpd" \
+                        --state-dir="$dir/state" --managed-dir="$managed_dir" \
+                        --shipped-definitions="${MDATP_SHIPPED_DEFINITIONS:-$build_dir/definitions/default-pack}" \
+                        --definitions-key="${MDATP_DEFINITIONS_KEY:-$build_dir/definitions/definitions-signing-key.pub.pem}" \
                         >>"$dir/mdatpd.log" 2>&1 &
                 echo $! >"$dir/mdatpd.pid"
                 status=0

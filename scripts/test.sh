@@ -36,7 +36,8 @@ ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_
         run_suite build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
 
 echo "=== valgrind: unit suites"
-meson test -C build --suite unit --wrapper 'valgrind --leak-check=full --error-exitcode=1 -q' \
+# No forking under valgrind: each test runs in the one process valgrind watches.
+CK_FORK=no meson test -C build --suite unit --timeout-multiplier 4 --wrapper 'valgrind --leak-check=full --error-exitcode=1 -q' \
         --test-args '' -v 2>&1 | tee build/valgrind-run.log
 count build/valgrind-run.log
 

@@ -15,12 +15,15 @@
 
 #include "bus/bus.h"
 #include "config.h"
+#include "definitions-config.h"
 #include "manager.h"
 #include "mdatp-bus.h"
 #include "util/strv.h"
 
 static const char *arg_state_dir = MDATP_STATE_DIR_DEFAULT;
 static const char *arg_managed_dir = MDATP_MANAGED_DIR_DEFAULT;
+static const char *arg_shipped_definitions = MDATP_DEFINITIONS_SHIPPED_DIR;
+static const char *arg_definitions_key = MDATP_DEFINITIONS_PUBLIC_KEY_PATH;
 static LogLevel arg_log_level = _LOG_LEVEL_INVALID;
 
 static void help(void) {
@@ -30,19 +33,34 @@ static void help(void) {
                "     --version            Show the version\n"
                "     --state-dir=DIR      State directory (default %s)\n"
                "     --managed-dir=DIR    Directory of mdatp_managed.json (default %s)\n"
+               "     --shipped-definitions=DIR\n"
+               "                          The definition pack installed with the product\n"
+               "                          (default %s)\n"
+               "     --definitions-key=PEM\n"
+               "                          Public key that signs definition packs (default %s)\n"
                "     --log-level=LEVEL    error, warning, info, verbose or debug\n",
                MDATP_VERSION, MDATP_BUS_NAME, MDATP_STATE_DIR_DEFAULT,
-               MDATP_MANAGED_DIR_DEFAULT);
+               MDATP_MANAGED_DIR_DEFAULT, MDATP_DEFINITIONS_SHIPPED_DIR,
+               MDATP_DEFINITIONS_PUBLIC_KEY_PATH);
 }
 
 /* Returns 1 to go on, 0 to exit successfully, < 0 on a usage error. */
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_MANAGED_DIR, ARG_LOG_LEVEL };
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_STATE_DIR,
+                ARG_MANAGED_DIR,
+                ARG_SHIPPED_DEFINITIONS,
+                ARG_DEFINITIONS_KEY,
+                ARG_LOG_LEVEL,
+        };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "managed-dir", required_argument, NULL, ARG_MANAGED_DIR },
+                { "shipped-definitions", required_argument, NULL, ARG_SHIPPED_DEFINITIONS },
+                { "definitions-key", required_argument, NULL, ARG_DEFINITIONS_KEY },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 {}
         };
@@ -61,6 +79,12 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_MANAGED_DIR:
                         arg_managed_dir = optarg;
+                        break;
+                case ARG_SHIPPED_DEFINITIONS:
+                        arg_shipped_definitions = optarg;
+                        break;
+                case ARG_DEFINITIONS_KEY:
+                        arg_definitions_key = optarg;
                         break;
                 case ARG_LOG_LEVEL:
                         arg_log_level = log_level_from_string(optarg);
@@ -88,9 +112,12 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         Manager *m = userdata;
         _cleanup_strv_free_ char **changed = NULL;
 
-        log_info("Reloading the managed configuration on SIGHUP.");
+        log_info("Reloading the managed configuration and the definitions on SIGHUP.");
         if (manager_reload_managed(m, &changed) >= 0)
                 (void) bus_notify_settings_changed(m, changed);
+        /* A failed reload keeps the rules in force; only a success changes what health says. */
+        if (manager_load_definitions(m) >= 0)
+                (void) bus_health_emit_definitions(m);
         return 0;
 }
 
@@ -156,9 +183,15 @@ static int run(int argc, char *argv[]) {
         if (arg_log_level >= 0)
                 log_set_level(arg_log_level);
 
+        r = engine_global_init();
+        if (r < 0)
+                return log_error_errno(r, "Failed to initialise the detection engine: %m");
+
         r = manager_new(&(ManagerConfig) {
                                 .state_dir = arg_state_dir,
                                 .managed_dir = arg_managed_dir,
+                                .shipped_definitions_dir = arg_shipped_definitions,
+                                .definitions_key = arg_definitions_key,
                         }, &m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up: %m");
@@ -178,7 +211,7 @@ static int run(int argc, char *argv[]) {
 
         log_info("mdatpd %s started (state '%s', managed policy '%s').", MDATP_VERSION,
                  m->state_dir, m->managed_path);
-        (void) sd_notifyf(false, "READY=1\nSTATUS=Protecting (settings, health)\nMAINPID=%lu",
+        (void) sd_notifyf(false, "READY=1\nSTATUS=Protecting (on-demand scans)\nMAINPID=%lu",
                           (unsigned long) getpid());
 
         r = sd_event_loop(m->event);
@@ -191,5 +224,6 @@ static int run(int argc, char *argv[]) {
 
 int main(int argc, char *argv[]) {
         int r = run(argc, argv);
+        engine_global_done();
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

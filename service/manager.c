@@ -24,6 +24,7 @@
 #define SETTINGS_FILE_MAX (1024 * 1024)
 
 static int managed_watch_start(Manager *m);
+static int detection_state_load(Manager *m);
 
 static char *path_join(const char *a, const char *b) {
         char *p;
@@ -43,12 +44,17 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
 
         m->state_dir = strdup(config->state_dir);
         m->managed_dir = strdup(config->managed_dir);
-        if (!m->state_dir || !m->managed_dir)
+        m->shipped_definitions_dir = strdup(config->shipped_definitions_dir);
+        m->definitions_key_path = strdup(config->definitions_key);
+        if (!m->state_dir || !m->managed_dir || !m->shipped_definitions_dir ||
+            !m->definitions_key_path)
                 return -ENOMEM;
         m->managed_path = path_join(m->managed_dir, MANAGED_POLICY_FILE);
         m->local_settings_path = path_join(m->state_dir, "settings.json");
         m->log_level_path = path_join(m->state_dir, "log_level");
-        if (!m->managed_path || !m->local_settings_path || !m->log_level_path)
+        m->verdict_cache_path = path_join(m->state_dir, "scan-cache.bin");
+        if (!m->managed_path || !m->local_settings_path || !m->log_level_path ||
+            !m->verdict_cache_path)
                 return -ENOMEM;
 
         r = settings_new(&m->settings);
@@ -66,6 +72,19 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+
+        manager_scans_free(m);
+        scan_history_done(&m->scan_history);
+        threat_store_free(m->threats);
+        verdict_cache_free(m->verdict_cache);
+        engine_rules_unref(m->rules);
+        definitions_store_free(m->definitions_store);
+        free(m->definitions_version);
+        free(m->definitions_error);
+        free(m->threats_error);
+        free(m->verdict_cache_path);
+        free(m->definitions_key_path);
+        free(m->shipped_definitions_dir);
 
         sd_event_source_disable_unref(m->managed_reload);
         sd_event_source_disable_unref(m->managed_poll);
@@ -347,8 +366,11 @@ static int managed_poll_handler(sd_event_source *s, uint64_t usec, void *userdat
         Manager *m = userdata;
         struct stat st;
 
-        if (stat(m->managed_dir, &st) < 0 || !S_ISDIR(st.st_mode))
-                return sd_event_source_set_time_relative(s, MANAGED_POLL_USEC);
+        if (stat(m->managed_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                /* A time source fires once: arm it again. */
+                (void) sd_event_source_set_time_relative(s, MANAGED_POLL_USEC);
+                return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
 
         m->managed_poll = sd_event_source_disable_unref(m->managed_poll);
         (void) managed_watch_start(m);
@@ -398,9 +420,71 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to load the managed configuration: %m");
 
+        r = detection_state_load(m);
+        if (r < 0)
+                return r;
+        (void) manager_load_definitions(m);
+
         r = manager_health_issues(m, &m->health_issues);
         if (r < 0)
                 return r;
+        return 0;
+}
+
+/* The threat history, the scan history and the verdict cache; unreadable files become health
+ * issues (and are kept aside by their modules), never a reason not to start. */
+static int detection_state_load(Manager *m) {
+        _cleanup_free_ char *threats_path = path_join(m->state_dir, "threats.json");
+        _cleanup_free_ char *scans_path = path_join(m->state_dir, "scans.json");
+        int r;
+
+        if (!threats_path || !scans_path)
+                return -ENOMEM;
+        r = threat_store_new(threats_path, &m->threats);
+        if (r < 0)
+                return r;
+        threat_store_set_limits(m->threats,
+                                (unsigned) settings_get_int(m->settings,
+                                                            "antivirusEngine.scanResultsRetentionDays"),
+                                (size_t) settings_get_int(m->settings,
+                                                          "antivirusEngine.scanHistoryMaximumItems"));
+        r = threat_store_load(m->threats, &m->threats_error);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                /* The store refuses changes until it has read its file: say so in health. */
+                if (!m->threats_error &&
+                    asprintf(&m->threats_error, "the threat history '%s' could not be read (%s); "
+                             "detections are not recorded", threats_path, strerror(-r)) < 0)
+                        m->threats_error = NULL;
+                log_error("Threat history: %s", m->threats_error ?: strerror(-r));
+        } else {
+                if (m->threats_error)
+                        log_warning("Threat history: %s", m->threats_error);
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                (void) threat_store_prune(
+                        m->threats, (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000,
+                        (unsigned) settings_get_int(m->settings,
+                                                    "antivirusEngine.scanResultsRetentionDays"),
+                        (size_t) settings_get_int(m->settings,
+                                                  "antivirusEngine.scanHistoryMaximumItems"),
+                        NULL);
+        }
+
+        r = scan_history_load(&m->scan_history, scans_path);
+        if (r == -EBADMSG)
+                log_warning("The scan history '%s' was unreadable; kept aside, starting empty.",
+                            scans_path);
+        else if (r < 0)
+                return r;
+
+        r = verdict_cache_new(0, &m->verdict_cache);
+        if (r < 0)
+                return r;
+        r = verdict_cache_load(m->verdict_cache, m->verdict_cache_path);
+        if (r < 0 && r != -ENOENT)
+                log_info_errno(r, "Verdict cache '%s' not used: %m", m->verdict_cache_path);
         return 0;
 }
 
@@ -529,6 +613,22 @@ int manager_health_issues(Manager *m, char ***ret) {
                         return r;
         }
 
+        if (m->threats_error) {
+                r = strv_extend(&issues, m->threats_error);
+                if (r < 0)
+                        return r;
+        }
+        if (!m->rules || m->definitions_error) {
+                _cleanup_free_ char *s = NULL;
+                if (!m->rules && asprintf(&s, "no security intelligence loaded: %s",
+                                          m->definitions_error ?: "no definition pack") < 0)
+                        return -ENOMEM;
+                r = s ? strv_consume(&issues, TAKE_PTR(s)) :
+                        strv_extend(&issues, m->definitions_error);
+                if (r < 0)
+                        return r;
+        }
+
         /* Features of later releases report themselves honestly as missing. */
         level = settings_get_string(m->settings, "antivirusEngine.enforcementLevel");
         if (level && streq(level, "real_time")) {
@@ -537,10 +637,6 @@ int manager_health_issues(Manager *m, char ***ret) {
                 if (r < 0)
                         return r;
         }
-        r = strv_extend(&issues, "no security intelligence loaded: this build has no detection "
-                        "engine");
-        if (r < 0)
-                return r;
 
         *ret = TAKE_PTR(issues);
         return 0;

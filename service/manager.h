@@ -13,17 +13,45 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "definitions/definitions.h"
+#include "engine/engine.h"
+#include "scan/scan.h"
 #include "settings/settings.h"
+#include "threats/threats.h"
 #include "util/log.h"
 
 typedef struct PolkitRegistry PolkitRegistry;
+typedef struct Manager Manager;
 
 typedef struct ManagerConfig {
         const char *state_dir;          /* local settings, machine id, persisted log level */
         const char *managed_dir;        /* directory of mdatp_managed.json */
+        const char *shipped_definitions_dir;    /* the pack installed with the product */
+        const char *definitions_key;    /* PEM public key that signs definition packs */
 } ManagerConfig;
 
-typedef struct Manager {
+/* One on-demand scan, running or recently finished; published as Scans/<id>. */
+typedef struct ManagerScan ManagerScan;
+struct ManagerScan {
+        Manager *manager;
+        ManagerScan *next;              /* newest first */
+        uint32_t id;
+        ScanKind kind;
+        char **paths;
+        ScanState state;
+        ScanCounters counters;          /* as last published */
+        uint64_t start_usec, end_usec;
+        char *error;
+        ScanJob *job;                   /* while running */
+        sd_event_source *job_source;
+        sd_event_source *progress_timer;
+        char *object_path;
+};
+
+/* How many finished scans keep their D-Bus object (the history keeps more). */
+#define MANAGER_SCANS_KEPT 16
+
+struct Manager {
         sd_event *event;
         sd_bus *bus;
         PolkitRegistry *polkit_registry;
@@ -46,7 +74,27 @@ typedef struct Manager {
         sd_event_source *managed_watch;         /* inotify on managed_dir */
         sd_event_source *managed_poll;          /* while managed_dir does not exist */
         sd_event_source *managed_reload;        /* debounce of inotify bursts */
-} Manager;
+
+        /* Detection: the current definitions, compiled. Swapped whole; scans hold their own
+         * reference, so a swap never disturbs one in flight. */
+        char *shipped_definitions_dir;
+        char *definitions_key_path;
+        DefinitionsStore *definitions_store;
+        EngineRules *rules;             /* NULL when no pack could be loaded */
+        uint64_t rules_generation;      /* names the loaded definitions; part of cache keys */
+        char *definitions_version;
+        uint64_t definitions_updated_usec;
+        const char *definitions_source; /* "current", "previous", "shipped" */
+        char *definitions_error;        /* why none could be loaded: a health issue */
+
+        VerdictCache *verdict_cache;
+        char *verdict_cache_path;
+        ThreatStore *threats;
+        char *threats_error;            /* the threat history could not be read */
+        ScanHistory scan_history;
+        ManagerScan *scans;             /* newest first */
+        ManagerScan *running_scan;
+};
 
 int manager_new(const ManagerConfig *config, Manager **ret);
 Manager *manager_free(Manager *m);
@@ -84,3 +132,36 @@ int manager_set_log_level(Manager *m, LogLevel level, bool persist);
 
 /* The current health issues, one sentence each (caller frees). */
 int manager_health_issues(Manager *m, char ***ret);
+
+/* Detection (manager-detection.c): loads the best definition pack and compiles it. A failure
+ * leaves the previous rules in place and sets definitions_error. */
+int manager_load_definitions(Manager *m);
+/* Records a detection in the threat history and tells clients. */
+int manager_threat_detected(Manager *m, const ScanDetection *d, const char *source);
+
+/* Scans (manager-scan.c). Outcomes besides 0 and < 0: */
+enum {
+        MANAGER_SCAN_BUSY = 1,          /* another on-demand scan runs */
+        MANAGER_SCAN_NO_DEFINITIONS,    /* nothing to scan with */
+        MANAGER_SCAN_INVALID,           /* *ret_message says why */
+};
+int manager_scan_start(Manager *m, ScanKind kind, char * const *paths, bool ignore_exclusions,
+                       ManagerScan **ret, char **ret_message);
+void manager_scan_cancel(ManagerScan *s);
+ManagerScan *manager_scan_find(Manager *m, uint32_t id);
+void manager_scans_free(Manager *m);
+/* The most recent finished scan, for health: from memory or the persisted history. */
+const ScanRecord *manager_last_scan(Manager *m);
+
+/* Exclusions (manager-exclusions.c). The effective set for scans and real-time protection. */
+int manager_exclusion_set(Manager *m, ExclusionSet **ret);
+/* kind: extension, file, folder, process; scope: epp or global. Outcomes besides 0 and < 0
+ * are those of manager_set_setting(), plus: */
+enum {
+        MANAGER_EXCLUSION_NOT_FOUND = 100,      /* Remove: no such local exclusion */
+        MANAGER_EXCLUSION_MANAGED,              /* Remove: it comes from the managed policy */
+};
+int manager_exclusion_add(Manager *m, const char *kind, const char *value, const char *scope,
+                          char **ret_message, char ***ret_changed);
+int manager_exclusion_remove(Manager *m, const char *kind, const char *value, const char *scope,
+                             char **ret_message, char ***ret_changed);

@@ -119,15 +119,11 @@ static int property_get_const_string(sd_bus *bus, const char *path, const char *
                 const char *value;
         } facts[] = {
                 { "AppVersion", MDATP_VERSION },
-                { "EngineVersion", "" },
-                { "EngineLoadStatus", "Engine not loaded" },
                 { "OrgId", "" },
                 { "ReleaseRing", "" },
                 { "RealTimeProtectionSubsystem", "" },
                 { "SupplementaryEventsSubsystem", "" },
                 { "TamperProtection", "disabled" },
-                { "DefinitionsVersion", "" },
-                { "DefinitionsStatus", "unavailable" },
                 { "EdrConfigurationVersion", "" },
                 { "EdrMachineId", "" },
                 { "NetworkProtectionStatus", "stopped" },
@@ -137,6 +133,63 @@ static int property_get_const_string(sd_bus *bus, const char *path, const char *
                 if (streq(facts[i].property, property))
                         return sd_bus_message_append(reply, "s", facts[i].value);
         return -ENOENT;
+}
+
+/* The engine and definitions facts: loaded or not. */
+static int property_get_definitions(sd_bus *bus, const char *path, const char *interface,
+                                    const char *property, sd_bus_message *reply,
+                                    void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        bool loaded = m->rules != NULL;
+
+        if (streq(property, "EngineVersion"))
+                return sd_bus_message_append(reply, "s", loaded ? MDATP_VERSION : "");
+        if (streq(property, "EngineLoadStatus"))
+                return sd_bus_message_append(reply, "s", loaded ? "Engine load succeeded" :
+                                                                  "Engine not loaded");
+        if (streq(property, "DefinitionsVersion"))
+                return sd_bus_message_append(reply, "s", loaded ? m->definitions_version : "");
+        if (streq(property, "DefinitionsStatus"))
+                return sd_bus_message_append(reply, "s", loaded ? "up_to_date" : "unavailable");
+        if (streq(property, "DefinitionsUpdated"))
+                return sd_bus_message_append(reply, "t",
+                                             loaded ? m->definitions_updated_usec : 0);
+        return -ENOENT;
+}
+
+static int property_get_last_scan(sd_bus *bus, const char *path, const char *interface,
+                                  const char *property, sd_bus_message *reply, void *userdata,
+                                  sd_bus_error *error) {
+        const ScanRecord *s = manager_last_scan(userdata);
+
+        if (streq(property, "LastOnDemandScanType"))
+                return sd_bus_message_append(reply, "s", s ? scan_kind_to_string(s->kind) : "");
+        return sd_bus_message_append(
+                reply, "t",
+                !s ? 0 :
+                streq(property, "LastOnDemandScanStartTime") ? s->start_usec :
+                streq(property, "LastOnDemandScanEndTime") ? s->end_usec :
+                streq(property, "LastOnDemandScanThreatCount") ? s->threats_found :
+                                                                 s->files_scanned);
+}
+
+int bus_health_emit_last_scan(Manager *m) {
+        if (!m->bus)
+                return 0;
+        return sd_bus_emit_properties_changed(
+                m->bus, MDATP_OBJECT_ROOT, MDATP_IFACE_HEALTH, "LastOnDemandScanStartTime",
+                "LastOnDemandScanEndTime", "LastOnDemandScanType", "LastOnDemandScanThreatCount",
+                "LastOnDemandScanFilesScanned", NULL);
+}
+
+int bus_health_emit_definitions(Manager *m) {
+        if (!m->bus)
+                return 0;
+        (void) bus_notify_settings_changed(m, NULL);    /* health issues may have changed */
+        return sd_bus_emit_properties_changed(m->bus, MDATP_OBJECT_ROOT, MDATP_IFACE_HEALTH,
+                                              "EngineVersion", "EngineLoadStatus",
+                                              "DefinitionsVersion", "DefinitionsStatus",
+                                              "DefinitionsUpdated", NULL);
 }
 
 static int property_get_true(sd_bus *bus, const char *path, const char *interface,
@@ -224,8 +277,8 @@ const sd_bus_vtable bus_health_vtable[] = {
         SD_BUS_PROPERTY("HealthIssues", "as", property_get_healthy, 0, CHANGES),
         SD_BUS_PROPERTY("Licensed", "b", property_get_true, 0, CONST),
         SD_BUS_PROPERTY("AppVersion", "s", property_get_const_string, 0, CONST),
-        SD_BUS_PROPERTY("EngineVersion", "s", property_get_const_string, 0, CHANGES),
-        SD_BUS_PROPERTY("EngineLoadStatus", "s", property_get_const_string, 0, CHANGES),
+        SD_BUS_PROPERTY("EngineVersion", "s", property_get_definitions, 0, CHANGES),
+        SD_BUS_PROPERTY("EngineLoadStatus", "s", property_get_definitions, 0, CHANGES),
         SD_BUS_PROPERTY("OrgId", "s", property_get_const_string, 0, CONST),
         SD_BUS_PROPERTY("LogLevel", "s", property_get_log_level, 0, CHANGES),
         SD_BUS_PROPERTY("MachineGuid", "s", property_get_manager_string, 0, CONST),
@@ -247,9 +300,9 @@ const sd_bus_vtable bus_health_vtable[] = {
         SD_BUS_PROPERTY("TamperProtection", "s", property_get_const_string, 0, CONST),
         SD_BUS_PROPERTY("AutomaticDefinitionUpdateEnabled", "b", property_get_setting, 0,
                         CHANGES),
-        SD_BUS_PROPERTY("DefinitionsUpdated", "t", property_get_zero, 0, CHANGES),
-        SD_BUS_PROPERTY("DefinitionsVersion", "s", property_get_const_string, 0, CHANGES),
-        SD_BUS_PROPERTY("DefinitionsStatus", "s", property_get_const_string, 0, CHANGES),
+        SD_BUS_PROPERTY("DefinitionsUpdated", "t", property_get_definitions, 0, CHANGES),
+        SD_BUS_PROPERTY("DefinitionsVersion", "s", property_get_definitions, 0, CHANGES),
+        SD_BUS_PROPERTY("DefinitionsStatus", "s", property_get_definitions, 0, CHANGES),
         SD_BUS_PROPERTY("EdrEarlyPreviewEnabled", "s", property_get_setting, 0, CHANGES),
         SD_BUS_PROPERTY("EdrDeviceTags", "a(ss)", property_get_setting, 0, CHANGES),
         SD_BUS_PROPERTY("EdrGroupIds", "s", property_get_setting, 0, CHANGES),
@@ -261,6 +314,11 @@ const sd_bus_vtable bus_health_vtable[] = {
                         CHANGES),
         SD_BUS_PROPERTY("TroubleshootingMode", "b", property_get_false, 0, CONST),
         SD_BUS_PROPERTY("Proxy", "s", property_get_setting, 0, CHANGES),
+        SD_BUS_PROPERTY("LastOnDemandScanStartTime", "t", property_get_last_scan, 0, CHANGES),
+        SD_BUS_PROPERTY("LastOnDemandScanEndTime", "t", property_get_last_scan, 0, CHANGES),
+        SD_BUS_PROPERTY("LastOnDemandScanType", "s", property_get_last_scan, 0, CHANGES),
+        SD_BUS_PROPERTY("LastOnDemandScanThreatCount", "t", property_get_last_scan, 0, CHANGES),
+        SD_BUS_PROPERTY("LastOnDemandScanFilesScanned", "t", property_get_last_scan, 0, CHANGES),
         SD_BUS_PROPERTY("ManagedPolicyPath", "s", property_get_manager_string, 0, CONST),
         SD_BUS_VTABLE_END
 };

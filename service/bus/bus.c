@@ -12,6 +12,8 @@ int bus_register_objects(Manager *m) {
                 { MDATP_OBJECT_ROOT, MDATP_IFACE_HEALTH, bus_health_vtable },
                 { MDATP_OBJECT_ROOT, MDATP_IFACE_SETTINGS, bus_settings_vtable },
                 { MDATP_OBJECT_DIAGNOSTICS, MDATP_IFACE_DIAGNOSTICS, bus_diagnostics_vtable },
+                { MDATP_OBJECT_THREATS, MDATP_IFACE_THREATS, bus_threats_vtable },
+                { MDATP_OBJECT_EXCLUSIONS, MDATP_IFACE_EXCLUSIONS, bus_exclusions_vtable },
         };
         int r;
 
@@ -21,5 +23,5 @@ int bus_register_objects(Manager *m) {
                 if (r < 0)
                         return r;
         }
-        return 0;
+        return bus_scans_register(m);
 }

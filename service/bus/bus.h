@@ -34,6 +34,19 @@ int bus_message_append_setting_value(sd_bus_message *m, const SettingValue *v);
 int bus_message_read_setting_value(sd_bus_message *m, const SettingDef *def, SettingValue *ret,
                                    sd_bus_error *error);
 
+/* Scans (bus-scans.c): ScanManager, one object per scan, and their signals. */
+int bus_scans_register(Manager *m);
+int bus_scan_emit_changed(Manager *m, ManagerScan *s, char **properties);
+int bus_scan_emit_finished(Manager *m, ManagerScan *s);
+/* Threats (bus-threats.c). */
+int bus_threat_emit_detected(Manager *m, const Threat *t);
+/* Health (bus-health.c): the LastOnDemandScan* properties changed. */
+int bus_health_emit_last_scan(Manager *m);
+/* Health: the definitions changed (version, status, engine load). */
+int bus_health_emit_definitions(Manager *m);
+
 extern const sd_bus_vtable bus_health_vtable[];
+extern const sd_bus_vtable bus_threats_vtable[];
+extern const sd_bus_vtable bus_exclusions_vtable[];
 extern const sd_bus_vtable bus_settings_vtable[];
 extern const sd_bus_vtable bus_diagnostics_vtable[];

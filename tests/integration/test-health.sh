@@ -9,8 +9,10 @@ expect_contains "text shows healthy" "$OUT" "healthy                            
 expect_contains "text shows app_version quoted" "$OUT" "app_version                                 : \""
 expect_contains "default enforcement is real_time" "$OUT" "real_time_protection_enabled                : true"
 expect_contains "passive mode off by default" "$OUT" "passive_mode_enabled                        : false"
-expect_contains "missing values read unavailable" "$OUT" "definitions_version                         : unavailable"
-expect_contains "engine load status" "$OUT" "engine_load_status                          : \"Engine not loaded\""
+expect_contains "missing values read unavailable" "$OUT" "edr_machine_id                              : unavailable"
+expect_contains "engine loaded" "$OUT" "engine_load_status                          : \"Engine load succeeded\""
+expect_contains "shipped definitions loaded" "$OUT" "definitions_version                         : \"1.0.0.0\""
+expect_contains "definitions up to date" "$OUT" "definitions_status                          : \"up_to_date\""
 expect_contains "honest health issue for the missing RTP subsystem" "$OUT" "real-time protection is enabled but not available"
 expect_not_contains "nothing is managed without a policy" "$OUT" "[managed]"
 # Every line is `key<pad to 44>: value`.
@@ -35,9 +37,9 @@ check_json() { printf '%s' "$json" | /usr/bin/python3 -c "import json,sys; d=jso
 if check_json 'd["$type"] == "getHealthAllResult"'; then pass "json has \$type getHealthAllResult"; else fail "json \$type: $json"; fi
 if check_json 'd["healthy"] is False and isinstance(d["healthIssues"], list) and len(d["healthIssues"]) >= 1'; then pass "json healthy/healthIssues"; else fail "json healthy: $json"; fi
 if check_json 'd["realTimeProtectionEnabled"] == {"displayValue": True, "isManaged": False, "value": True}'; then pass "json setting wrapper"; else fail "json wrapper: $json"; fi
-if check_json 'd["definitionsStatus"] == {"$type": "unavailable"}'; then pass "json status tag"; else fail "json definitionsStatus: $json"; fi
+if check_json 'd["definitionsStatus"] == {"$type": "upToDate"}'; then pass "json status tag"; else fail "json definitionsStatus: $json"; fi
 if check_json 'd["appVersion"] == "0.1.0" and d["licensed"] is True'; then pass "json plain facts"; else fail "json facts: $json"; fi
-if check_json 'd["definitionsVersion"] is None'; then pass "json unavailable is null"; else fail "json null: $json"; fi
+if check_json 'd["edrMachineId"] is None and d["definitionsVersion"] == "1.0.0.0"'; then pass "json unavailable is null, versions are strings"; else fail "json null: $json"; fi
 
 for view in antivirus definitions edr features; do
         run mdatp health --details "$view"
@@ -64,6 +66,19 @@ esac
 run_nobody mdatp health --field real_time_protection_enabled
 expect_rc "nobody can read health" 0
 expect_eq "nobody sees the same value" "$OUT" "true"
+
+# A tampered, newer pack in the store is refused with the reason in health; the shipped pack
+# keeps protecting.
+src=$(cd "$(dirname "$0")/../.." && pwd)
+"$MDATP_BUILD_DIR/tools/mdatp-pack/mdatp-pack" build --key "$src/definitions/keys/test-signing-key.pem" \
+        --version 2.0.0.0 --out "$MDATP_STATE_DIR/definitions/current" "$src/definitions/default" >/dev/null
+echo "rule x { condition: true }" >>"$MDATP_STATE_DIR/definitions/current/rules/eicar.yar"
+kill -HUP "$(cat "$MDATPD_PID_FILE")"
+issue_says() { mdatp health --field health_issues | grep -q "refused"; }
+if wait_until 5 issue_says; then pass "tampered pack reported in health"; else fail "no issue: $(mdatp health --field health_issues)"; fi
+expect_contains "the reason names the file" "$(mdatp health --field health_issues)" "eicar.yar"
+expect_eq "the shipped pack stays in force" "$(mdatp health --field definitions_version)" '"1.0.0.0"'
+rm -rf "$MDATP_STATE_DIR/definitions/current"
 
 run mdatp version
 expect_eq "mdatp version" "$OUT" "Product version: 0.1.0"

@@ -117,6 +117,16 @@ run mdatp health --field healthy
 expect_rc "daemon still answers after hostile files" 0
 rm -f "$managed_file"
 
+# The policy directory removed and created again (as a package reinstall may do): the daemon
+# polls for it and watches it again.
+rm -rf "$MDATP_MANAGED_DIR"
+sleep 3                                 # more than one poll interval: the poll must re-arm
+mkdir -p "$MDATP_MANAGED_DIR"
+write_managed '{ "antivirusEngine": { "enforcementLevel": "passive" } }'
+if wait_until 8 field_is passive_mode_enabled true; then pass "a re-created policy directory is watched again"; else fail "re-created directory not watched"; fi
+rm -f "$MDATP_MANAGED_DIR/mdatp_managed.json"
+wait_until 4 field_is passive_mode_enabled false
+
 # SIGHUP also reloads.
 write_managed '{ "antivirusEngine": { "scanArchives": false } }'
 kill -HUP "$(cat "$MDATPD_PID_FILE")"

@@ -30,7 +30,10 @@ STANDARD_IFACES = {
 # Methods that only read; everything else must be polkit-gated.
 READ_ONLY = {
     "com.microsoft.Mdatp1.Settings.Get", "com.microsoft.Mdatp1.Settings.List",
+    "com.microsoft.Mdatp1.ScanManager.List", "com.microsoft.Mdatp1.Threats.List",
+    "com.microsoft.Mdatp1.Threats.Get", "com.microsoft.Mdatp1.Exclusions.List",
 }
+SCAN_DIR = os.path.join(os.environ.get("MDATP_SANDBOX_DIR", "/tmp"), "bus-test-scan")
 # Valid arguments for every state-changing method, so that the call reaches the polkit check
 # (bad arguments are refused earlier). A method missing here fails the test.
 SAMPLE_ARGS = {
@@ -38,6 +41,11 @@ SAMPLE_ARGS = {
         ("antivirusEngine.scanArchives", dbus.Boolean(False, variant_level=1)),
     "com.microsoft.Mdatp1.Settings.Reset": ("antivirusEngine.scanArchives",),
     "com.microsoft.Mdatp1.Diagnostics.SetLogLevel": ("info", False),
+    "com.microsoft.Mdatp1.ScanManager.Start": ("custom", [SCAN_DIR], {}),
+    "com.microsoft.Mdatp1.ScanManager.CancelRunning": (),
+    "com.microsoft.Mdatp1.Scan.Cancel": (),
+    "com.microsoft.Mdatp1.Exclusions.Add": ("extension", ".bak", "epp"),
+    "com.microsoft.Mdatp1.Exclusions.Remove": ("extension", ".bak", "epp"),
 }
 # A valid value, different from the default, for every setting.
 S = dbus.String
@@ -162,6 +170,25 @@ def members(iface):
     return out
 
 
+def wait_no_scan():
+    mgr = bus.get_object(NAME, ROOT + "/Scans")
+    for _ in range(200):
+        if str(mgr.Get("com.microsoft.Mdatp1.ScanManager", "Running",
+                       dbus_interface="org.freedesktop.DBus.Properties")) == "/":
+            return
+        time.sleep(0.05)
+
+
+def run_one_scan():
+    """A scan object must exist for introspection to show com.microsoft.Mdatp1.Scan."""
+    os.makedirs(SCAN_DIR, exist_ok=True)
+    with open(os.path.join(SCAN_DIR, "clean.txt"), "w") as f:
+        f.write("clean\n")
+    mgr = dbus.Interface(bus.get_object(NAME, ROOT + "/Scans"), "com.microsoft.Mdatp1.ScanManager")
+    mgr.Start("custom", [SCAN_DIR], dbus.Dictionary({}, signature="sv"))
+    wait_no_scan()
+
+
 def test_introspection_matches_xml():
     live = introspect_tree()
     xml_ifaces = {}
@@ -245,6 +272,7 @@ def test_polkit(live):
         try:
             getattr(dbus.Interface(bus.get_object(NAME, path), iface), method)(*SAMPLE_ARGS[full])
             ok(True, f"root may call {full}")
+            wait_no_scan()
         except dbus.DBusException as e:
             ok(False, f"root may call {full}", e)
 
@@ -376,6 +404,7 @@ def test_change_signals():
 if os.geteuid() != 0:
     print("not ok - must run as root")
     sys.exit(1)
+run_one_scan()
 live = test_introspection_matches_xml()
 test_every_setting()
 test_change_signals()

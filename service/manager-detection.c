@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Definitions and detections as the daemon handles them: the best verified definition pack is
+ * compiled into an engine snapshot and swapped in whole; each detection becomes a record in the
+ * threat history and a ThreatDetected signal. Main thread only.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "bus/bus.h"
+#include "config.h"
+#include "manager.h"
+#include "util/strv.h"
+
+/* FNV-1a over s, seeded with seed. */
+static uint64_t hash64_string(const char *s, uint64_t seed) {
+        uint64_t h = UINT64_C(0xcbf29ce484222325) ^ seed;
+
+        for (; s && *s; s++)
+                h = (h ^ (unsigned char) *s) * UINT64_C(0x100000001b3);
+        return h;
+}
+
+static int definitions_store_setup(Manager *m) {
+        _cleanup_(evp_pkey_freep) EVP_PKEY *key = NULL;
+        _cleanup_free_ char *dir = NULL, *error = NULL;
+        int r;
+
+        if (m->definitions_store)
+                return 0;
+        r = definitions_public_key_load_pem(m->definitions_key_path, &key);
+        if (r < 0)
+                return asprintf(&m->definitions_error, "the definitions signing key '%s' could "
+                                "not be loaded: %s", m->definitions_key_path,
+                                strerror(-r)) < 0 ? -ENOMEM : r;
+        if (asprintf(&dir, "%s/definitions", m->state_dir) < 0)
+                return -ENOMEM;
+        r = definitions_store_open(&(DefinitionsStoreConfig) {
+                                           .directory = dir,
+                                           .shipped_directory = m->shipped_definitions_dir,
+                                           .public_key = key,
+                                           .engine_version = MDATP_VERSION,
+                                   }, &m->definitions_store, &error);
+        if (r < 0)
+                return asprintf(&m->definitions_error, "the definitions store '%s' could not be "
+                                "opened: %s", dir, error ?: strerror(-r)) < 0 ? -ENOMEM : r;
+        return 0;
+}
+
+/* Compiles a verified pack into an engine snapshot. */
+static int rules_from_pack(const DefinitionPack *pack, EngineRules **ret, char **ret_error) {
+        _cleanup_free_ EngineRuleSource *sources = calloc(pack->n_rules ?: 1, sizeof(*sources));
+        _cleanup_free_ EngineHashEntry *hashes = calloc(pack->n_hashes ?: 1, sizeof(*hashes));
+
+        if (!sources || !hashes)
+                return -ENOMEM;
+        for (size_t i = 0; i < pack->n_rules; i++)
+                sources[i] = (EngineRuleSource) { pack->rules[i].name, pack->rules[i].text };
+        for (size_t i = 0; i < pack->n_hashes; i++) {
+                memcpy(hashes[i].sha256, pack->hashes[i].sha256, sizeof(hashes[i].sha256));
+                hashes[i].threat_name = pack->hashes[i].name;
+                hashes[i].threat_type = pack->hashes[i].type;
+        }
+        return engine_rules_new(sources, pack->n_rules, hashes, pack->n_hashes, pack->version,
+                                ret, ret_error);
+}
+
+int manager_load_definitions(Manager *m) {
+        _cleanup_(definition_pack_freep) DefinitionPack *pack = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        _cleanup_free_ char *compile_error = NULL;
+        EngineRules *rules = NULL;
+        DefinitionsSource source;
+        int r;
+
+        m->definitions_error = mfree(m->definitions_error);
+        r = definitions_store_setup(m);
+        if (r < 0)
+                return log_error_errno(r, "No definitions: %s", m->definitions_error ?: "");
+
+        r = definitions_store_load_best(m->definitions_store, &pack, &source, &errors);
+        for (char **e = errors; e && *e; e++)
+                log_warning("Definition pack refused: %s", *e);
+        if (r >= 0)
+                r = rules_from_pack(pack, &rules, &compile_error);
+        if (r < 0) {
+                _cleanup_free_ char *why = errors ? strv_join(errors, "; ") : NULL;
+                if (asprintf(&m->definitions_error, "no valid definition pack could be loaded%s%s",
+                             why || compile_error ? ": " : "",
+                             compile_error ?: why ?: "") < 0)
+                        m->definitions_error = NULL;
+                return log_error_errno(r, "Failed to load definitions: %s",
+                                       m->definitions_error ?: "");
+        }
+
+        /* The swap: scans in flight keep the snapshot they hold. The generation names these
+         * definitions across restarts too, since cached verdicts are persisted. */
+        engine_rules_unref(m->rules);
+        m->rules = rules;
+        m->rules_generation = hash64_string(pack->version, pack->created_usec);
+        free(m->definitions_version);
+        m->definitions_version = strdup(pack->version);
+        m->definitions_updated_usec = pack->created_usec;
+        m->definitions_source = definitions_source_to_string(source);
+        /* Packs that were refused on the way (tampered, wrong key) are worth an admin's look
+         * even though an older one protects. */
+        if (errors) {
+                _cleanup_free_ char *why = strv_join(errors, "; ");
+                if (asprintf(&m->definitions_error, "definition pack(s) refused, using %s %s: %s",
+                             m->definitions_source, pack->version, why ?: "") < 0)
+                        m->definitions_error = NULL;
+        }
+        log_info("Definitions %s loaded from the %s pack: %zu rule file(s), %zu hash(es).",
+                 pack->version, m->definitions_source, pack->n_rules, pack->n_hashes);
+        return 0;
+}
+
+/* What the policy says happens to a detection before any remediation: allowed names and
+ * audit-only types are recorded as such. */
+static ThreatStatus detection_status(Manager *m, const ScanDetection *d) {
+        _cleanup_(setting_value_done) SettingValue allowed = {}, types = {};
+
+        if (settings_get(m->settings, setting_def_find("antivirusEngine.allowedThreats"),
+                         &allowed, NULL) >= 0 && strv_contains(allowed.strv, d->threat_name))
+                return THREAT_STATUS_ALLOWED;
+        if (settings_get(m->settings, setting_def_find("antivirusEngine.threatTypeSettings"),
+                         &types, NULL) >= 0)
+                for (size_t i = 0; types.strv && types.strv[i] && types.strv[i + 1]; i += 2)
+                        if (streq(types.strv[i], d->threat_type) &&
+                            streq(types.strv[i + 1], "audit"))
+                                return THREAT_STATUS_AUDITED;
+        return THREAT_STATUS_ACTIVE;
+}
+
+/* The same content found again at the same place is the same threat, not a new record. */
+static const Threat *threat_seen_before(Manager *m, const ScanDetection *d) {
+        const Threat *t = threat_store_find_by_path(m->threats, d->path, NULL);
+
+        if (t && !isempty(d->sha256) && streq(t->sha256, d->sha256) &&
+            streq(t->name, d->threat_name) &&
+            IN_SET(t->status, THREAT_STATUS_ACTIVE, THREAT_STATUS_AUDITED, THREAT_STATUS_ALLOWED))
+                return t;
+        return NULL;
+}
+
+int manager_threat_detected(Manager *m, const ScanDetection *d, const char *source) {
+        const Threat *t;
+        int r;
+
+        t = threat_seen_before(m, d);
+        if (t) {
+                log_info("Threat '%s' in '%s' found again (%s).", t->name, t->path, t->id);
+                (void) bus_threat_emit_detected(m, t);
+                return 0;
+        }
+
+        r = threat_store_record(m->threats, &(ThreatRecordInput) {
+                                        .name = d->threat_name,
+                                        .type = d->threat_type,
+                                        .path = d->path,
+                                        .sha256 = d->sha256,
+                                        .source = threat_source_from_string(source),
+                                        .status = detection_status(m, d),
+                                }, &t);
+        if (r < 0)
+                return log_error_errno(r, "Threat '%s' found in '%s' could not be recorded: %m",
+                                       d->threat_name, d->path);
+        log_warning("Threat '%s' (%s) found in '%s' by %s scan, %s.", t->name, t->type, t->path,
+                    source, threat_status_to_string(t->status));
+        (void) bus_threat_emit_detected(m, t);
+        return 0;
+}

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Exclusions as users change them: `mdatp exclusion ... add|remove` and D-Bus Exclusions.Add/
+ * Remove become changes of the local antivirusEngine.exclusions (scope epp) or
+ * exclusionSettings.exclusions (scope global) lists, so that merge policies, persistence and
+ * change notification are those of every other setting. Main thread only.
+ */
+#include <string.h>
+#include <sys/stat.h>
+
+#include "exclusions/exclusions.h"
+#include "manager.h"
+
+#define EPP_LIST "antivirusEngine.exclusions"
+#define GLOBAL_LIST "exclusionSettings.exclusions"
+
+int manager_exclusion_set(Manager *m, ExclusionSet **ret) {
+        _cleanup_(setting_value_done) SettingValue epp = {}, global = {};
+        _cleanup_free_ SettingExclusion *all = NULL;
+        size_t n;
+        int r;
+
+        r = settings_get(m->settings, setting_def_find(EPP_LIST), &epp, NULL);
+        if (r >= 0)
+                r = settings_get(m->settings, setting_def_find(GLOBAL_LIST), &global, NULL);
+        if (r < 0)
+                return r;
+
+        /* A shallow concatenation: the set copies what it keeps. */
+        n = epp.exclusions.n + global.exclusions.n;
+        all = calloc(n ?: 1, sizeof(SettingExclusion));
+        if (!all)
+                return -ENOMEM;
+        if (epp.exclusions.n)
+                memcpy(all, epp.exclusions.items, epp.exclusions.n * sizeof(SettingExclusion));
+        if (global.exclusions.n)
+                memcpy(all + epp.exclusions.n, global.exclusions.items,
+                       global.exclusions.n * sizeof(SettingExclusion));
+        r = exclusion_set_new(all, n, ret);
+        if (r > 0)
+                log_warning("%d exclusion(s) could not be applied in full; see "
+                            "'mdatp exclusion list'.", r);
+        return r < 0 ? r : 0;
+}
+
+/* Builds the entry an exclusion command describes. */
+static int exclusion_from_command(const char *kind, const char *value, const char *scope,
+                                  SettingExclusion *ret, char **ret_message) {
+        unsigned scopes;
+
+        if (streq(scope, "epp"))
+                scopes = EXCLUSION_SCOPE_EPP;
+        else if (streq(scope, "global"))
+                scopes = EXCLUSION_SCOPE_GLOBAL;
+        else
+                return asprintf(ret_message, "unknown scope '%s': expected epp or global",
+                                scope) < 0 ? -ENOMEM : -EINVAL;
+
+        *ret = (SettingExclusion) { .value = (char *) value, .scopes = scopes };
+        if (streq(kind, "extension"))
+                ret->type = (char *) "excludedFileExtension";
+        else if (streq(kind, "file"))
+                ret->type = (char *) "excludedPath";
+        else if (streq(kind, "folder")) {
+                ret->type = (char *) "excludedPath";
+                ret->is_directory = true;
+        } else if (streq(kind, "process"))
+                ret->type = (char *) "excludedFileName";
+        else
+                return asprintf(ret_message, "unknown exclusion kind '%s': expected extension, "
+                                "file, folder or process", kind) < 0 ? -ENOMEM : -EINVAL;
+        return 0;
+}
+
+static bool exclusion_same(const SettingExclusion *a, const SettingExclusion *b) {
+        return streq(a->type, b->type) && streq(a->value, b->value) &&
+               a->is_directory == b->is_directory;
+}
+
+static const SettingDef *list_for_scope(unsigned scopes) {
+        return setting_def_find(scopes == EXCLUSION_SCOPE_GLOBAL ? GLOBAL_LIST : EPP_LIST);
+}
+
+static int local_list_copy(Manager *m, const SettingDef *def, SettingValue *ret) {
+        const SettingValue *cur = settings_layer_get(m->settings->local, def);
+
+        if (cur)
+                return setting_value_copy(cur, ret);
+        *ret = (SettingValue) { .type = SETTING_EXCLUSION_LIST };
+        return 0;
+}
+
+int manager_exclusion_add(Manager *m, const char *kind, const char *value, const char *scope,
+                          char **ret_message, char ***ret_changed) {
+        _cleanup_(setting_value_done) SettingValue list = {};
+        SettingExclusion e, *items;
+        const SettingDef *def;
+        struct stat st;
+        int r;
+
+        *ret_changed = NULL;
+        r = exclusion_from_command(kind, value, scope, &e, ret_message);
+        if (r < 0)
+                return r == -EINVAL ? MANAGER_SETTING_INVALID : r;
+        r = exclusion_validate(&e, ret_message);
+        if (r < 0)
+                return r == -EINVAL ? MANAGER_SETTING_INVALID : r;
+        /* Global exclusions act at the sensor, by exact path: the file must be there. */
+        if (e.scopes == EXCLUSION_SCOPE_GLOBAL && streq(kind, "file") &&
+            (lstat(value, &st) < 0 || !S_ISREG(st.st_mode)))
+                return asprintf(ret_message, "a global file exclusion needs an existing regular "
+                                "file, and '%s' is not one", value) < 0 ? -ENOMEM :
+                                                                         MANAGER_SETTING_INVALID;
+
+        def = list_for_scope(e.scopes);
+        r = local_list_copy(m, def, &list);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < list.exclusions.n; i++)
+                if (exclusion_same(&list.exclusions.items[i], &e) &&
+                    (list.exclusions.items[i].scopes & e.scopes))
+                        return MANAGER_SETTING_UNCHANGED;
+
+        items = reallocarray(list.exclusions.items, list.exclusions.n + 1, sizeof(*items));
+        if (!items)
+                return -ENOMEM;
+        list.exclusions.items = items;
+        items[list.exclusions.n] = (SettingExclusion) {
+                .type = strdup(e.type), .value = strdup(e.value),
+                .is_directory = e.is_directory, .scopes = e.scopes,
+        };
+        list.exclusions.n++;
+        if (!items[list.exclusions.n - 1].type || !items[list.exclusions.n - 1].value)
+                return -ENOMEM;
+        return manager_set_setting(m, def, &list, ret_message, ret_changed);
+}
+
+static bool effective_has(Manager *m, const SettingDef *def, const SettingExclusion *e) {
+        _cleanup_(setting_value_done) SettingValue v = {};
+
+        if (settings_get(m->settings, def, &v, NULL) < 0)
+                return false;
+        for (size_t i = 0; i < v.exclusions.n; i++)
+                if (exclusion_same(&v.exclusions.items[i], e) &&
+                    (v.exclusions.items[i].scopes & e->scopes))
+                        return true;
+        return false;
+}
+
+int manager_exclusion_remove(Manager *m, const char *kind, const char *value, const char *scope,
+                             char **ret_message, char ***ret_changed) {
+        _cleanup_(setting_value_done) SettingValue list = {};
+        const SettingDef *def;
+        SettingExclusion e;
+        size_t i;
+        int r;
+
+        *ret_changed = NULL;
+        r = exclusion_from_command(kind, value, scope, &e, ret_message);
+        if (r < 0)
+                return r == -EINVAL ? MANAGER_SETTING_INVALID : r;
+        def = list_for_scope(e.scopes);
+        r = local_list_copy(m, def, &list);
+        if (r < 0)
+                return r;
+
+        for (i = 0; i < list.exclusions.n; i++)
+                if (exclusion_same(&list.exclusions.items[i], &e) &&
+                    (list.exclusions.items[i].scopes & e.scopes))
+                        break;
+        if (i == list.exclusions.n)
+                return effective_has(m, def, &e) ? MANAGER_EXCLUSION_MANAGED :
+                                                   MANAGER_EXCLUSION_NOT_FOUND;
+
+        list.exclusions.items[i].scopes &= ~e.scopes;
+        if (list.exclusions.items[i].scopes == 0) {
+                free(list.exclusions.items[i].type);
+                free(list.exclusions.items[i].value);
+                memmove(list.exclusions.items + i, list.exclusions.items + i + 1,
+                        (list.exclusions.n - i - 1) * sizeof(SettingExclusion));
+                list.exclusions.n--;
+        }
+        return manager_set_setting(m, def, &list, ret_message, ret_changed);
+}

@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * On-demand scans as the daemon runs them: one at a time, with the current definitions and
+ * exclusions, their progress published a few times a second, their detections recorded as they
+ * come, their end written to the history. Main thread only; the scan itself runs on the job's
+ * threads (scan/).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "bus/bus.h"
+#include "exclusions/exclusions.h"
+#include "manager.h"
+#include "util/strv.h"
+
+#define SCAN_PROGRESS_USEC (250 * 1000)
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static ManagerScan *manager_scan_free(ManagerScan *s) {
+        if (!s)
+                return NULL;
+        sd_event_source_disable_unref(s->progress_timer);
+        sd_event_source_disable_unref(s->job_source);
+        scan_job_free(s->job);
+        strv_free(s->paths);
+        free(s->error);
+        free(s->object_path);
+        return mfree(s);
+}
+
+void manager_scans_free(Manager *m) {
+        while (m->scans) {
+                ManagerScan *next = m->scans->next;
+                manager_scan_free(m->scans);
+                m->scans = next;
+        }
+        m->running_scan = NULL;
+}
+
+ManagerScan *manager_scan_find(Manager *m, uint32_t id) {
+        for (ManagerScan *s = m->scans; s; s = s->next)
+                if (s->id == id)
+                        return s;
+        return NULL;
+}
+
+const ScanRecord *manager_last_scan(Manager *m) {
+        for (size_t i = m->scan_history.n; i > 0; i--)
+                if (m->scan_history.items[i - 1].state != SCAN_STATE_RUNNING)
+                        return &m->scan_history.items[i - 1];
+        return NULL;
+}
+
+/* Publishes the counters that changed since last time. */
+static void scan_publish_progress(ManagerScan *s) {
+        static const char *names[] = { "FilesScanned", "BytesScanned", "ThreatsFound",
+                                       "FilesCached", "FilesFailed", "Progress" };
+        _cleanup_strv_free_ char **changed = NULL;
+        ScanCounters c;
+
+        if (!s->job)
+                return;
+        scan_job_get_counters(s->job, &c);
+        const bool differs[] = {
+                c.files_scanned != s->counters.files_scanned,
+                c.bytes_scanned != s->counters.bytes_scanned,
+                c.threats_found != s->counters.threats_found,
+                c.files_cached != s->counters.files_cached,
+                c.files_failed != s->counters.files_failed,
+                memcmp(&c, &s->counters, sizeof(c)) != 0,
+        };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (differs[i] && strv_extend(&changed, names[i]) < 0)
+                        return;
+        s->counters = c;
+        if (changed)
+                (void) bus_scan_emit_changed(s->manager, s, changed);
+}
+
+static int scan_progress_handler(sd_event_source *src, uint64_t usec, void *userdata) {
+        ManagerScan *s = userdata;
+
+        scan_publish_progress(s);
+        /* A time source fires once: arm it again. */
+        (void) sd_event_source_set_time_relative(src, SCAN_PROGRESS_USEC);
+        return sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+}
+
+static void scan_on_detection(const ScanDetection *d, void *userdata) {
+        ManagerScan *s = userdata;
+
+        (void) manager_threat_detected(s->manager, d, "on_demand");
+}
+
+/* Keeps the objects of the last few finished scans; older ones live on in the history. */
+static void scans_trim(Manager *m) {
+        size_t n = 0;
+
+        for (ManagerScan **p = &m->scans; *p;) {
+                if ((*p)->state != SCAN_STATE_RUNNING && ++n > MANAGER_SCANS_KEPT) {
+                        ManagerScan *dead = *p;
+                        *p = dead->next;
+                        manager_scan_free(dead);
+                } else
+                        p = &(*p)->next;
+        }
+}
+
+static void scan_finish(ManagerScan *s, ScanState state) {
+        Manager *m = s->manager;
+        ScanRecord rec;
+        int r;
+
+        scan_publish_progress(s);
+        s->state = state;
+        s->end_usec = now_usec();
+        s->progress_timer = sd_event_source_disable_unref(s->progress_timer);
+        s->job_source = sd_event_source_disable_unref(s->job_source);
+        s->job = scan_job_free(s->job);
+        if (m->running_scan == s)
+                m->running_scan = NULL;
+        if (state == SCAN_STATE_FAILED && !s->error)
+                s->error = strdup("none of the paths to scan could be opened");
+
+        rec = (ScanRecord) {
+                .id = s->id, .kind = s->kind, .state = state,
+                .start_usec = s->start_usec, .end_usec = s->end_usec,
+                .files_scanned = s->counters.files_scanned + s->counters.files_cached,
+                .threats_found = s->counters.threats_found,
+        };
+        r = scan_history_put(&m->scan_history, &rec);
+        if (r < 0)
+                log_warning_errno(r, "Failed to save the scan history: %m");
+        if (m->verdict_cache && m->verdict_cache_path) {
+                r = verdict_cache_save(m->verdict_cache, m->verdict_cache_path);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to save the verdict cache: %m");
+        }
+
+        log_info("Scan %u (%s) %s: %" PRIu64 " file(s) scanned, %" PRIu64 " from cache, %"
+                 PRIu64 " failed, %" PRIu64 " threat(s).",
+                 s->id, scan_kind_to_string(s->kind), scan_state_to_string(state),
+                 s->counters.files_scanned, s->counters.files_cached, s->counters.files_failed,
+                 s->counters.threats_found);
+        (void) bus_scan_emit_finished(m, s);
+        scans_trim(m);
+}
+
+static int scan_job_handler(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        ManagerScan *s = userdata;
+        ScanState state;
+
+        if (scan_job_drain(s->job, scan_on_detection, s, &state) > 0)
+                scan_finish(s, state);
+        return 0;
+}
+
+/* Where the scan goes: the kind's places, or the caller's paths (absolute, existing). */
+static int scan_roots(Manager *m, ScanKind kind, char * const *paths, char ***ret,
+                      char **ret_message) {
+        _cleanup_strv_free_ char **unmonitored = NULL;
+        _cleanup_(setting_value_done) SettingValue v = {};
+        struct stat st;
+        int r;
+
+        switch (kind) {
+        case SCAN_KIND_QUICK:
+                return scan_quick_paths(ret);
+        case SCAN_KIND_FULL:
+                r = settings_get(m->settings, setting_def_find("antivirusEngine.unmonitoredFilesystems"),
+                                 &v, NULL);
+                if (r < 0)
+                        return r;
+                return scan_full_roots(v.strv, ret);
+        case SCAN_KIND_CUSTOM:
+                if (strv_length((char **) paths) == 0)
+                        return asprintf(ret_message, "a custom scan needs at least one path") < 0 ?
+                                       -ENOMEM : MANAGER_SCAN_INVALID;
+                for (char * const *p = paths; *p; p++) {
+                        if ((*p)[0] != '/')
+                                return asprintf(ret_message, "path '%s' is not absolute", *p) < 0 ?
+                                               -ENOMEM : MANAGER_SCAN_INVALID;
+                        if (stat(*p, &st) < 0)
+                                return asprintf(ret_message, "path '%s' cannot be scanned: %s", *p,
+                                                strerror(errno)) < 0 ? -ENOMEM :
+                                                                       MANAGER_SCAN_INVALID;
+                }
+                *ret = strv_copy((char **) paths);
+                return *ret ? 0 : -ENOMEM;
+        default:
+                return -EINVAL;
+        }
+}
+
+/* Threat types whose policy is "off" never produce a detection. */
+static int ignored_threat_types(Manager *m, char ***ret) {
+        _cleanup_(setting_value_done) SettingValue v = {};
+        _cleanup_strv_free_ char **l = NULL;
+        int r;
+
+        r = settings_get(m->settings, setting_def_find("antivirusEngine.threatTypeSettings"), &v,
+                         NULL);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; v.strv && v.strv[i] && v.strv[i + 1]; i += 2)
+                if (streq(v.strv[i + 1], "off") && strv_extend(&l, v.strv[i]) < 0)
+                        return -ENOMEM;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static int scan_job_config(Manager *m, ManagerScan *s, bool ignore_exclusions,
+                           ScanJobConfig *c, char ***ignored, ExclusionSet **excl) {
+        int r;
+
+        r = ignored_threat_types(m, ignored);
+        if (r < 0)
+                return r;
+        if (!ignore_exclusions) {
+                r = manager_exclusion_set(m, excl);
+                if (r < 0)
+                        return r;
+        }
+        *c = (ScanJobConfig) {
+                .kind = s->kind,
+                .roots = s->paths,
+                .one_filesystem = s->kind != SCAN_KIND_CUSTOM,
+                .n_threads = (unsigned) settings_get_int(m->settings,
+                                                         "antivirusEngine.maximumOnDemandScanThreads"),
+                .rules = m->rules,
+                .generation = m->rules_generation,
+                .exclusions = *excl,
+                .engine_options = (EngineScanOptions) ENGINE_SCAN_OPTIONS_DEFAULT,
+                .cache = m->verdict_cache,
+        };
+        c->engine_options.scan_archives = settings_get_bool(m->settings,
+                                                            "antivirusEngine.scanArchives");
+        c->engine_options.compute_hash = settings_get_bool(m->settings,
+                                                           "antivirusEngine.enableFileHashComputation");
+        c->engine_options.ignored_types = *ignored;
+        /* A clean verdict holds only for the options it was made under: a PUA found "clean"
+         * while its policy was off, or an archive while archives were not opened, must be
+         * scanned again once that changes. */
+        c->generation = m->rules_generation ^ (c->engine_options.scan_archives ? 0x5a : 0);
+        for (char **t = *ignored; t && *t; t++)
+                for (const char *p = *t; *p; p++)
+                        c->generation = (c->generation ^ (unsigned char) *p) *
+                                        UINT64_C(0x100000001b3);
+        return 0;
+}
+
+static int scan_attach(Manager *m, ManagerScan *s) {
+        int r;
+
+        r = sd_event_add_io(m->event, &s->job_source, scan_job_get_fd(s->job), EPOLLIN,
+                            scan_job_handler, s);
+        if (r < 0)
+                return r;
+        return sd_event_add_time_relative(m->event, &s->progress_timer, CLOCK_MONOTONIC,
+                                          SCAN_PROGRESS_USEC, 0, scan_progress_handler, s);
+}
+
+int manager_scan_start(Manager *m, ScanKind kind, char * const *paths, bool ignore_exclusions,
+                       ManagerScan **ret, char **ret_message) {
+        _cleanup_(exclusion_set_unrefp) ExclusionSet *excl = NULL;
+        _cleanup_strv_free_ char **ignored = NULL;
+        ManagerScan *s;
+        ScanJobConfig config;
+        int r;
+
+        if (m->running_scan)
+                return MANAGER_SCAN_BUSY;
+        if (!m->rules)
+                return MANAGER_SCAN_NO_DEFINITIONS;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        *s = (ManagerScan) { .manager = m, .kind = kind, .state = SCAN_STATE_RUNNING,
+                             .id = m->scan_history.next_id, .start_usec = now_usec() };
+        r = scan_roots(m, kind, paths, &s->paths, ret_message);
+        if (r == 0)
+                r = scan_job_config(m, s, ignore_exclusions, &config, &ignored, &excl);
+        if (r == 0 && asprintf(&s->object_path, "/com/microsoft/Mdatp1/Scans/%u", s->id) < 0)
+                r = -ENOMEM;
+        if (r == 0)
+                r = scan_job_start(&config, &s->job);
+        if (r == 0)
+                r = scan_attach(m, s);
+        if (r != 0) {
+                manager_scan_free(s);
+                return r;
+        }
+
+        /* Recorded as running now: a daemon killed mid-scan shows it failed, and never reuses
+         * its id. */
+        r = scan_history_put(&m->scan_history, &(ScanRecord) {
+                                     .id = s->id, .kind = kind, .state = SCAN_STATE_RUNNING,
+                                     .start_usec = s->start_usec });
+        if (r < 0)
+                log_warning_errno(r, "Failed to save the scan history: %m");
+        s->next = m->scans;
+        m->scans = s;
+        m->running_scan = s;
+        log_info("Scan %u (%s) started%s.", s->id, scan_kind_to_string(kind),
+                 ignore_exclusions ? ", ignoring exclusions" : "");
+        *ret = s;
+        return 0;
+}
+
+void manager_scan_cancel(ManagerScan *s) {
+        if (s->job && s->state == SCAN_STATE_RUNNING) {
+                log_info("Scan %u cancel requested.", s->id);
+                scan_job_cancel(s->job);
+        }
+}
