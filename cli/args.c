@@ -108,9 +108,46 @@ static CliFlag *args_find_flag(CliFlag *flags, size_t n_flags, const char *name,
         return NULL;
 }
 
+/* Stores value in f: the last value, and one more entry of a repeatable flag. */
+static void args_flag_store(CliFlag *f, const char *value) {
+        f->value = value;
+        if (f->values)
+                f->values[f->n_values++] = value;
+}
+
+/* Parses the option a (argv[*i]) into its flag; consumes its value from argv[*i + 1] when the
+ * value is not given as `--name=value`. Returns 0 or -EINVAL after reporting. */
+static int args_parse_option(const CliInvocation *inv, CliFlag *flags, size_t n_flags, int *i) {
+        const char *a = inv->argv[*i];
+        const char *eq = strchr(a, '=');
+        size_t len = eq ? (size_t) (eq - a) : strlen(a);
+        CliFlag *f;
+
+        f = args_find_flag(flags, n_flags, a, len);
+        if (!f)
+                return args_usage_error(inv, "Unknown option '%.*s'.", (int) len, a);
+        if (f->value && !f->values)
+                return args_usage_error(inv, "Option %s given more than once.", f->name);
+        if (f->is_switch) {
+                if (eq)
+                        return args_usage_error(inv, "Option %s takes no value.", f->name);
+                args_flag_store(f, "true");
+        } else if (eq)
+                args_flag_store(f, eq + 1);
+        else if (*i + 1 < inv->argc)
+                args_flag_store(f, inv->argv[++*i]);
+        else
+                return args_usage_error(inv, "Option %s needs a value.", f->name);
+        return 0;
+}
+
 int args_parse(const CliInvocation *inv, CliFlag *flags, size_t n_flags) {
-        for (size_t k = 0; k < n_flags; k++)
+        int r;
+
+        for (size_t k = 0; k < n_flags; k++) {
                 flags[k].value = NULL;
+                flags[k].n_values = 0;
+        }
 
         for (int i = 0; i < inv->argc; i++) {
                 const char *a = inv->argv[i];
@@ -125,22 +162,9 @@ int args_parse(const CliInvocation *inv, CliFlag *flags, size_t n_flags) {
                 }
 
                 if (strneq(a, "--", 2) && a[2]) {
-                        const char *eq = strchr(a, '=');
-                        size_t len = eq ? (size_t) (eq - a) : strlen(a);
-
-                        f = args_find_flag(flags, n_flags, a, len);
-                        if (!f)
-                                return args_usage_error(inv, "Unknown option '%.*s'.",
-                                                        (int) len, a);
-                        if (f->value)
-                                return args_usage_error(inv, "Option %s given more than once.",
-                                                        f->name);
-                        if (eq)
-                                f->value = eq + 1;
-                        else if (i + 1 < inv->argc)
-                                f->value = inv->argv[++i];
-                        else
-                                return args_usage_error(inv, "Option %s needs a value.", f->name);
+                        r = args_parse_option(inv, flags, n_flags, &i);
+                        if (r < 0)
+                                return r;
                         continue;
                 }
 

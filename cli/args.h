@@ -38,16 +38,21 @@ struct CliInvocation {
         bool json;                      /* --output json was given */
 };
 
-/* One flag of a leaf. All flags take a value, as `--name value` or `--name=value`. */
+/* One flag of a leaf. A flag takes a value, as `--name value` or `--name=value`, unless it is a
+ * switch (`--ignore-exclusions`). A flag may be given once, unless values is set. */
 typedef struct CliFlag {
         const char *name;               /* "--value"; NULL for the one positional argument */
         bool required;
-        const char *value;              /* out: the value given, NULL when absent */
+        bool is_switch;                 /* takes no value; value is "true" when given */
+        const char **values;            /* repeatable: the caller's array with room for inv->argc
+                                         * entries, filled in command-line order */
+        size_t n_values;                /* out: entries filled in values */
+        const char *value;              /* out: the value given (the last one), NULL when absent */
 } CliFlag;
 
 /* Parses inv's arguments into flags[]. Returns 0; 1 when --help was given (the leaf's usage is
  * printed on stdout: the caller returns 0); or -EINVAL after reporting a usage error (unknown or
- * repeated flag, missing value, unexpected or missing argument). */
+ * repeated flag, missing value, a value given to a switch, unexpected or missing argument). */
 int args_parse(const CliInvocation *inv, CliFlag *flags, size_t n_flags);
 
 /* Reports a usage error for inv: the message, then the leaf's usage line. Returns -EINVAL. */

@@ -159,8 +159,7 @@ int bus_call(sd_bus *bus, sd_bus_message *m, const char *what, sd_bus_message **
         return 0;
 }
 
-/* Reports r as an argument-building failure: only an allocation failure or a bug gets here. */
-static int bus_report_append(int r) {
+int bus_report_append(int r) {
         return report_error(CLI_EXIT_FAILURE, r, "Failed to build a D-Bus call: %s", strerror(-r));
 }
 
@@ -258,4 +257,31 @@ int bus_set_log_level(sd_bus *bus, const char *level, bool persist) {
         if (r < 0)
                 return bus_report_append(r);
         return bus_call(bus, m, BUS_WHAT_CHANGE_LOG_LEVEL, NULL);
+}
+
+int bus_call_no_args(const char *path, const char *interface, const char *member,
+                     const char *what, sd_bus **ret_bus, sd_bus_message **ret_reply) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = bus_open(&bus);
+        if (r < 0)
+                return r;
+        r = bus_new_call(bus, path, interface, member, &m);
+        if (r < 0)
+                return r;
+        r = bus_call(bus, m, what, ret_reply);
+        if (r < 0)
+                return r;
+        *ret_bus = TAKE_PTR(bus);
+        return 0;
+}
+
+int bus_print_formatted(int r, const char *out, bool json, const char *what) {
+        if (r < 0)
+                return report_error(CLI_EXIT_FAILURE, r, "Failed to format the %s: %s", what,
+                                    strerror(-r));
+        printf("%s%s", out, json ? "\n" : "");
+        return 0;
 }

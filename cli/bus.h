@@ -15,6 +15,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include "mdatp-bus.h"
 #include "value.h"
 
 #define BUS_MESSAGE_UNREACHABLE                                                         \
@@ -26,6 +27,12 @@
 #define BUS_WHAT_READ_SETTINGS "Reading settings"
 #define BUS_WHAT_CHANGE_SETTINGS "Changing settings"
 #define BUS_WHAT_CHANGE_LOG_LEVEL "Changing the log level"
+#define BUS_WHAT_START_SCAN "Starting a scan"
+#define BUS_WHAT_CANCEL_SCAN "Cancelling a scan"
+#define BUS_WHAT_READ_SCANS "Reading scans"
+#define BUS_WHAT_READ_THREATS "Reading threats"
+#define BUS_WHAT_READ_EXCLUSIONS "Reading exclusions"
+#define BUS_WHAT_CHANGE_EXCLUSIONS "Changing exclusions"
 
 typedef enum BusErrorClass {
         BUS_ERROR_UNREACHABLE,          /* the daemon is not there or does not answer */
@@ -44,6 +51,8 @@ int bus_error_message(const sd_bus_error *e, int r, const char *what, char **ret
 int bus_report_error(const sd_bus_error *e, int r, const char *what);
 /* Reports a reply that does not have the expected shape and returns r. */
 int bus_report_bad_reply(int r);
+/* Reports a failure to append call arguments (only allocation failures or bugs) and returns r. */
+int bus_report_append(int r);
 
 /* Connects to the system bus (DBUS_SYSTEM_BUS_ADDRESS is honoured) and registers the errno map of
  * our named errors. Reports the failure as "unreachable". */
@@ -54,6 +63,12 @@ int bus_new_call(sd_bus *bus, const char *path, const char *interface, const cha
                  sd_bus_message **ret);
 /* Sends m and waits for the reply; on failure reports it (see above) and returns < 0. */
 int bus_call(sd_bus *bus, sd_bus_message *m, const char *what, sd_bus_message **ret_reply);
+/* Opens the bus and calls a method that takes no arguments: the list commands' first half. */
+int bus_call_no_args(const char *path, const char *interface, const char *member,
+                     const char *what, sd_bus **ret_bus, sd_bus_message **ret_reply);
+/* Prints what a formatter made (r is its result); JSON gets a final newline. what names the
+ * items for the error line ("threats"). */
+int bus_print_formatted(int r, const char *out, bool json, const char *what);
 
 /* Health.GetAll as a list of named values. */
 int bus_health_get_all(sd_bus *bus, CliValueList *ret);

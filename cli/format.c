@@ -14,9 +14,12 @@
 #include <time.h>
 
 #include "format.h"
+#include "util/macro.h"
 
-int format_timestamp(uint64_t usec, char *buf, size_t size) {
+/* usec in local time as "Mon DD, YYYY at hh:mm:ss AM/PM", without the comma unless comma. */
+static int format_local_time(uint64_t usec, bool comma, char *buf, size_t size) {
         struct tm tm;
+        size_t n;
         time_t t;
 
         t = (time_t) (usec / 1000000);
@@ -24,9 +27,55 @@ int format_timestamp(uint64_t usec, char *buf, size_t size) {
                 return -ERANGE;
         if (!localtime_r(&t, &tm))
                 return -EOVERFLOW;
-        if (strftime(buf, size, "%b %d, %Y at %I:%M:%S %p", &tm) == 0)
-                return -ENOBUFS;
-        return 0;
+        /* Literal formats, so that the compiler checks them. */
+        if (comma)
+                n = strftime(buf, size, "%b %d, %Y at %I:%M:%S %p", &tm);
+        else
+                n = strftime(buf, size, "%b %d %Y at %I:%M:%S %p", &tm);
+        return n == 0 ? -ENOBUFS : 0;
+}
+
+int format_timestamp(uint64_t usec, char *buf, size_t size) {
+        return format_local_time(usec, true, buf, size);
+}
+
+int format_timestamp_scan(uint64_t usec, char *buf, size_t size) {
+        return format_local_time(usec, false, buf, size);
+}
+
+char *format_bytes(uint64_t bytes, char buf[static FORMAT_BYTES_MAX]) {
+        static const char * const units[] = { "kB", "MB", "GB", "TB", "PB", "EB" };
+        uint64_t tenth = 100;   /* bytes in a tenth of the unit */
+
+        if (bytes < 1000) {
+                (void) snprintf(buf, FORMAT_BYTES_MAX, "%" PRIu64 " B", bytes);
+                return buf;
+        }
+        /* The smallest unit that keeps the rounded value below 1000.0, so that 999999 bytes
+         * read "1.0 MB" rather than "1000.0 kB". */
+        for (size_t u = 0;; u++, tenth *= 1000) {
+                uint64_t tenths = bytes / tenth + (bytes % tenth >= tenth / 2);
+
+                if (tenths < 10000 || u + 1 == ELEMENTSOF(units)) {
+                        (void) snprintf(buf, FORMAT_BYTES_MAX, "%" PRIu64 ".%" PRIu64 " %s",
+                                        tenths / 10, tenths % 10, units[u]);
+                        return buf;
+                }
+        }
+}
+
+char *format_duration(uint64_t usec, char buf[static FORMAT_DURATION_MAX]) {
+        uint64_t s = usec / 1000000;
+
+        if (s < 60)
+                (void) snprintf(buf, FORMAT_DURATION_MAX, "%" PRIu64 "s", s);
+        else if (s < 3600)
+                (void) snprintf(buf, FORMAT_DURATION_MAX, "%" PRIu64 "m %02" PRIu64 "s", s / 60,
+                                s % 60);
+        else
+                (void) snprintf(buf, FORMAT_DURATION_MAX, "%" PRIu64 "h %02" PRIu64 "m %02" PRIu64
+                                "s", s / 3600, s / 60 % 60, s % 60);
+        return buf;
 }
 
 char *format_epoch_ms(uint64_t usec, char buf[static FORMAT_EPOCH_MS_MAX]) {
@@ -125,6 +174,45 @@ int format_json_strv(yajl_gen g, char * const *l) {
                         return r;
         }
         return format_json_close_array(g);
+}
+
+int format_json_pair_string(yajl_gen g, const char *key, const char *s) {
+        int r;
+
+        r = format_json_string(g, key);
+        if (r < 0)
+                return r;
+        return format_json_string(g, s);
+}
+
+int format_json_pair_bool(yajl_gen g, const char *key, bool b) {
+        int r;
+
+        r = format_json_string(g, key);
+        if (r < 0)
+                return r;
+        return format_json_bool(g, b);
+}
+
+int format_json_pair_uint(yajl_gen g, const char *key, uint64_t u) {
+        int r;
+
+        r = format_json_string(g, key);
+        if (r < 0)
+                return r;
+        return format_json_int(g, u > INT64_MAX ? INT64_MAX : (int64_t) u);
+}
+
+int format_json_pair_date(yajl_gen g, const char *key, uint64_t usec) {
+        char buf[FORMAT_EPOCH_MS_MAX];
+        int r;
+
+        r = format_json_string(g, key);
+        if (r < 0)
+                return r;
+        if (usec == 0)
+                return format_json_null(g);
+        return format_json_string(g, format_epoch_ms(usec, buf));
 }
 
 int format_json_take(yajl_gen g, char **ret) {

@@ -21,6 +21,18 @@
 #define FORMAT_TIMESTAMP_MAX 64
 int format_timestamp(uint64_t usec, char *buf, size_t size);
 
+/* "Mon DD YYYY at hh:mm:ss AM/PM" (no comma), as Microsoft's `scan list` prints start times, e.g.
+ * "Jan 05 2023 at 03:18:39 PM". */
+int format_timestamp_scan(uint64_t usec, char *buf, size_t size);
+
+/* A byte count for people, in powers of 1000: "512 B", "1.0 kB", "12.3 MB", "4.0 GB". */
+#define FORMAT_BYTES_MAX 32
+char *format_bytes(uint64_t bytes, char buf[static FORMAT_BYTES_MAX]);
+
+/* A duration for people: "0s", "59s", "1m 05s", "2h 03m 04s". usec: microseconds. */
+#define FORMAT_DURATION_MAX 48
+char *format_duration(uint64_t usec, char buf[static FORMAT_DURATION_MAX]);
+
 /* Milliseconds since the epoch as a decimal string, the JSON spelling of a date. */
 #define FORMAT_EPOCH_MS_MAX 21
 char *format_epoch_ms(uint64_t usec, char buf[static FORMAT_EPOCH_MS_MAX]);
@@ -46,6 +58,12 @@ int format_json_close_object(yajl_gen g);
 int format_json_open_array(yajl_gen g);
 int format_json_close_array(yajl_gen g);
 int format_json_strv(yajl_gen g, char * const *l);      /* ["a","b"]; NULL is [] */
+/* An object member: the key, then the value. A date (µs) is an epoch-ms string, 0 gives null;
+ * an unsigned count is clamped to INT64_MAX. */
+int format_json_pair_string(yajl_gen g, const char *key, const char *s);
+int format_json_pair_bool(yajl_gen g, const char *key, bool b);
+int format_json_pair_uint(yajl_gen g, const char *key, uint64_t u);
+int format_json_pair_date(yajl_gen g, const char *key, uint64_t usec);
 /* The generated text as a new NUL-terminated string. Caller frees. */
 int format_json_take(yajl_gen g, char **ret);
 /* JSON-quotes s: "a \"b\"". Caller frees. */

@@ -119,8 +119,8 @@ const HealthField health_fields[] = {
           .source = HEALTH_SOURCE_CONSTANT, .source_name = "default", .kind = HEALTH_KIND_STRING,
           .setting = true, .hidden = true },
 
-        /* antivirus. The last on-demand scan comes from Health properties the daemon does not
-         * have yet: until then they are absent from GetAll, hence unavailable. */
+        /* antivirus. The last on-demand scan: Health properties (0 / "" before the first scan);
+         * a daemon that lacks them leaves them out of GetAll, and they read unavailable. */
         SETTING("enforcement_level", "enforcementLevel", "antivirusEngine.enforcementLevel",
                 STRING),
         SETTING("scan_archives", "scanArchives", "antivirusEngine.scanArchives", BOOL),

@@ -16,9 +16,12 @@
 
 #include "args.h"
 #include "config-verbs.h"
+#include "exclusion.h"
 #include "health.h"
 #include "mdatp-bus.h"
 #include "report.h"
+#include "scan.h"
+#include "threat.h"
 #include "util/macro.h"
 
 /* The build's configuration: MDATP_VERSION. */
@@ -27,18 +30,22 @@
 static int help_run(const CliInvocation *inv);
 static int version_run(const CliInvocation *inv);
 
-/* Groups that come later (scan, threat, exclusion, definitions, diagnostic, connectivity) are
- * listed once they exist. */
+/* Groups that come later (definitions, diagnostic, connectivity) are listed once they exist. */
 static const CliVerb root_children[] = {
         { .name = "config", .description = "Change the product's settings",
           .children = config_verbs },
         { .name = "edr", .description = "Endpoint detection and response settings",
           .children = edr_verbs },
+        { .name = "exclusion", .description = "Antivirus exclusions",
+          .children = exclusion_verbs },
         { .name = "health", .description = "Product health and effective settings",
           .usage = "[--field <name>] [--details antivirus|definitions|edr|features|help]",
           .run = health_run },
         { .name = "help", .description = "This list", .run = help_run },
         { .name = "log", .description = "Logging", .children = log_verbs },
+        { .name = "scan", .description = "On-demand scans", .children = scan_verbs },
+        { .name = "threat", .description = "Detected threats (protection history)",
+          .children = threat_verbs },
         { .name = "version", .description = "Product version", .run = version_run },
         {}
 };

@@ -28,6 +28,14 @@ int report_error(CliExit status, int r, const char *format, ...) {
         return r;
 }
 
+int report_status_only(CliExit status, int r) {
+        if (r >= 0)
+                r = -EIO;
+        if (report_status < 0)
+                report_status = status;
+        return r;
+}
+
 bool report_pending(void) {
         return report_status >= 0;
 }

@@ -28,6 +28,10 @@ typedef enum CliExit {
  * -EIO otherwise, so that callers can write `return report_error(...)`. */
 int report_error(CliExit status, int r, const char *format, ...) _printf_(3, 4);
 
+/* Records status like report_error() but prints nothing: for an outcome the command's own output
+ * already told (`Scan was cancelled`). Returns r when it is negative, -EIO otherwise. */
+int report_status_only(CliExit status, int r);
+
 /* Whether a failure has been reported. */
 bool report_pending(void);
 

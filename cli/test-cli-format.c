@@ -454,13 +454,9 @@ static bool kind_accepts(HealthKind k, const char *sig) {
         }
 }
 
-/* Properties the table reads before the daemon offers them: unavailable until then. */
+/* Properties the table reads before the contract offers them (unavailable until then); none at
+ * the moment. */
 static const char * const future_properties[] = {
-        "LastOnDemandScanStartTime",
-        "LastOnDemandScanEndTime",
-        "LastOnDemandScanType",
-        "LastOnDemandScanThreatCount",
-        "LastOnDemandScanFilesScanned",
         NULL
 };
 

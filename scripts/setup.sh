@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Sets up mdatp on a fresh Debian 12 machine, as root: installs dependencies, builds, installs to
-# /usr, starts the system bus (or uses systemd when it is PID 1), starts mdatpd and prints
-# `mdatp health`.
+# /usr, starts the system bus (or uses systemd when it is PID 1), starts mdatpd, prints
+# `mdatp health`, and scans an EICAR test file it creates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,3 +47,13 @@ for _ in $(seq 100); do name_owned com.microsoft.Mdatp1 && break; sleep 0.1; don
 name_owned com.microsoft.Mdatp1 || { echo "setup.sh: mdatpd did not start; see /var/log/mdatpd.log or journalctl -u mdatp" >&2; exit 1; }
 echo "mdatpd is running. mdatp health:"
 mdatp health
+
+# Prove detection end to end: an EICAR test file (assembled here, so this script is not one).
+sample_dir=$(mktemp -d /tmp/mdatp-eicar.XXXXXX)
+printf '%s%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-' 'ANTIVIRUS-TEST-FILE!$H+H*' \
+        >"$sample_dir/eicar.com"
+echo
+echo "Scanning an EICAR test file in $sample_dir:"
+mdatp scan custom --path "$sample_dir"
+mdatp threat list | grep -F -A4 "$sample_dir" | head -n 6
+rm -rf "$sample_dir"
