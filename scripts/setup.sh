@@ -55,5 +55,5 @@ printf '%s%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-' 'ANTIVIRUS-TEST-FILE
 echo
 echo "Scanning an EICAR test file in $sample_dir:"
 mdatp scan custom --path "$sample_dir"
-mdatp threat list | grep -F -A4 "$sample_dir" | head -n 6
+mdatp threat list | grep -F -B5 "$sample_dir" | head -n 6
 rm -rf "$sample_dir"
