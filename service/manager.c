@@ -548,6 +548,22 @@ static int check_local_change(Manager *m, const SettingDef *def) {
         }
 }
 
+/* Under a merge policy the managed pairs win per key: a local pair that contradicts one would be
+ * accepted and never apply, so say it is managed instead. */
+static bool pairs_contradict_managed(Manager *m, const SettingDef *def, const SettingValue *v) {
+        const SettingValue *managed = settings_layer_get(m->settings->managed, def);
+
+        if (def->type != SETTING_PAIR_LIST || !managed)
+                return false;
+        for (size_t i = 0; v->strv && v->strv[i] && v->strv[i + 1]; i += 2)
+                for (size_t j = 0; managed->strv && managed->strv[j] && managed->strv[j + 1];
+                     j += 2)
+                        if (streq(v->strv[i], managed->strv[j]) &&
+                            !streq(v->strv[i + 1], managed->strv[j + 1]))
+                                return true;
+        return false;
+}
+
 int manager_set_setting(Manager *m, const SettingDef *def, const SettingValue *value,
                         char **ret_message, char ***ret_changed) {
         int r;
@@ -559,6 +575,8 @@ int manager_set_setting(Manager *m, const SettingDef *def, const SettingValue *v
         r = check_local_change(m, def);
         if (r != 0)
                 return r;
+        if (pairs_contradict_managed(m, def, value))
+                return MANAGER_SETTING_MANAGED;
         r = local_change(m, def, value, ret_message, ret_changed);
         if (r == 0) {
                 _cleanup_free_ char *s = setting_value_to_string(value);

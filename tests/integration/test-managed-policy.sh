@@ -127,6 +127,18 @@ if wait_until 8 field_is passive_mode_enabled true; then pass "a re-created poli
 rm -f "$MDATP_MANAGED_DIR/mdatp_managed.json"
 wait_until 4 field_is passive_mode_enabled false
 
+# Merged pair lists: local pairs add to managed ones, but may not contradict them.
+write_managed '{ "antivirusEngine": { "threatTypeSettings": [ { "key": "archive_bomb", "value": "off" } ] } }'
+tts_has() { busctl --system call com.microsoft.Mdatp1 /com/microsoft/Mdatp1 com.microsoft.Mdatp1.Settings Get s antivirusEngine.threatTypeSettings | grep -q "$1"; }
+wait_until 2 tts_has '"archive_bomb" "off"'
+run busctl --system call com.microsoft.Mdatp1 /com/microsoft/Mdatp1 com.microsoft.Mdatp1.Settings Set sv antivirusEngine.threatTypeSettings 'a(ss)' 1 archive_bomb block
+expect_contains "a local pair contradicting the managed one is refused" "$OUT" "managed by policy"
+run busctl --system call com.microsoft.Mdatp1 /com/microsoft/Mdatp1 com.microsoft.Mdatp1.Settings Set sv antivirusEngine.threatTypeSettings 'a(ss)' 1 potentially_unwanted_application block
+expect_rc "a local pair for another key is merged" 0
+if tts_has '"potentially_unwanted_application" "block"' && tts_has '"archive_bomb" "off"'; then pass "merged pairs: managed and local"; else fail "merge: $(busctl --system call com.microsoft.Mdatp1 /com/microsoft/Mdatp1 com.microsoft.Mdatp1.Settings Get s antivirusEngine.threatTypeSettings)"; fi
+busctl --system call com.microsoft.Mdatp1 /com/microsoft/Mdatp1 com.microsoft.Mdatp1.Settings Reset s antivirusEngine.threatTypeSettings >/dev/null
+rm -f "$MDATP_MANAGED_DIR/mdatp_managed.json"
+
 # SIGHUP also reloads.
 write_managed '{ "antivirusEngine": { "scanArchives": false } }'
 kill -HUP "$(cat "$MDATPD_PID_FILE")"
