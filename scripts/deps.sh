@@ -15,6 +15,8 @@ test_packages=(
         check libsubunit-dev valgrind zip
         # integration tests: nobody callers, python D-Bus client with a GLib main loop
         util-linux python3-dbus python3-gi
+        # configuration-management modules
+        ansible-core ansible-lint puppet ruby-minitest
 )
 [ "${1:-}" = "--tests" ] && packages+=("${test_packages[@]}")
 
