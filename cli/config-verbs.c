@@ -3,7 +3,7 @@
  * `mdatp config`, `mdatp edr` and `mdatp log` (see config.h). Owns no state: the tables are
  * constant, and each handler opens its own bus connection.
  *
- * Success prints Microsoft's exact strings ("Configuration property updated." and "Log level
+ * Success prints the reference's exact strings ("Configuration property updated." and "Log level
  * configured successfully"): scripts compare them.
  */
 #include <errno.h>
@@ -522,7 +522,7 @@ static int edr_group_ids_run(const CliInvocation *inv) {
 /* `edr early-preview enabled|disabled`. */
 static int edr_early_preview_run(const CliInvocation *inv) {
         _cleanup_(cli_value_done) CliValue v = CLI_VALUE_INIT;
-        /* Microsoft's syntax is positional; --value is accepted like every other toggle. */
+        /* The reference syntax is positional; --value is accepted like every other toggle. */
         CliFlag flags[] = {
                 { .name = NULL },
                 { .name = "--value" },

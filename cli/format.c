@@ -3,7 +3,7 @@
  * Dates, key spelling and yajl_gen wrappers for the mdatp client (see format.h). Owns no state.
  *
  * The client never calls setlocale(), so strftime() uses the C locale: month names and AM/PM
- * stay English whatever LANG says, as scripts parsing Microsoft's output expect.
+ * stay English whatever LANG says, as scripts parsing the reference client's output expect.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -117,7 +117,7 @@ yajl_gen format_json_new(void) {
         g = yajl_gen_alloc(NULL);
         if (!g)
                 return NULL;
-        /* Compact output, like Microsoft's client; '/' is not escaped (yajl's default). */
+        /* Compact output, like the reference client; '/' is not escaped (yajl's default). */
         (void) yajl_gen_config(g, yajl_gen_beautify, 0);
         return g;
 }

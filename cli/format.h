@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Formatting helpers of the mdatp client: dates as Microsoft's client prints them, epoch
+ * Formatting helpers of the mdatp client: dates as the reference client prints them, epoch
  * milliseconds for JSON, key spelling, and thin wrappers around yajl_gen that turn its status
  * codes into negative errno so generation code reads like the rest of the project.
  *
@@ -21,7 +21,7 @@
 #define FORMAT_TIMESTAMP_MAX 64
 int format_timestamp(uint64_t usec, char *buf, size_t size);
 
-/* "Mon DD YYYY at hh:mm:ss AM/PM" (no comma), as Microsoft's `scan list` prints start times, e.g.
+/* "Mon DD YYYY at hh:mm:ss AM/PM" (no comma), as the reference `scan list` prints start times, e.g.
  * "Jan 05 2023 at 03:18:39 PM". */
 int format_timestamp_scan(uint64_t usec, char *buf, size_t size);
 

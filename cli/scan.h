@@ -10,7 +10,7 @@
  *   scan-follow.c  following a started scan to its end on sd-event: progress, Finished,
  *                  SIGINT/SIGTERM turned into Scan.Cancel()
  *
- * Output after Microsoft's client: a blocking scan ends with
+ * Output after the reference client: a blocking scan ends with
  *   Scan has finished
  *   <TAB>N file(s) scanned
  *   <TAB>M threat(s) detected

@@ -345,7 +345,7 @@ END_TEST
 
 /* ---- health table ---- */
 
-/* The default view, in Microsoft's order, as the CLI contract lists it. */
+/* The default view, in the reference order, as the CLI contract lists it. */
 static const char * const default_view_expected[] = {
         "healthy", "health_issues", "licensed", "engine_version", "engine_load_status",
         "app_version", "org_id", "log_level", "machine_guid", "release_ring",

@@ -3,7 +3,7 @@
  * `mdatp threat list|get`: the threat history from com.microsoft.Mdatp1.Threats
  * (/com/microsoft/Mdatp1/Threats).
  *
- * Text, as Microsoft's client prints it, one block per threat, blocks separated by an empty line,
+ * Text, as the reference client prints it, one block per threat, blocks separated by an empty line,
  * values JSON-quoted (so that a file name cannot forge lines):
  *   Id: "<id>"
  *   Name: "<name>"
@@ -13,7 +13,7 @@
  *   Path: "<path>"
  * and `No threats` for an empty history.
  *
- * JSON follows the shape scripts parse from Microsoft's client (reference §8):
+ * JSON follows the shape scripts parse from the reference client (reference §8):
  *   {"threats":{"scans":[{"threats":[{"threat":{"tracking_id":...,"name":...,"type":...,
  *    "path":...,"sha256":...,"detection_time":"<epoch ms>","source":...},
  *    "history":[{"key":<epoch ms>,"value":"<status>"}]}]}]}}

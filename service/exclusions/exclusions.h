@@ -16,7 +16,7 @@
  *
  * Paths passed to the match functions are absolute and already resolved by the caller (no "//",
  * "." or ".." components; one trailing '/' is tolerated). Nothing here resolves symlinks: a
- * symlinked path is not matched, as with Microsoft's product.
+ * symlinked path is not matched, as with the reference product.
  */
 #pragma once
 

@@ -5,7 +5,7 @@
  * The document is walked along the schema: a member whose dotted path names a setting is
  * converted and validated; one whose path is a prefix of settings ("antivirusEngine",
  * "features.supplementarySensorConfigurations") must be an object and is walked in turn;
- * anything else is skipped and reported as unknown (Microsoft's samples carry "info" and
+ * anything else is skipped and reported as unknown (the reference samples carry "info" and
  * "possible values" pseudo-keys, repeated in one object, so duplicate keys are tolerated by the
  * JSON parser and only refused here for keys we know).
  *
@@ -37,7 +37,7 @@
 #define LEGACY_RTP "antivirusEngine.enableRealTimeProtection"
 #define LEGACY_PASSIVE "antivirusEngine.passiveMode"
 #define ENFORCEMENT_LEVEL "antivirusEngine.enforcementLevel"
-/* Microsoft's own sample misspells this key; accept it unless the right spelling is present. */
+/* The reference sample misspells this key; accept it unless the right spelling is present. */
 #define MISSPELT_FALLBACK "antivirusEngine.offlineDefintionUpdateFallbackToCloud"
 #define FALLBACK "antivirusEngine.offlineDefinitionUpdateFallbackToCloud"
 
@@ -148,7 +148,7 @@ static int parse_int_string(ParseContext *c, const SettingDef *def, const JsonNo
         return 0;
 }
 
-/* An integer: a JSON integer, a string of decimal digits (Microsoft documents some numbers as
+/* An integer: a JSON integer, a string of decimal digits (the managed-file documentation gives some numbers as
  * strings), or a number with an integral value (2.0). */
 static int parse_int(ParseContext *c, const SettingDef *def, const JsonNode *n, int64_t *ret) {
         switch (n->type) {
@@ -187,7 +187,7 @@ static int parse_scalar(ParseContext *c, const SettingDef *def, const JsonNode *
         default:        /* ENUM, STRING */
                 if (n->type != JSON_STRING)
                         return parse_wrong_type(c, def->name, n, "a string");
-                /* Microsoft's published sample policy spells "disabled" as "diabled"; admins
+                /* The published sample policy spells "disabled" as "diabled"; admins
                  * copy it, and rejecting their whole policy for it would help nobody. */
                 if (def->type == SETTING_ENUM && streq(n->string, "diabled"))
                         v->s = strdup("disabled");

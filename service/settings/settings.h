@@ -135,7 +135,7 @@ static inline void settings_layer_freep(SettingsLayer **l) {
  * order; members of list entries as "antivirusEngine.exclusions[2].info", counted from 1; may be
  * NULL when not wanted) so the caller can log them. A null value means "not set". Legacy
  * antivirusEngine.enableRealTimeProtection and passiveMode map onto enforcementLevel when the
- * document does not set it; Microsoft's misspelt offlineDefintionUpdateFallbackToCloud is read
+ * document does not set it; the reference's misspelt offlineDefintionUpdateFallbackToCloud is read
  * too. Returns 0, or -EINVAL with *ret_error filled (file position and key of the first problem),
  * or -ENOMEM/-E2BIG. *ret_error is overwritten, not freed: pass it empty. */
 int settings_layer_parse(const char *text, size_t size, SettingsLayer **ret,

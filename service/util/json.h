@@ -63,7 +63,7 @@ int json_parse(const char *text, size_t size, JsonNode **ret, JsonError *ret_err
 
 typedef enum JsonParseFlags {
         /* Keep every member of an object, duplicates included, in document order, instead of
-         * failing. Microsoft's annotated mdatp_managed.json samples repeat "info" and
+         * failing. the reference's annotated mdatp_managed.json samples repeat "info" and
          * "possible values" in one object; the settings parser checks duplicates of the keys it
          * knows itself. json_object_get() returns the first of duplicates. */
         JSON_PARSE_ALLOW_DUPLICATE_KEYS = 1 << 0,

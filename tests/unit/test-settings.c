@@ -1216,8 +1216,8 @@ START_TEST(test_realistic_managed_file) {
 }
 END_TEST
 
-START_TEST(test_microsoft_sample_quirks) {
-        /* Microsoft's sample misspells "disabled" as "diabled": read as disabled. Its global
+START_TEST(test_reference_sample_quirks) {
+        /* The reference sample misspells "disabled" as "diabled": read as disabled. Its global
          * exclusion by bare name is refused with a message that says what to fix. */
         SettingsLayer *l = parse_ok("{\"features\": {\"supplementarySensorConfigurations\": {\n"
                                     "\t\t\"enablePseudofsCalls\":\"diabled\"}}}", NULL);
@@ -1328,7 +1328,7 @@ static Suite *settings_suite(void) {
         tcase_add_test(tc, test_check_local_change);
         tcase_add_test(tc, test_snapshot_changes);
         tcase_add_test(tc, test_realistic_managed_file);
-        tcase_add_test(tc, test_microsoft_sample_quirks);
+        tcase_add_test(tc, test_reference_sample_quirks);
         tcase_add_test(tc, test_load_errors);
         /* abort() would end a no-fork run (valgrind): only where each test has its process. */
         if (!fork || !streq(fork, "no")) {
