@@ -150,10 +150,15 @@ int bus_new_call(sd_bus *bus, const char *path, const char *interface, const cha
 }
 
 int bus_call(sd_bus *bus, sd_bus_message *m, const char *what, sd_bus_message **ret_reply) {
+        return bus_call_timeout(bus, m, 0, what, ret_reply);
+}
+
+int bus_call_timeout(sd_bus *bus, sd_bus_message *m, uint64_t usec, const char *what,
+                     sd_bus_message **ret_reply) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        r = sd_bus_call(bus, m, 0, &error, ret_reply);
+        r = sd_bus_call(bus, m, usec, &error, ret_reply);
         if (r < 0)
                 return bus_report_error(&error, r, what);
         return 0;
@@ -261,6 +266,12 @@ int bus_set_log_level(sd_bus *bus, const char *level, bool persist) {
 
 int bus_call_no_args(const char *path, const char *interface, const char *member,
                      const char *what, sd_bus **ret_bus, sd_bus_message **ret_reply) {
+        return bus_call_no_args_timeout(path, interface, member, 0, what, ret_bus, ret_reply);
+}
+
+int bus_call_no_args_timeout(const char *path, const char *interface, const char *member,
+                             uint64_t usec, const char *what, sd_bus **ret_bus,
+                             sd_bus_message **ret_reply) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
@@ -271,7 +282,7 @@ int bus_call_no_args(const char *path, const char *interface, const char *member
         r = bus_new_call(bus, path, interface, member, &m);
         if (r < 0)
                 return r;
-        r = bus_call(bus, m, what, ret_reply);
+        r = bus_call_timeout(bus, m, usec, what, ret_reply);
         if (r < 0)
                 return r;
         *ret_bus = TAKE_PTR(bus);

@@ -33,6 +33,9 @@
 #define BUS_WHAT_READ_THREATS "Reading threats"
 #define BUS_WHAT_READ_EXCLUSIONS "Reading exclusions"
 #define BUS_WHAT_CHANGE_EXCLUSIONS "Changing exclusions"
+#define BUS_WHAT_UPDATE_DEFINITIONS "Updating definitions"
+#define BUS_WHAT_RESTORE_DEFINITIONS "Restoring definitions"
+#define BUS_WHAT_TEST_CONNECTIVITY "Testing connectivity"
 
 typedef enum BusErrorClass {
         BUS_ERROR_UNREACHABLE,          /* the daemon is not there or does not answer */
@@ -63,9 +66,15 @@ int bus_new_call(sd_bus *bus, const char *path, const char *interface, const cha
                  sd_bus_message **ret);
 /* Sends m and waits for the reply; on failure reports it (see above) and returns < 0. */
 int bus_call(sd_bus *bus, sd_bus_message *m, const char *what, sd_bus_message **ret_reply);
+/* The same with a timeout (µs; 0 = sd-bus's default), for calls that wait on the network. */
+int bus_call_timeout(sd_bus *bus, sd_bus_message *m, uint64_t usec, const char *what,
+                     sd_bus_message **ret_reply);
 /* Opens the bus and calls a method that takes no arguments: the list commands' first half. */
 int bus_call_no_args(const char *path, const char *interface, const char *member,
                      const char *what, sd_bus **ret_bus, sd_bus_message **ret_reply);
+int bus_call_no_args_timeout(const char *path, const char *interface, const char *member,
+                             uint64_t usec, const char *what, sd_bus **ret_bus,
+                             sd_bus_message **ret_reply);
 /* Prints what a formatter made (r is its result); JSON gets a final newline. what names the
  * items for the error line ("threats"). */
 int bus_print_formatted(int r, const char *out, bool json, const char *what);

@@ -3,7 +3,7 @@
  * `mdatp health` (see health.h): the field table, the views, and rendering as text or JSON.
  * Owns no state: the table and views are constant; the daemon's answers belong to health_run().
  *
- * Layout rules, after Microsoft's client: `key` padded to 44 columns, then `: value`; strings
+ * Layout rules, after the reference client: `key` padded to 44 columns, then `: value`; strings
  * JSON-quoted, booleans and integers bare, lists in compact JSON, dates as
  * "Nov 23, 2026 at 01:02:03 PM" (local time), missing values as the bare word unavailable, and
  * " [managed]" after a setting that the managed policy sets. In JSON, settings are
@@ -80,7 +80,7 @@ const HealthField health_fields[] = {
                  "RealTimeProtectionSubsystem", STRING),
         PROPERTY("supplementary_events_subsystem", "supplementaryEventsSubsystem",
                  "SupplementaryEventsSubsystem", STRING),
-        /* A setting in Microsoft's JSON, but no setting of ours can change it. */
+        /* A setting in the reference's JSON, but no setting of ours can change it. */
         PROPERTY_SETTING("tamper_protection", "tamperProtection", "TamperProtection", STRING, NULL),
         PROPERTY_SETTING("automatic_definition_update_enabled", "automaticDefinitionUpdateEnabled",
                          "AutomaticDefinitionUpdateEnabled", BOOL,
@@ -95,7 +95,7 @@ const HealthField health_fields[] = {
                          "EdrEarlyPreviewEnabled", STRING, "edr.earlyPreview"),
         PROPERTY_SETTING("edr_device_tags", "edrDeviceTags", "EdrDeviceTags", PAIR_LIST,
                          "edr.tags"),
-        /* Microsoft prints an unset group id as "" rather than unavailable. */
+        /* An unset group id prints as "" rather than unavailable, as scripts expect. */
         { .text_key = "edr_group_ids", .json_key = "edrGroupIds",
           .source = HEALTH_SOURCE_PROPERTY, .source_name = "EdrGroupIds",
           .kind = HEALTH_KIND_STRING, .setting = true, .managed_by = "edr.groupIds",
@@ -111,7 +111,7 @@ const HealthField health_fields[] = {
                          "networkProtectionEnforcementLevel", "NetworkProtectionEnforcementLevel",
                          STRING, "networkProtection.enforcementLevel"),
         PROPERTY("troubleshooting_mode", "troubleshootingMode", "TroubleshootingMode", BOOL),
-        /* JSON only, as in Microsoft's output; "None" when no proxy is set. */
+        /* JSON only, as in the reference client's output; "None" when no proxy is set. */
         { .text_key = "proxy", .json_key = "proxy", .source = HEALTH_SOURCE_PROPERTY,
           .source_name = "Proxy", .kind = HEALTH_KIND_STRING, .setting = true, .hidden = true,
           .managed_by = "cloudService.proxy", .if_empty = "None" },
@@ -156,13 +156,17 @@ const HealthField health_fields[] = {
                  "LastOnDemandScanFilesScanned", INT),
 
         /* definitions */
-        UNAVAILABLE("definitions_update_source_uri", "definitionsUpdateSourceUri", STRING),
-        UNAVAILABLE("definitions_update_fail_reason", "definitionsUpdateFailReason", STRING),
+        PROPERTY("definitions_update_source_uri", "definitionsUpdateSourceUri",
+                 "DefinitionsUpdateSourceUri", STRING),
+        /* Empty after a successful update, as the reference prints it. */
+        { .text_key = "definitions_update_fail_reason", .json_key = "definitionsUpdateFailReason",
+          .source = HEALTH_SOURCE_PROPERTY, .source_name = "DefinitionsUpdateFailReason",
+          .kind = HEALTH_KIND_STRING, .if_empty = "" },
         SETTING("offline_definition_url_configured", "offlineDefinitionUrlConfigured",
                 "antivirusEngine.offlineDefinitionUpdateUrl", STRING),
         SETTING("offline_definition_update", "offlineDefinitionUpdate",
                 "antivirusEngine.offlineDefinitionUpdate", STRING),
-        /* Deprecated by Microsoft in favour of always-on signature verification, which we do. */
+        /* Deprecated in favour of always-on signature verification, which the product does. */
         CONSTANT("offline_definition_update_verify_sig", "offlineDefinitionUpdateVerifySig",
                  "DEPRECATED"),
         CONSTANT("engine_signature_verification", "engineSignatureVerification", "enabled"),

@@ -5,7 +5,7 @@
  * the exit status (0 success, 1 failed operation, 2 usage error, 3 daemon unreachable).
  *
  * The client never calls setlocale(): its output is the C locale's, like the scripts that parse
- * Microsoft's client expect.
+ * the reference client expect.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +16,7 @@
 
 #include "args.h"
 #include "config-verbs.h"
+#include "definitions.h"
 #include "exclusion.h"
 #include "health.h"
 #include "mdatp-bus.h"
@@ -30,10 +31,14 @@
 static int help_run(const CliInvocation *inv);
 static int version_run(const CliInvocation *inv);
 
-/* Groups that come later (definitions, diagnostic, connectivity) are listed once they exist. */
+/* Groups that come later (diagnostic) are listed once they exist. */
 static const CliVerb root_children[] = {
         { .name = "config", .description = "Change the product's settings",
           .children = config_verbs },
+        { .name = "connectivity", .description = "Check the update endpoints",
+          .children = connectivity_verbs },
+        { .name = "definitions", .description = "Security intelligence updates",
+          .children = definitions_verbs },
         { .name = "edr", .description = "Endpoint detection and response settings",
           .children = edr_verbs },
         { .name = "exclusion", .description = "Antivirus exclusions",

@@ -17,6 +17,7 @@
 #define MDATP_OBJECT_SCANS "/com/microsoft/Mdatp1/Scans"
 #define MDATP_OBJECT_THREATS "/com/microsoft/Mdatp1/Threats"
 #define MDATP_OBJECT_EXCLUSIONS "/com/microsoft/Mdatp1/Exclusions"
+#define MDATP_OBJECT_DEFINITIONS "/com/microsoft/Mdatp1/Definitions"
 
 #define MDATP_IFACE_HEALTH "com.microsoft.Mdatp1.Health"
 #define MDATP_IFACE_SETTINGS "com.microsoft.Mdatp1.Settings"
@@ -25,6 +26,7 @@
 #define MDATP_IFACE_SCAN "com.microsoft.Mdatp1.Scan"
 #define MDATP_IFACE_THREATS "com.microsoft.Mdatp1.Threats"
 #define MDATP_IFACE_EXCLUSIONS "com.microsoft.Mdatp1.Exclusions"
+#define MDATP_IFACE_DEFINITIONS "com.microsoft.Mdatp1.Definitions"
 
 #define MDATP_POLKIT_MANAGE_SETTINGS "com.microsoft.mdatp1.manage-settings"
 #define MDATP_POLKIT_MANAGE_EXCLUSIONS "com.microsoft.mdatp1.manage-exclusions"

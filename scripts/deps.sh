@@ -7,12 +7,12 @@ set -euo pipefail
 packages=(
         # build
         gcc meson ninja-build pkg-config libsystemd-dev libyajl-dev
-        libyara-dev libarchive-dev libssl-dev
+        libyara-dev libarchive-dev libssl-dev libcurl4-openssl-dev
         # run: the system bus and polkit
         dbus-daemon polkitd
 )
 test_packages=(
-        check libsubunit-dev valgrind zip
+        check libsubunit-dev valgrind zip openssl
         # integration tests: nobody callers, python D-Bus client with a GLib main loop
         util-linux python3-dbus python3-gi
         # configuration-management modules

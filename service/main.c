@@ -115,8 +115,9 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         log_info("Reloading the managed configuration and the definitions on SIGHUP.");
         if (manager_reload_managed(m, &changed) >= 0)
                 (void) bus_notify_settings_changed(m, changed);
-        /* A failed reload keeps the rules in force; only a success changes what health says. */
-        if (manager_load_definitions(m) >= 0)
+        /* A failed reload keeps the rules in force; only a success changes what health says.
+         * The store is the update thread's while an update runs. */
+        if (!m->update_job && manager_load_definitions(m) >= 0)
                 (void) bus_health_emit_definitions(m);
         return 0;
 }
@@ -124,6 +125,11 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 static int setup_signals(Manager *m) {
         sigset_t mask;
         int r;
+
+        /* A peer that goes away mid-transfer (a mirror, a bus client) is an error to handle,
+         * not a reason to die. */
+        if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+                return negative_errno();
 
         /* Signals arrive through signalfd on the main loop; no thread ever runs a handler. */
         sigemptyset(&mask);
@@ -186,6 +192,9 @@ static int run(int argc, char *argv[]) {
         r = engine_global_init();
         if (r < 0)
                 return log_error_errno(r, "Failed to initialise the detection engine: %m");
+        r = update_global_init();
+        if (r < 0)
+                return log_error_errno(r, "Failed to initialise the update client: %m");
 
         r = manager_new(&(ManagerConfig) {
                                 .state_dir = arg_state_dir,
@@ -224,6 +233,7 @@ static int run(int argc, char *argv[]) {
 
 int main(int argc, char *argv[]) {
         int r = run(argc, argv);
+        update_global_done();
         engine_global_done();
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

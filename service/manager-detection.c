@@ -4,7 +4,9 @@
  * compiled into an engine snapshot and swapped in whole; each detection becomes a record in the
  * threat history and a ThreatDetected signal. Main thread only.
  */
+#include <dirent.h>
 #include <inttypes.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "bus/bus.h"
@@ -22,7 +24,7 @@ static uint64_t hash64_string(const char *s, uint64_t seed) {
 }
 
 static int definitions_store_setup(Manager *m) {
-        _cleanup_(evp_pkey_freep) EVP_PKEY *key = NULL;
+        EVP_PKEY *key = NULL;
         _cleanup_free_ char *dir = NULL, *error = NULL;
         int r;
 
@@ -33,6 +35,7 @@ static int definitions_store_setup(Manager *m) {
                 return asprintf(&m->definitions_error, "the definitions signing key '%s' could "
                                 "not be loaded: %s", m->definitions_key_path,
                                 strerror(-r)) < 0 ? -ENOMEM : r;
+        m->definitions_key = key;       /* kept: updates verify with it too */
         if (asprintf(&dir, "%s/definitions", m->state_dir) < 0)
                 return -ENOMEM;
         r = definitions_store_open(&(DefinitionsStoreConfig) {
@@ -47,8 +50,9 @@ static int definitions_store_setup(Manager *m) {
         return 0;
 }
 
-/* Compiles a verified pack into an engine snapshot. */
-static int rules_from_pack(const DefinitionPack *pack, EngineRules **ret, char **ret_error) {
+/* Compiles a verified pack into an engine snapshot. Thread-safe: updates call it off the main
+ * loop. */
+int manager_rules_from_pack(const DefinitionPack *pack, EngineRules **ret, char **ret_error) {
         _cleanup_free_ EngineRuleSource *sources = calloc(pack->n_rules ?: 1, sizeof(*sources));
         _cleanup_free_ EngineHashEntry *hashes = calloc(pack->n_hashes ?: 1, sizeof(*hashes));
 
@@ -65,6 +69,20 @@ static int rules_from_pack(const DefinitionPack *pack, EngineRules **ret, char *
                                 ret, ret_error);
 }
 
+/* The swap: scans in flight keep the snapshot they hold. The generation names these
+ * definitions across restarts too, since cached verdicts are persisted. Takes rules. */
+void manager_swap_rules(Manager *m, EngineRules *rules, const DefinitionPack *pack,
+                        const char *source) {
+        engine_rules_unref(m->rules);
+        m->rules = rules;
+        m->rules_generation = hash64_string(pack->version, pack->created_usec);
+        free(m->definitions_version);
+        m->definitions_version = strdup(pack->version);
+        m->definitions_updated_usec = pack->created_usec;
+        m->definitions_source = source;
+        m->definitions_error = mfree(m->definitions_error);
+}
+
 int manager_load_definitions(Manager *m) {
         _cleanup_(definition_pack_freep) DefinitionPack *pack = NULL;
         _cleanup_strv_free_ char **errors = NULL;
@@ -73,7 +91,6 @@ int manager_load_definitions(Manager *m) {
         DefinitionsSource source;
         int r;
 
-        m->definitions_error = mfree(m->definitions_error);
         r = definitions_store_setup(m);
         if (r < 0)
                 return log_error_errno(r, "No definitions: %s", m->definitions_error ?: "");
@@ -82,9 +99,10 @@ int manager_load_definitions(Manager *m) {
         for (char **e = errors; e && *e; e++)
                 log_warning("Definition pack refused: %s", *e);
         if (r >= 0)
-                r = rules_from_pack(pack, &rules, &compile_error);
+                r = manager_rules_from_pack(pack, &rules, &compile_error);
         if (r < 0) {
                 _cleanup_free_ char *why = errors ? strv_join(errors, "; ") : NULL;
+                m->definitions_error = mfree(m->definitions_error);
                 if (asprintf(&m->definitions_error, "no valid definition pack could be loaded%s%s",
                              why || compile_error ? ": " : "",
                              compile_error ?: why ?: "") < 0)
@@ -93,15 +111,7 @@ int manager_load_definitions(Manager *m) {
                                        m->definitions_error ?: "");
         }
 
-        /* The swap: scans in flight keep the snapshot they hold. The generation names these
-         * definitions across restarts too, since cached verdicts are persisted. */
-        engine_rules_unref(m->rules);
-        m->rules = rules;
-        m->rules_generation = hash64_string(pack->version, pack->created_usec);
-        free(m->definitions_version);
-        m->definitions_version = strdup(pack->version);
-        m->definitions_updated_usec = pack->created_usec;
-        m->definitions_source = definitions_source_to_string(source);
+        manager_swap_rules(m, rules, pack, definitions_source_to_string(source));
         /* Packs that were refused on the way (tampered, wrong key) are worth an admin's look
          * even though an older one protects. */
         if (errors) {
@@ -169,4 +179,35 @@ int manager_threat_detected(Manager *m, const ScanDetection *d, const char *sour
                     source, threat_status_to_string(t->status));
         (void) bus_threat_emit_detected(m, t);
         return 0;
+}
+
+/* scanAfterDefinitionUpdate: in real_time mode, the executables of running processes are
+ * scanned with the new definitions (they were loaded before the update could judge them). */
+void manager_scan_after_update(Manager *m) {
+        _cleanup_strv_free_ char **exes = NULL;
+        const char *level = settings_get_string(m->settings, "antivirusEngine.enforcementLevel");
+        _cleanup_free_ char *msg = NULL;
+        ManagerScan *s;
+        DIR *d;
+        struct dirent *de;
+
+        if (!settings_get_bool(m->settings, "antivirusEngine.scanAfterDefinitionUpdate") ||
+            !level || !streq(level, "real_time") || m->running_scan)
+                return;
+        d = opendir("/proc");
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                char path[sizeof("/proc//exe") + sizeof(de->d_name)];
+                if (strspn(de->d_name, "0123456789") != strlen(de->d_name))
+                        continue;
+                (void) snprintf(path, sizeof(path), "/proc/%s/exe", de->d_name);
+                /* Kernel threads have no executable: access() filters them out. */
+                if (access(path, F_OK) == 0 && strv_extend(&exes, path) < 0)
+                        break;
+        }
+        closedir(d);
+        if (exes && manager_scan_start(m, SCAN_KIND_CUSTOM, exes, false, &s, &msg) == 0)
+                log_info("Scanning %zu running executables after the definition update (scan %u).",
+                         strv_length(exes), s->id);
 }

@@ -282,6 +282,7 @@ int manager_scan_start(Manager *m, ScanKind kind, char * const *paths, bool igno
                 return MANAGER_SCAN_BUSY;
         if (!m->rules)
                 return MANAGER_SCAN_NO_DEFINITIONS;
+        manager_update_before_scan(m);
 
         s = calloc(1, sizeof(*s));
         if (!s)

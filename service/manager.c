@@ -73,6 +73,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
 
+        manager_update_free(m);
         manager_scans_free(m);
         scan_history_done(&m->scan_history);
         threat_store_free(m->threats);
@@ -424,6 +425,7 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 return r;
         (void) manager_load_definitions(m);
+        manager_update_schedule(m);
 
         r = manager_health_issues(m, &m->health_issues);
         if (r < 0)

@@ -18,10 +18,12 @@
 #include "scan/scan.h"
 #include "settings/settings.h"
 #include "threats/threats.h"
+#include "update/update.h"
 #include "util/log.h"
 
 typedef struct PolkitRegistry PolkitRegistry;
 typedef struct Manager Manager;
+typedef struct UpdateJob UpdateJob;
 
 typedef struct ManagerConfig {
         const char *state_dir;          /* local settings, machine id, persisted log level */
@@ -86,6 +88,14 @@ struct Manager {
         uint64_t definitions_updated_usec;
         const char *definitions_source; /* "current", "previous", "shipped" */
         char *definitions_error;        /* why none could be loaded: a health issue */
+        EVP_PKEY *definitions_key;      /* verifies packs, installed and downloaded */
+
+        /* Updates (manager-update.c). */
+        UpdateJob *update_job;          /* the running update or connectivity test */
+        sd_event_source *update_timer;
+        unsigned update_failures;       /* in a row, for the backoff */
+        char *update_fail_reason;       /* of the last update; NULL after a success */
+        uint64_t last_update_usec;
 
         VerdictCache *verdict_cache;
         char *verdict_cache_path;
@@ -136,6 +146,23 @@ int manager_health_issues(Manager *m, char ***ret);
 /* Detection (manager-detection.c): loads the best definition pack and compiles it. A failure
  * leaves the previous rules in place and sets definitions_error. */
 int manager_load_definitions(Manager *m);
+int manager_rules_from_pack(const DefinitionPack *pack, EngineRules **ret, char **ret_error);
+void manager_swap_rules(Manager *m, EngineRules *rules, const DefinitionPack *pack,
+                        const char *source);
+void manager_scan_after_update(Manager *m);
+
+/* Updates (manager-update.c). manager_update_start() answers waiter (a Definitions.Update or
+ * TestConnectivity call) when done; -EBUSY while one runs, -ENOMEDIUM without a source. */
+int manager_update_start(Manager *m, bool connectivity_only, sd_bus_message *waiter);
+bool manager_update_running(Manager *m);
+void manager_update_schedule(Manager *m);
+void manager_update_before_scan(Manager *m);
+const char *manager_update_source_uri(Manager *m);
+int manager_definitions_restore(Manager *m);
+void manager_update_free(Manager *m);
+/* up_to_date, updating, stale or unavailable. */
+const char *manager_definitions_status(Manager *m);
+
 /* Records a detection in the threat history and tells clients. */
 int manager_threat_detected(Manager *m, const ScanDetection *d, const char *source);
 

@@ -150,7 +150,11 @@ static int property_get_definitions(sd_bus *bus, const char *path, const char *i
         if (streq(property, "DefinitionsVersion"))
                 return sd_bus_message_append(reply, "s", loaded ? m->definitions_version : "");
         if (streq(property, "DefinitionsStatus"))
-                return sd_bus_message_append(reply, "s", loaded ? "up_to_date" : "unavailable");
+                return sd_bus_message_append(reply, "s", manager_definitions_status(m));
+        if (streq(property, "DefinitionsUpdateSourceUri"))
+                return sd_bus_message_append(reply, "s", manager_update_source_uri(m) ?: "");
+        if (streq(property, "DefinitionsUpdateFailReason"))
+                return sd_bus_message_append(reply, "s", m->update_fail_reason ?: "");
         if (streq(property, "DefinitionsUpdated"))
                 return sd_bus_message_append(reply, "t",
                                              loaded ? m->definitions_updated_usec : 0);
@@ -189,7 +193,8 @@ int bus_health_emit_definitions(Manager *m) {
         return sd_bus_emit_properties_changed(m->bus, MDATP_OBJECT_ROOT, MDATP_IFACE_HEALTH,
                                               "EngineVersion", "EngineLoadStatus",
                                               "DefinitionsVersion", "DefinitionsStatus",
-                                              "DefinitionsUpdated", NULL);
+                                              "DefinitionsUpdated", "DefinitionsUpdateFailReason",
+                                              NULL);
 }
 
 static int property_get_true(sd_bus *bus, const char *path, const char *interface,
@@ -303,6 +308,9 @@ const sd_bus_vtable bus_health_vtable[] = {
         SD_BUS_PROPERTY("DefinitionsUpdated", "t", property_get_definitions, 0, CHANGES),
         SD_BUS_PROPERTY("DefinitionsVersion", "s", property_get_definitions, 0, CHANGES),
         SD_BUS_PROPERTY("DefinitionsStatus", "s", property_get_definitions, 0, CHANGES),
+        SD_BUS_PROPERTY("DefinitionsUpdateSourceUri", "s", property_get_definitions, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+        SD_BUS_PROPERTY("DefinitionsUpdateFailReason", "s", property_get_definitions, 0, CHANGES),
         SD_BUS_PROPERTY("EdrEarlyPreviewEnabled", "s", property_get_setting, 0, CHANGES),
         SD_BUS_PROPERTY("EdrDeviceTags", "a(ss)", property_get_setting, 0, CHANGES),
         SD_BUS_PROPERTY("EdrGroupIds", "s", property_get_setting, 0, CHANGES),

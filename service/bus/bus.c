@@ -14,6 +14,7 @@ int bus_register_objects(Manager *m) {
                 { MDATP_OBJECT_DIAGNOSTICS, MDATP_IFACE_DIAGNOSTICS, bus_diagnostics_vtable },
                 { MDATP_OBJECT_THREATS, MDATP_IFACE_THREATS, bus_threats_vtable },
                 { MDATP_OBJECT_EXCLUSIONS, MDATP_IFACE_EXCLUSIONS, bus_exclusions_vtable },
+                { MDATP_OBJECT_DEFINITIONS, MDATP_IFACE_DEFINITIONS, bus_definitions_vtable },
         };
         int r;
 

@@ -45,7 +45,13 @@ int bus_health_emit_last_scan(Manager *m);
 /* Health: the definitions changed (version, status, engine load). */
 int bus_health_emit_definitions(Manager *m);
 
+/* Definitions (bus-definitions.c): answers for calls that waited on an update. */
+int bus_reply_update(Manager *m, sd_bus_message *call, int r, const char *error);
+int bus_reply_connectivity(sd_bus_message *call, char **lines, unsigned failures, int r);
+int bus_definitions_emit_changed(Manager *m);
+
 extern const sd_bus_vtable bus_health_vtable[];
+extern const sd_bus_vtable bus_definitions_vtable[];
 extern const sd_bus_vtable bus_threats_vtable[];
 extern const sd_bus_vtable bus_exclusions_vtable[];
 extern const sd_bus_vtable bus_settings_vtable[];

@@ -188,3 +188,53 @@ int definitions_store_install(DefinitionsStore *s, int src_dir_fd, DefinitionPac
 
 /* Removes current and previous, so that the shipped pack applies (`mdatp definitions restore`). */
 int definitions_store_restore_shipped(DefinitionsStore *s);
+
+/*
+ * A manifest on its own, for the updater (service/update/), which verifies and reads a mirror's
+ * manifest before it downloads the files the manifest lists. Implemented in manifest-public.c on
+ * top of the same verifier and parser the pack loader uses.
+ */
+
+/* One file a manifest lists. */
+typedef struct DefinitionsManifestEntry {
+        char *path;                     /* validated: relative, no "..", no '.'-components */
+        uint64_t size;                  /* <= DEFINITIONS_FILE_MAX_SIZE */
+        uint8_t sha256[32];
+} DefinitionsManifestEntry;
+
+/* What a parsed manifest says. Owns everything it points to. */
+typedef struct DefinitionsManifestInfo {
+        char *version;
+        uint64_t created_usec;
+        char *minimum_engine_version;
+        DefinitionsManifestEntry *files;        /* in manifest order */
+        size_t n_files;
+        uint64_t total_size;                    /* sum of the sizes, <= DEFINITIONS_TOTAL_MAX_SIZE */
+} DefinitionsManifestInfo;
+
+DefinitionsManifestInfo *definitions_manifest_info_free(DefinitionsManifestInfo *m);
+static inline void definitions_manifest_info_freep(DefinitionsManifestInfo **m) {
+        if (*m)
+                (void) definitions_manifest_info_free(*m);
+}
+
+/* Checks that signature (signature_size bytes, as read from manifest.json.sig) is a valid Ed25519
+ * signature of the manifest bytes by key, exactly as the pack loader does. Returns 0 when it is;
+ * -EBADMSG when the signature is not 64 bytes; -EKEYREJECTED when it does not verify; -EINVAL for
+ * a key that is not Ed25519; -ENOMEM/-EIO. Messages start with "manifest.json.sig: ". */
+int definitions_manifest_verify(EVP_PKEY *key, const void *manifest, size_t manifest_size,
+                                const void *signature, size_t signature_size, char **ret_error);
+
+/* Parses and validates manifest.json text (manifest[0..size), need not be NUL-terminated) with
+ * the pack loader's parser: format, syntax, versions, paths, sizes and limits. Call it only on
+ * bytes whose signature verified (the parser is hardened and fuzzed, but nothing unsigned should
+ * be acted on). Errors as the loader's: -EPROTONOSUPPORT format, -E2BIG over a limit, -EBADMSG
+ * anything else wrong, -ENOMEM; messages start with "manifest.json". The engine version is not
+ * checked here: compare minimum_engine_version with definitions_version_compare(). */
+int definitions_manifest_parse_info(const void *manifest, size_t size,
+                                    DefinitionsManifestInfo **ret, char **ret_error);
+
+/* Removes name below dir_fd and, if it is a directory, everything in it, following no symlink
+ * (the store's own removal, at most 16 levels deep). 0 also when name did not exist. For the
+ * updater's work directories. */
+int definitions_remove_tree_at(int dir_fd, const char *name);

@@ -5,8 +5,8 @@
  * is the order of `mdatp config` listings, of snapshots and of serialised files, so keys of one
  * JSON object must stay next to each other.
  *
- * Where our default differs from Microsoft's current one it is on purpose: enforcementLevel is
- * real_time here (Microsoft's is passive since 101.23062).
+ * Where our default differs from the reference's it is on purpose: enforcementLevel is
+ * real_time here (the reference's is passive since 101.23062).
  *
  * Owns no mutable state.
  */
@@ -129,7 +129,7 @@ static const SettingDef setting_defs[] = {
         /* cloudService */
         DEF_BOOL("cloudService.enabled", true, "cloud-delivered protection"),
         DEF_ENUM("cloudService.diagnosticLevel", STRV("required", "optional"), "required",
-             "diagnostic data sent to Microsoft"),
+             "how much diagnostic data the product keeps and reports"),
         DEF_ENUM("cloudService.cloudBlockLevel",
              STRV("normal", "moderate", "high", "high_plus", "zero_tolerance"), "normal",
              "how aggressively unknown files are blocked"),
@@ -141,6 +141,11 @@ static const SettingDef setting_defs[] = {
                "static proxy, http://host:port/"),
         DEF_INT("cloudService.definitionUpdatesInterval", 60, 604800, 28800,
             "seconds between definition update checks"),
+        DEF_STRING("cloudService.definitionUpdateUrl", SETTING_STRING_URL_OR_PATH,
+               "where definition updates come from when no offline mirror applies "
+               "(https://, http:// or a directory)"),
+        DEF_INT("cloudService.definitionsMaxAgeDays", 1, 365, 7,
+            "definitions older than this many days are reported stale"),
 
         /* features */
         DEF_SWITCH("features.moduleLoad", "disabled", "monitor shared library loads"),

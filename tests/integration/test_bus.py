@@ -89,6 +89,8 @@ SAMPLE_VALUES = {
     "cloudService.automaticDefinitionUpdateEnabled": False,
     "cloudService.proxy": S("http://proxy.example:8080/"),
     "cloudService.definitionUpdatesInterval": dbus.Int32(3600),
+    "cloudService.definitionUpdateUrl": S("https://updates.example/mdatp/"),
+    "cloudService.definitionsMaxAgeDays": dbus.Int32(30),
     "features.moduleLoad": S("enabled"),
     "features.enableAntivirusEngineCache": S("enabled"),
     "features.ebpfSupplementaryEventProvider": S("disabled"),

@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Definition updates as the daemon runs them: on request (Definitions.Update), on a jittered
+ * timer with backoff after failures, and before scans in passive and on_demand modes. The
+ * download, verification, installation and compilation run on one worker thread; the main loop
+ * only swaps the compiled snapshot in when the thread is done, so neither scans nor the bus ever
+ * wait for the network. One update at a time.
+ *
+ * Owns the update job and its thread. The worker touches nothing but its job and the
+ * definitions store, which the main thread leaves alone while a job runs.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+
+#include "bus/bus.h"
+#include "config.h"
+#include "manager.h"
+#include "util/strv.h"
+
+#define UPDATE_RETRY_MIN_USEC (UINT64_C(60) * 1000000)
+
+struct UpdateJob {
+        Manager *manager;
+        bool connectivity_only;
+        /* inputs, owned */
+        char *url, *fallback_url, *proxy, *ca_file, *current_version, *work_directory;
+        EVP_PKEY *key;
+        /* outputs */
+        int r;
+        UpdateFetchResult result;
+        DefinitionPack *pack;
+        EngineRules *rules;
+        char *error;
+        char **lines;
+        /* plumbing */
+        pthread_t thread;
+        int event_fd;
+        sd_event_source *event_source;
+        sd_bus_message **waiters;       /* Update()/TestConnectivity() calls to answer */
+        size_t n_waiters;
+};
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static UpdateJob *update_job_free(UpdateJob *j) {
+        if (!j)
+                return NULL;
+        sd_event_source_disable_unref(j->event_source);
+        closep(&j->event_fd);
+        for (size_t i = 0; i < j->n_waiters; i++)
+                sd_bus_message_unref(j->waiters[i]);
+        free(j->waiters);
+        free(j->url);
+        free(j->fallback_url);
+        free(j->proxy);
+        free(j->ca_file);
+        free(j->current_version);
+        free(j->work_directory);
+        EVP_PKEY_free(j->key);
+        update_fetch_result_done(&j->result);
+        definition_pack_free(j->pack);
+        engine_rules_unref(j->rules);
+        free(j->error);
+        strv_free(j->lines);
+        return mfree(j);
+}
+
+/* Which mirror applies: the offline one when enabled and set (falling back to the update URL
+ * when allowed), else the update URL. NULL url: none configured. */
+static int update_source_urls(Manager *m, char **ret_url, char **ret_fallback) {
+        const char *offline = settings_get_string(m->settings, "antivirusEngine.offlineDefinitionUpdateUrl");
+        const char *cloud = settings_get_string(m->settings, "cloudService.definitionUpdateUrl");
+        const char *mode = settings_get_string(m->settings, "antivirusEngine.offlineDefinitionUpdate");
+        bool use_offline = mode && streq(mode, "enabled") && !isempty(offline);
+        bool fallback = settings_get_bool(m->settings,
+                                          "antivirusEngine.offlineDefinitionUpdateFallbackToCloud");
+        const char *url = use_offline ? offline : cloud;
+        const char *fb = use_offline && fallback ? cloud : NULL;
+
+        *ret_url = isempty(url) ? NULL : strdup(url);
+        *ret_fallback = isempty(fb) ? NULL : strdup(fb);
+        if ((!isempty(url) && !*ret_url) || (!isempty(fb) && !*ret_fallback))
+                return -ENOMEM;
+        return 0;
+}
+
+const char *manager_update_source_uri(Manager *m) {
+        const char *offline = settings_get_string(m->settings, "antivirusEngine.offlineDefinitionUpdateUrl");
+        const char *mode = settings_get_string(m->settings, "antivirusEngine.offlineDefinitionUpdate");
+
+        if (mode && streq(mode, "enabled") && !isempty(offline))
+                return offline;
+        return settings_get_string(m->settings, "cloudService.definitionUpdateUrl");
+}
+
+static void update_job_source(UpdateJob *j, UpdateSource *src) {
+        *src = (UpdateSource) {
+                .url = j->url,
+                .fallback_url = j->fallback_url,
+                .proxy = j->proxy,
+                .ca_file = j->ca_file,
+                .public_key = j->key,
+                .current_version = j->current_version,
+                .engine_version = MDATP_VERSION,
+                .work_directory = j->work_directory,
+                .limits = {
+                        .connect_timeout_usec = UPDATE_CONNECT_TIMEOUT_USEC_DEFAULT,
+                        .timeout_usec = UPDATE_TIMEOUT_USEC_DEFAULT,
+                        .low_speed_bytes = UPDATE_LOW_SPEED_BYTES_DEFAULT,
+                        .low_speed_time_usec = UPDATE_LOW_SPEED_TIME_USEC_DEFAULT,
+                        .max_manifest_size = UPDATE_MANIFEST_MAX_SIZE_DEFAULT,
+                        .max_total_size = UPDATE_TOTAL_MAX_SIZE_DEFAULT,
+                },
+        };
+        /* Tests shorten the slow-transfer guard: a stalled mirror must not hold the update. */
+        const char *low = getenv("MDATP_UPDATE_LOW_SPEED_TIME");
+        if (low && atoi(low) > 0)
+                src->limits.low_speed_time_usec = (uint64_t) atoi(low) * 1000000;
+}
+
+static void *update_thread_main(void *userdata) {
+        UpdateJob *j = userdata;
+        UpdateSource src;
+        uint64_t one = 1;
+
+        update_job_source(j, &src);
+        if (j->connectivity_only)
+                j->r = update_test_connectivity(&src, &j->lines);
+        else {
+                j->r = update_fetch_and_install(&src, j->manager->definitions_store, &j->pack,
+                                                &j->result, &j->error);
+                /* Compiling a large rule set takes a while: here, not on the main loop. */
+                if (j->r == 0 && j->pack) {
+                        _cleanup_free_ char *compile_error = NULL;
+                        int k = manager_rules_from_pack(j->pack, &j->rules, &compile_error);
+                        if (k < 0) {
+                                j->r = k;
+                                free(j->error);
+                                j->error = TAKE_PTR(compile_error);
+                        }
+                }
+        }
+        (void) !write(j->event_fd, &one, sizeof(one));
+        return NULL;
+}
+
+static void update_reply(UpdateJob *j, Manager *m) {
+        for (size_t i = 0; i < j->n_waiters; i++) {
+                sd_bus_message *msg = j->waiters[i];
+
+                if (j->connectivity_only)
+                        (void) bus_reply_connectivity(msg, j->lines, j->r < 0 ? 0 : (unsigned) j->r,
+                                                      j->r < 0 ? j->r : 0);
+                else
+                        (void) bus_reply_update(m, msg, j->r, j->error);
+        }
+}
+
+/* Back on the main loop: swap the new rules in, record the outcome, answer the callers. */
+static int update_done_handler(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        UpdateJob *j = userdata;
+        Manager *m = j->manager;
+
+        pthread_join(j->thread, NULL);
+        m->update_job = NULL;
+
+        if (!j->connectivity_only) {
+                m->last_update_usec = now_usec();
+                free(m->update_fail_reason);
+                m->update_fail_reason = NULL;
+                if (j->r == 0 && j->rules) {
+                        manager_swap_rules(m, TAKE_PTR(j->rules), j->pack, "current");
+                        m->update_failures = 0;
+                        log_info("Definitions updated to %s from '%s'.", j->pack->version,
+                                 j->result.endpoint ?: "?");
+                } else if (j->r == UPDATE_UP_TO_DATE) {
+                        m->update_failures = 0;
+                        log_info("Security intelligence is up to date (%s).",
+                                 m->definitions_version ?: "none");
+                } else {
+                        m->update_failures++;
+                        m->update_fail_reason = strdup(j->error ?: strerror(-j->r));
+                        log_warning("Definition update failed: %s", j->error ?: strerror(-j->r));
+                }
+                manager_update_schedule(m);
+                (void) bus_definitions_emit_changed(m);
+        }
+        update_reply(j, m);
+        if (!j->connectivity_only && j->r == 0)
+                manager_scan_after_update(m);
+        update_job_free(j);
+        return 0;
+}
+
+static int update_job_start(Manager *m, bool connectivity_only, UpdateJob **ret) {
+        UpdateJob *j;
+        sigset_t all, old;
+        int r;
+
+        if (m->update_job)
+                return -EBUSY;
+        if (!m->definitions_store || !m->definitions_key)
+                return -ENODEV;
+
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        j->manager = m;
+        j->connectivity_only = connectivity_only;
+        j->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        r = update_source_urls(m, &j->url, &j->fallback_url);
+        if (r >= 0 && !j->url)
+                r = -ENOMEDIUM;
+        if (r >= 0 && j->event_fd < 0)
+                r = negative_errno();
+        if (r >= 0) {
+                const char *proxy = settings_get_string(m->settings, "cloudService.proxy");
+                const char *ca = getenv("MDATP_UPDATE_CA_FILE");
+                j->proxy = isempty(proxy) ? NULL : strdup(proxy);
+                j->ca_file = isempty(ca) ? NULL : strdup(ca);
+                j->current_version = m->definitions_version ? strdup(m->definitions_version) : NULL;
+                j->work_directory = strdup(m->state_dir);
+                j->key = m->definitions_key;
+                EVP_PKEY_up_ref(j->key);
+                if (!j->work_directory)
+                        r = -ENOMEM;
+        }
+        if (r >= 0)
+                r = sd_event_add_io(m->event, &j->event_source, j->event_fd, EPOLLIN,
+                                    update_done_handler, j);
+        if (r >= 0) {
+                /* The thread must not take the daemon's signals. */
+                sigfillset(&all);
+                pthread_sigmask(SIG_BLOCK, &all, &old);
+                r = -pthread_create(&j->thread, NULL, update_thread_main, j);
+                pthread_sigmask(SIG_SETMASK, &old, NULL);
+        }
+        if (r < 0) {
+                update_job_free(j);
+                return r;
+        }
+        m->update_job = j;
+        if (!connectivity_only)
+                (void) bus_definitions_emit_changed(m);   /* Status: updating */
+        *ret = j;
+        return 0;
+}
+
+int manager_update_start(Manager *m, bool connectivity_only, sd_bus_message *waiter) {
+        UpdateJob *j;
+        sd_bus_message **w;
+        int r;
+
+        r = update_job_start(m, connectivity_only, &j);
+        if (r < 0)
+                return r;
+        if (waiter) {
+                w = reallocarray(j->waiters, j->n_waiters + 1, sizeof(*w));
+                if (!w)
+                        return -ENOMEM;         /* the job runs on; nobody to answer */
+                j->waiters = w;
+                j->waiters[j->n_waiters++] = sd_bus_message_ref(waiter);
+        }
+        if (!connectivity_only)
+                log_info("Definition update started from '%s'.", j->url);
+        return 0;
+}
+
+bool manager_update_running(Manager *m) {
+        return m->update_job && !m->update_job->connectivity_only;
+}
+
+static int update_timer_handler(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        r = manager_update_start(m, false, NULL);
+        if (r < 0 && r != -EBUSY) {
+                if (r != -ENOMEDIUM)
+                        log_warning_errno(r, "Automatic definition update not started: %m");
+                manager_update_schedule(m);
+        }
+        return 0;
+}
+
+/* Periodic updates in real_time mode: every definitionUpdatesInterval, jittered by up to a
+ * tenth so that a fleet does not hit its mirror at once; after failures, sooner, backing off
+ * from a minute up to the interval. */
+void manager_update_schedule(Manager *m) {
+        const char *level = settings_get_string(m->settings, "antivirusEngine.enforcementLevel");
+        uint64_t interval = (uint64_t) settings_get_int(m->settings,
+                                                        "cloudService.definitionUpdatesInterval") *
+                            1000000;
+        uint64_t delay = interval;
+
+        if (!settings_get_bool(m->settings, "cloudService.automaticDefinitionUpdateEnabled") ||
+            !level || !streq(level, "real_time") || !manager_update_source_uri(m)) {
+                m->update_timer = sd_event_source_disable_unref(m->update_timer);
+                return;
+        }
+        if (m->update_failures > 0) {
+                unsigned shift = m->update_failures > 20 ? 20 : m->update_failures - 1;
+                uint64_t backoff = UPDATE_RETRY_MIN_USEC << shift;
+                delay = backoff < interval ? backoff : interval;
+        }
+        delay += (uint64_t) (random() % 1000) * (delay / 10) / 1000;
+
+        if (m->update_timer) {
+                (void) sd_event_source_set_time_relative(m->update_timer, delay);
+                (void) sd_event_source_set_enabled(m->update_timer, SD_EVENT_ONESHOT);
+                return;
+        }
+        if (sd_event_add_time_relative(m->event, &m->update_timer, CLOCK_MONOTONIC, delay,
+                                       UINT64_C(1000000), update_timer_handler, m) < 0)
+                log_warning("Failed to schedule automatic definition updates.");
+}
+
+/* In passive and on_demand modes updates come before scans instead of on a timer. The scan
+ * does not wait: it uses what is in force, and the update serves the next one. */
+void manager_update_before_scan(Manager *m) {
+        const char *level = settings_get_string(m->settings, "antivirusEngine.enforcementLevel");
+
+        if (!settings_get_bool(m->settings, "cloudService.automaticDefinitionUpdateEnabled") ||
+            !level || streq(level, "real_time") || !manager_update_source_uri(m))
+                return;
+        (void) manager_update_start(m, false, NULL);
+}
+
+int manager_definitions_restore(Manager *m) {
+        int r;
+
+        if (m->update_job)
+                return -EBUSY;
+        r = definitions_store_restore_shipped(m->definitions_store);
+        if (r < 0)
+                return r;
+        r = manager_load_definitions(m);
+        (void) bus_definitions_emit_changed(m);
+        return r;
+}
+
+void manager_update_free(Manager *m) {
+        if (m->update_job) {
+                /* Let a running download finish: its thread owns the job. Bounded by the
+                 * transfer timeouts; the service manager's stop timeout is the backstop. */
+                pthread_join(m->update_job->thread, NULL);
+                update_job_free(m->update_job);
+                m->update_job = NULL;
+        }
+        m->update_timer = sd_event_source_disable_unref(m->update_timer);
+        free(m->update_fail_reason);
+        EVP_PKEY_free(m->definitions_key);
+}
+
+const char *manager_definitions_status(Manager *m) {
+        uint64_t max_age;
+
+        if (!m->rules)
+                return "unavailable";
+        if (manager_update_running(m))
+                return "updating";
+        max_age = (uint64_t) settings_get_int(m->settings, "cloudService.definitionsMaxAgeDays") *
+                  UINT64_C(86400000000);
+        if (m->definitions_updated_usec + max_age < now_usec())
+                return "stale";
+        return "up_to_date";
+}
