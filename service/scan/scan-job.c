@@ -128,7 +128,9 @@ static bool queue_push(ScanJob *job, ScanItem *item) {
         }
         job->queue[(job->head + job->count) % SCAN_QUEUE_SIZE] = *item;
         job->count++;
-        pthread_cond_signal(&job->not_empty);
+        /* Workers sleep only on an empty queue: waking one per item beyond that is wasted. */
+        if (job->count <= job->n_threads)
+                pthread_cond_signal(&job->not_empty);
         pthread_mutex_unlock(&job->lock);
         return true;
 }
@@ -145,7 +147,10 @@ static bool queue_pop(ScanJob *job, ScanItem *ret) {
         *ret = job->queue[job->head];
         job->head = (job->head + 1) % SCAN_QUEUE_SIZE;
         job->count--;
-        pthread_cond_signal(&job->not_full);
+        /* The walker sleeps only on a full queue: wake it once half has drained, not per file
+         * (a context switch per file was measurable in the benchmark). */
+        if (job->count == SCAN_QUEUE_SIZE / 2)
+                pthread_cond_signal(&job->not_full);
         pthread_mutex_unlock(&job->lock);
         return true;
 }
