@@ -70,8 +70,8 @@ restart_daemon() {
         local old
         old=$(cat "$MDATPD_PID_FILE")
         kill -TERM "$old"
-        wait_until 10 sh -c "[ \"\$(cat '$MDATPD_PID_FILE')\" != '$old' ]" || return 1
-        wait_until 10 daemon_up
+        wait_until 20 sh -c "[ \"\$(cat '$MDATPD_PID_FILE')\" != '$old' ]" || return 1
+        wait_until 30 daemon_up
 }
 
 health_field() { mdatp health --field "$1" 2>&1; }

@@ -143,8 +143,11 @@ expect_contains "nobody: administrator privileges" "$OUT" "requires administrato
 run mdatp config set --name cloudService.definitionUpdateUrl --value "$work/dirmirror5"
 busctl --system call com.microsoft.Mdatp1 /com/microsoft/Mdatp1/Definitions com.microsoft.Mdatp1.Definitions Update >/dev/null 2>&1 &
 sleep 0.05
-kill -KILL "$(cat "$MDATPD_PID_FILE")"
-wait_until 10 daemon_up || fail "daemon did not come back"
+old=$(cat "$MDATPD_PID_FILE")
+kill -KILL "$old"
+# The name may linger a moment after the kill: wait for the new process, then for its name.
+wait_until 20 sh -c "[ \"\$(cat '$MDATPD_PID_FILE')\" != '$old' ]" && wait_until 30 daemon_up ||
+        fail "daemon did not come back"
 v=$(version)
 case "$v" in
 '"4.0.0.0"'|'"5.0.0.0"') pass "after SIGKILL mid-update a whole pack is in force ($v)" ;;

@@ -32,6 +32,7 @@ READ_ONLY = {
     "com.microsoft.Mdatp1.Settings.Get", "com.microsoft.Mdatp1.Settings.List",
     "com.microsoft.Mdatp1.ScanManager.List", "com.microsoft.Mdatp1.Threats.List",
     "com.microsoft.Mdatp1.Threats.Get", "com.microsoft.Mdatp1.Exclusions.List",
+    "com.microsoft.Mdatp1.Definitions.TestConnectivity",
 }
 SCAN_DIR = os.path.join(os.environ.get("MDATP_SANDBOX_DIR", "/tmp"), "bus-test-scan")
 # Valid arguments for every state-changing method, so that the call reaches the polkit check
@@ -46,6 +47,8 @@ SAMPLE_ARGS = {
     "com.microsoft.Mdatp1.Scan.Cancel": (),
     "com.microsoft.Mdatp1.Exclusions.Add": ("extension", ".bak", "epp"),
     "com.microsoft.Mdatp1.Exclusions.Remove": ("extension", ".bak", "epp"),
+    "com.microsoft.Mdatp1.Definitions.Update": (),
+    "com.microsoft.Mdatp1.Definitions.Restore": (),
 }
 # A valid value, different from the default, for every setting.
 S = dbus.String
@@ -271,12 +274,15 @@ def test_polkit(live):
            f"nobody is refused {full}", f"{err}: {msg}")
 
     for path, iface, method, full in methods:
+        # Root passes authorisation; the call may still fail for its own reasons (no update
+        # source is configured here), just never with AccessDenied.
         try:
             getattr(dbus.Interface(bus.get_object(NAME, path), iface), method)(*SAMPLE_ARGS[full])
             ok(True, f"root may call {full}")
             wait_no_scan()
         except dbus.DBusException as e:
-            ok(False, f"root may call {full}", e)
+            ok(e.get_dbus_name() != "org.freedesktop.DBus.Error.AccessDenied",
+               f"root may call {full}", e)
 
     # A polkit rule, read by the real polkitd, can grant an action.
     rule = os.path.join(os.environ["MDATP_SANDBOX_DIR"], "rules.d", "50-test.rules")
