@@ -231,6 +231,48 @@ static int value_read_exclusions(sd_bus_message *m, CliValue *ret) {
         return 0;
 }
 
+/* Any D-Bus integer type: read into the member of its width, widen to our value. */
+static int read_integer(sd_bus_message *m, char type, CliValue *ret) {
+        union {
+                uint8_t y;
+                int16_t n;
+                uint16_t q;
+                int32_t i;
+                uint32_t u;
+                int64_t x;
+                uint64_t t;
+        } v = {};
+        int r;
+
+        r = sd_bus_message_read_basic(m, type, &v);
+        if (r < 0)
+                return r;
+        switch (type) {
+        case SD_BUS_TYPE_BYTE:
+                *ret = cli_value_int(v.y);
+                break;
+        case SD_BUS_TYPE_INT16:
+                *ret = cli_value_int(v.n);
+                break;
+        case SD_BUS_TYPE_UINT16:
+                *ret = cli_value_int(v.q);
+                break;
+        case SD_BUS_TYPE_INT32:
+                *ret = cli_value_int(v.i);
+                break;
+        case SD_BUS_TYPE_UINT32:
+                *ret = cli_value_int(v.u);
+                break;
+        case SD_BUS_TYPE_INT64:
+                *ret = cli_value_int(v.x);
+                break;
+        default:
+                *ret = (CliValue) { .type = CLI_VALUE_UINT64, .u = v.t };
+                break;
+        }
+        return 0;
+}
+
 int cli_value_read(sd_bus_message *m, CliValue *ret) {
         const char *contents;
         char type;
@@ -252,69 +294,14 @@ int cli_value_read(sd_bus_message *m, CliValue *ret) {
                 *ret = cli_value_bool(b);
                 return 0;
         }
-        case SD_BUS_TYPE_BYTE: {
-                uint8_t x;
-
-                r = sd_bus_message_read_basic(m, type, &x);
-                if (r < 0)
-                        return r;
-                *ret = cli_value_int(x);
-                return 0;
-        }
-        case SD_BUS_TYPE_INT16: {
-                int16_t x;
-
-                r = sd_bus_message_read_basic(m, type, &x);
-                if (r < 0)
-                        return r;
-                *ret = cli_value_int(x);
-                return 0;
-        }
-        case SD_BUS_TYPE_UINT16: {
-                uint16_t x;
-
-                r = sd_bus_message_read_basic(m, type, &x);
-                if (r < 0)
-                        return r;
-                *ret = cli_value_int(x);
-                return 0;
-        }
-        case SD_BUS_TYPE_INT32: {
-                int32_t x;
-
-                r = sd_bus_message_read_basic(m, type, &x);
-                if (r < 0)
-                        return r;
-                *ret = cli_value_int(x);
-                return 0;
-        }
-        case SD_BUS_TYPE_UINT32: {
-                uint32_t x;
-
-                r = sd_bus_message_read_basic(m, type, &x);
-                if (r < 0)
-                        return r;
-                *ret = cli_value_int(x);
-                return 0;
-        }
-        case SD_BUS_TYPE_INT64: {
-                int64_t x;
-
-                r = sd_bus_message_read_basic(m, type, &x);
-                if (r < 0)
-                        return r;
-                *ret = cli_value_int(x);
-                return 0;
-        }
-        case SD_BUS_TYPE_UINT64: {
-                uint64_t x;
-
-                r = sd_bus_message_read_basic(m, type, &x);
-                if (r < 0)
-                        return r;
-                *ret = (CliValue) { .type = CLI_VALUE_UINT64, .u = x };
-                return 0;
-        }
+        case SD_BUS_TYPE_BYTE:
+        case SD_BUS_TYPE_INT16:
+        case SD_BUS_TYPE_UINT16:
+        case SD_BUS_TYPE_INT32:
+        case SD_BUS_TYPE_UINT32:
+        case SD_BUS_TYPE_INT64:
+        case SD_BUS_TYPE_UINT64:
+                return read_integer(m, type, ret);
         case SD_BUS_TYPE_STRING:
         case SD_BUS_TYPE_OBJECT_PATH:
         case SD_BUS_TYPE_SIGNATURE: {
