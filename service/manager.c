@@ -196,27 +196,31 @@ static void log_level_load(Manager *m) {
         log_set_level(level);
 }
 
+/* A stable id for this machine, made once and kept in the state directory. */
 static int machine_guid_load(Manager *m) {
         _cleanup_free_ char *path = path_join(m->state_dir, "machine_guid");
         _cleanup_free_ char *data = NULL;
-        char guid[37];
+        char guid[SD_ID128_UUID_STRING_MAX];
         sd_id128_t id;
         int r;
 
         if (!path)
                 return -ENOMEM;
         r = read_file_full(path, 64, &data, NULL);
-        if (r >= 0 && sd_id128_from_string((data[strcspn(data, "\n")] = '\0', data), &id) >= 0)
-                goto format;
-        if (r >= 0 || r != -ENOENT)
-                log_warning("Machine id file '%s' is unreadable or invalid, making a new one.",
-                            path);
+        if (r >= 0) {
+                data[strcspn(data, "\n")] = '\0';
+                if (sd_id128_from_string(data, &id) < 0)
+                        r = -EBADMSG;
+        }
+        if (r < 0) {
+                if (r != -ENOENT)
+                        log_warning_errno(r, "Machine id file '%s' is unreadable or invalid (%m), "
+                                          "making a new one.", path);
+                r = sd_id128_randomize(&id);
+                if (r < 0)
+                        return r;
+        }
 
-        r = sd_id128_randomize(&id);
-        if (r < 0)
-                return r;
-
-format:
         (void) snprintf(guid, sizeof(guid), SD_ID128_UUID_FORMAT_STR, SD_ID128_FORMAT_VAL(id));
         if (!data || !streq(data, guid)) {
                 r = write_file_atomic(path, guid, strlen(guid), 0644);

@@ -518,12 +518,11 @@ int scan_job_start(const ScanJobConfig *config, ScanJob **ret) {
         for (unsigned i = 0; i < config->n_threads; i++) {
                 r = thread_create(&job->workers[i], worker_main, job);
                 if (r < 0) {
-                        /* The threads that run will finish the job; account for the rest. */
+                        /* Without a single worker nothing would be scanned: fail (the cleanup
+                         * stops the walker). With some, they finish the job. */
                         atomic_fetch_sub(&job->n_running, config->n_threads - i);
-                        if (i == 0) {
-                                scan_job_cancel(job);
-                                break;
-                        }
+                        if (i == 0)
+                                return r;
                         break;
                 }
                 job->n_started++;
