@@ -21,6 +21,7 @@
 #include <openssl/sha.h>
 
 #include "definitions/definitions-internal.h"
+#include "util/fileio.h"
 #include "util/macro.h"
 
 /* A PEM public key is a few hundred bytes; anything much larger is not one. */
@@ -143,7 +144,7 @@ int definitions_public_key_load_pem(const char *path, EVP_PKEY **ret_key) {
                 return negative_errno();
         if (!S_ISREG(st.st_mode))
                 return -EBADFD;
-        r = definition_read_fd(fd, PUBLIC_KEY_FILE_MAX, &pem, &size);
+        r = read_fd_full(fd, 0, PUBLIC_KEY_FILE_MAX, &pem, &size);
         if (r < 0)
                 return r;
 

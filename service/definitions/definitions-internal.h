@@ -107,10 +107,6 @@ static inline const char *strnull(const char *s) {
 /* Sets *ret_error (if not NULL) to a formatted message, returns error. */
 int definition_error(char **ret_error, int error, const char *format, ...) _printf_(3, 4);
 
-/* Reads what fd has, at most max_size bytes, into a NUL-terminated buffer; -E2BIG when there is
- * more. */
-int definition_read_fd(int fd, size_t max_size, char **ret_data, size_t *ret_size);
-
 /*
  * Everything a verified pack consists of, as read: the store writes these bytes when it installs
  * a pack, so that what is copied is exactly what was verified.

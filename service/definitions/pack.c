@@ -28,49 +28,8 @@
 #include <unistd.h>
 
 #include "definitions/definitions-internal.h"
+#include "util/fileio.h"
 #include "util/macro.h"
-
-int definition_read_fd(int fd, size_t max_size, char **ret_data, size_t *ret_size) {
-        size_t size = 0, capacity = MIN(max_size, (size_t) 64 * 1024) + 2;
-        _cleanup_free_ char *buf = NULL;
-
-        buf = malloc(capacity);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t n;
-
-                if (size == capacity - 1) {
-                        /* Room for max_size + 1 bytes: one more than allowed shows the excess. */
-                        size_t c = MIN(capacity * 2, max_size + 2);
-                        char *b;
-
-                        if (c <= capacity)
-                                return -E2BIG;
-                        b = realloc(buf, c);
-                        if (!b)
-                                return -ENOMEM;
-                        buf = b;
-                        capacity = c;
-                }
-                n = read(fd, buf + size, capacity - 1 - size);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (n == 0)
-                        break;
-                size += (size_t) n;
-                if (size > max_size)
-                        return -E2BIG;
-        }
-        buf[size] = '\0';
-        *ret_data = TAKE_PTR(buf);
-        if (ret_size)
-                *ret_size = size;
-        return 0;
-}
 
 /* Opens the regular file `path` (relative, already validated) beneath dir_fd without following
  * a symlink anywhere. Messages start with path. */
@@ -151,7 +110,7 @@ static int pack_read_file(int dir_fd, const char *path, size_t max_size, char **
         r = pack_open_file(dir_fd, path, &fd, ret_error);
         if (r < 0)
                 return r;
-        r = definition_read_fd(fd, max_size, ret_data, ret_size);
+        r = read_fd_full(fd, 0, max_size, ret_data, ret_size);
         if (r == -E2BIG)
                 return definition_error(ret_error, r, "%s: larger than the limit of %zu bytes",
                                         path, max_size);

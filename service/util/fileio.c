@@ -16,9 +16,7 @@
 #include "util/fileio.h"
 #include "util/macro.h"
 
-/* Reads from fd until EOF into a buffer of at most max_size bytes plus a NUL. st_size is only a
- * hint: the file may grow while we read, and /proc files report 0. */
-static int read_fd_full(int fd, size_t hint, size_t max_size, char **ret_data, size_t *ret_size) {
+int read_fd_full(int fd, size_t hint, size_t max_size, char **ret_data, size_t *ret_size) {
         /* Room for one byte more than allowed, to notice a file that grew past the limit. */
         size_t limit = max_size + 1, size = 0, capacity;
         _cleanup_free_ char *buf = NULL;

@@ -10,6 +10,11 @@
  * (-E2BIG). Opens with O_NONBLOCK so a FIFO never blocks. */
 int read_file_full(const char *path, size_t max_size, char **ret_data, size_t *ret_size);
 
+/* Reads from an open fd until EOF into a NUL-terminated buffer; -E2BIG past max_size bytes.
+ * hint (e.g. st_size) sizes the first allocation only: the file may grow while it is read, and
+ * /proc files report 0. */
+int read_fd_full(int fd, size_t hint, size_t max_size, char **ret_data, size_t *ret_size);
+
 /* Writes data to path atomically: a temp file in the same directory, fsync, rename over path,
  * fsync of the directory. A crash leaves the old or the new file, never a mix. */
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);

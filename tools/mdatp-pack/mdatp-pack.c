@@ -41,6 +41,7 @@
 
 #include "definitions/definitions-internal.h"
 #include "definitions/definitions.h"
+#include "util/fileio.h"
 #include "util/macro.h"
 #include "util/strv.h"
 
@@ -123,7 +124,7 @@ static int read_small_file(const char *path, size_t max, char **ret, size_t *ret
                 return negative_errno();
         if (!S_ISREG(st.st_mode))
                 return -EBADFD;
-        return definition_read_fd(fd, max, ret, ret_size);
+        return read_fd_full(fd, 0, max, ret, ret_size);
 }
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(BIO *, BIO_free);

@@ -32,6 +32,7 @@
 
 #include "definitions/definitions-internal.h"
 #include "definitions/definitions.h"
+#include "util/fileio.h"
 #include "util/macro.h"
 #include "util/strv.h"
 
@@ -109,7 +110,7 @@ static char *read_whole(const char *path, size_t *ret_size) {
         char *data = NULL;
 
         ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(definition_read_fd(fd, 64 * 1024 * 1024, &data, ret_size), 0);
+        ck_assert_int_eq(read_fd_full(fd, 0, 64 * 1024 * 1024, &data, ret_size), 0);
         return data;
 }
 

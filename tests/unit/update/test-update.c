@@ -44,6 +44,7 @@
 #include "definitions/definitions-internal.h"
 #include "definitions/definitions.h"
 #include "update/update.h"
+#include "util/fileio.h"
 #include "util/macro.h"
 #include "util/strv.h"
 
@@ -490,7 +491,7 @@ static size_t count_in_file(const char *path, const char *needle) {
 
         if (fd < 0)
                 return 0;
-        ck_assert_int_eq(definition_read_fd(fd, 64 * 1024 * 1024, &data, &size), 0);
+        ck_assert_int_eq(read_fd_full(fd, 0, 64 * 1024 * 1024, &data, &size), 0);
         for (const char *p = data; (p = strstr(p, needle)); p++)
                 n++;
         return n;
