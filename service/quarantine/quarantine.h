@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The quarantine: detected files taken out of their place, neutralised, and kept with what it
+ * takes to put them back exactly (shared/reference/mde-behaviour.md §8).
+ *
+ * A QuarantineStore is one directory (mode 0700, owned by root) holding, per entry:
+ *   <id>.data   the file's bytes XOR-ed with a random 32-byte key of the entry (mode 0400), so
+ *               neither another scanner nor a careless `cat | sh` sees the original bytes;
+ *   <id>.json   the metadata (state, original path, mode, owner, times, SHA-256, threat name,
+ *               key, time of quarantine) written atomically.
+ * Temporary files while an operation runs are named ".<id>.*".
+ *
+ * Every operation is a transaction: at every instant the file is either in place or fully in
+ * quarantine with its metadata, and quarantine_store_open() finishes or rolls back whatever an
+ * interrupted operation (crash, SIGKILL, power loss) left. README.md beside this file gives the
+ * steps and the recovery rule for each.
+ *
+ * Files are reached without following symlinks: every component of a path is opened with
+ * O_NOFOLLOW (openat2 RESOLVE_NO_SYMLINKS where the kernel has it), content is read through the
+ * opened fd, and the name is removed only while it still refers to the inode that was read.
+ *
+ * A QuarantineStore belongs to the daemon's main thread: no locks, no other thread.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "util/macro.h"
+
+#define QUARANTINE_ID_MAX 64            /* [0-9a-zA-Z-]{1,64}: the daemon uses threat ids */
+#define QUARANTINE_METADATA_MAX (64U * 1024U)   /* bytes of one <id>.json */
+#define QUARANTINE_SHA256_LENGTH 64
+
+typedef struct QuarantineEntry {
+        char id[QUARANTINE_ID_MAX + 1];
+        char *original_path;            /* absolute, any bytes but NUL */
+        char *threat_name;
+        char sha256[QUARANTINE_SHA256_LENGTH + 1];     /* of the original bytes, lowercase hex */
+        uint64_t size;
+        mode_t mode;                    /* permission bits and setuid/setgid/sticky */
+        uid_t uid;
+        gid_t gid;
+        int64_t atime_ns, mtime_ns;     /* ns since the epoch */
+        uint64_t quarantined_usec;      /* µs since the epoch */
+        unsigned other_links;           /* hard links the file still had elsewhere */
+} QuarantineEntry;
+
+typedef struct QuarantineStore QuarantineStore;
+
+/* Opens (creating it, mode 0700, when missing) the quarantine in directory dir and recovers
+ * interrupted operations. *ret_notes (when not NULL) gets one sentence per thing recovery did
+ * ("restore of <id> to '<path>' rolled back", "unreadable metadata '<file>' moved aside"), or
+ * NULL; caller frees. Refuses (-ELOOP) a dir that is a symlink and (-EPERM) one not owned by
+ * the caller's euid or writable by group/others. Returns 0 or a negative errno. */
+int quarantine_store_open(const char *dir, QuarantineStore **ret, char ***ret_notes);
+QuarantineStore *quarantine_store_free(QuarantineStore *q);
+DEFINE_TRIVIAL_CLEANUP_FUNC(QuarantineStore *, quarantine_store_free);
+
+typedef struct QuarantineAddInput {
+        const char *id;                 /* required, unique in the store */
+        const char *path;               /* required: absolute path of the detected file */
+        const char *threat_name;        /* required */
+        /* When not NULL or "": the file must still have this content (lowercase or uppercase
+         * hex), else -ESTALE: it changed since the detection. */
+        const char *expected_sha256;
+} QuarantineAddInput;
+
+/* Moves the file at in->path into the quarantine: reads it through an fd opened with O_NOFOLLOW
+ * below a parent reached without symlinks, writes the neutralised copy and the metadata, syncs
+ * them, then removes the name (only if it still names the inode that was read) and syncs its
+ * directory. Works across filesystems (the content is copied, never renamed).
+ * Returns 0 and, when ret is not NULL, the entry (valid until it is removed or the store freed);
+ * or: -EINVAL (bad input, relative path, an archive member "a->b", not a regular file),
+ * -EEXIST (id already in the store), -ENOENT (no such file), -ELOOP (a symlink on the way or at
+ * the end), -ESTALE (content not the expected one, or the name was replaced meanwhile),
+ * -ENOSPC/-EDQUOT/-EIO (writing the copy failed), any error of the removal. On every failure the
+ * file is untouched and the store has no trace of the attempt. */
+int quarantine_store_add(QuarantineStore *q, const QuarantineAddInput *in,
+                         const QuarantineEntry **ret);
+
+/* Puts the bytes, mode, owner and times of entry id back: into the directory destination_dir
+ * (absolute, reached without symlinks) under the original file name, or when destination_dir is
+ * NULL or "" at the original path. Never overwrites: the file appears atomically under its name
+ * or not at all. On success the entry is gone from the store; *ret_path (when not NULL) gets the
+ * path restored to (caller frees), and *ret_st (when not NULL) its stat.
+ * Returns 0, -ENOENT (no such id), -ENOTDIR/-ENOENT (destination directory missing), -ELOOP
+ * (a symlink on the way), -EEXIST (a file with that name exists), -EINVAL, -ENOSPC, ... On
+ * failure the entry stays in the store and nothing is left at the destination. */
+int quarantine_store_restore(QuarantineStore *q, const char *id, const char *destination_dir,
+                             char **ret_path, struct stat *ret_st);
+
+/* Deletes entry id and its copy. 0 or -ENOENT. */
+int quarantine_store_remove(QuarantineStore *q, const char *id);
+
+/* The entry with this id (case-insensitive), or NULL. */
+const QuarantineEntry *quarantine_store_get(const QuarantineStore *q, const char *id);
+/* The newest entry whose original path is exactly path, or NULL. */
+const QuarantineEntry *quarantine_store_find_by_path(const QuarantineStore *q, const char *path);
+/* Entries, oldest quarantined first; NULL when i >= count. Indexes shift on add/remove. */
+size_t quarantine_store_count(const QuarantineStore *q);
+const QuarantineEntry *quarantine_store_at(const QuarantineStore *q, size_t i);

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Real-time protection: a fanotify permission group (FAN_CLASS_CONTENT) marking the mounts to
+ * watch for FAN_OPEN_PERM and FAN_OPEN_EXEC_PERM, a reader thread that never blocks and answers
+ * first, a bounded queue, scan workers with their own EngineScanner, and a watchdog that answers
+ * "allow" for any event still unanswered at its deadline. shared/reference/mde-behaviour.md §2,
+ * §5, §11; README.md beside this file has the design and the numbers.
+ *
+ * Never hang: every permission event gets exactly one answer, within the configured timeout;
+ * timeouts, a full queue and internal errors answer allow and are counted; events caused by the
+ * daemon's own process are allowed at once; FAN_Q_OVERFLOW is counted. Closing the group (or the
+ * daemon dying) makes the kernel allow whatever is pending.
+ *
+ * Fast: clean verdicts put an ignore mark on the inode (the kernel drops it when the file is
+ * modified) and go into the shared VerdictCache keyed by identity and definitions generation; a
+ * new generation flushes the ignore marks.
+ *
+ * Threads: rtp_new() starts them; everything in this header is called from the daemon's main
+ * thread, which owns the Rtp. The Rtp owns its threads, the fanotify fd and a snapshot of its
+ * configuration, swapped whole by rtp_reconfigure() (workers finish on the snapshot they hold).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "engine/engine.h"
+#include "exclusions/exclusions.h"
+#include "scan/scan.h"
+#include "util/macro.h"
+
+typedef struct Rtp Rtp;
+
+#define RTP_TIMEOUT_MS_DEFAULT 3000U    /* per permission event, then allow */
+#define RTP_QUEUE_MAX 4096U             /* events waiting for a worker, then allow */
+#define RTP_WORKERS_DEFAULT 2U
+
+/* A file restored from quarantine: left alone until expires_usec (CLOCK_REALTIME µs) while it
+ * is unchanged (same dev, ino, size, mtime, ctime; key.generation is ignored). */
+typedef struct RtpRestoredFile {
+        VerdictKey key;
+        uint64_t expires_usec;
+} RtpRestoredFile;
+
+typedef struct RtpConfig {
+        bool block;                     /* true: real_time (deny); false: passive (report) */
+        EngineRules *rules;             /* required; the Rtp takes its own reference */
+        uint64_t generation;            /* definitions generation (cache keys) */
+        EngineScanOptions engine_options;       /* ignored_types is copied */
+        ExclusionSet *exclusions;       /* NULL = none; reference taken. EPP entries: allow
+                                         * without a scan; GLOBAL entries: allow at once; a
+                                         * folder entry covering a mount point: mount unmarked */
+        char * const *allowed_threats;  /* threat names never denied (reported as allowed) */
+        char * const *audit_types;      /* threat types reported, never denied */
+        const RtpRestoredFile *restored;        /* copied */
+        size_t n_restored;
+        VerdictCache *cache;            /* shared, must outlive the Rtp; NULL = none */
+        /* Which mounts: NULL = every mount of a monitored type (rtp_fstype_is_monitored())
+         * except those in unmonitored_filesystems; else exactly these mount points
+         * ($MDATP_RTP_MOUNTS in the daemon). Mounts appearing or going away later are followed
+         * either way (the list names mount points, not moments). */
+        char * const *mounts;
+        char * const *unmonitored_filesystems;  /* fs type names, case-insensitive; "nfs" and
+                                                 * "fuse" name their families */
+        bool mute_noexec;               /* nonExecMountPolicy: mute => skip noexec mounts */
+        bool statistics;                /* keep per-process counters */
+        unsigned timeout_ms;            /* 0 = RTP_TIMEOUT_MS_DEFAULT */
+        unsigned n_workers;             /* 0 = RTP_WORKERS_DEFAULT; fixed at rtp_new() */
+} RtpConfig;
+
+/* Creates the fanotify group, marks the mounts and starts the threads. Returns 0, -EPERM (no
+ * CAP_SYS_ADMIN), -ENOSYS/-EINVAL (kernel without permission events), -ENOMEM, ... */
+int rtp_new(const RtpConfig *config, Rtp **ret);
+
+/* Swaps in a new configuration: mode, rules, exclusions, policies, mounts; a new generation
+ * flushes ignore marks. n_workers is ignored. Returns 0 or a negative errno (then the old
+ * configuration stays). */
+int rtp_reconfigure(Rtp *r, const RtpConfig *config);
+
+/* Stops the threads (pending events are answered allow), closes the group. NULL-safe. */
+Rtp *rtp_free(Rtp *r);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Rtp *, rtp_free);
+
+/* An fd (eventfd) that becomes readable when detections wait for rtp_drain(). */
+int rtp_get_fd(Rtp *r);
+
+typedef struct RtpDetection {
+        char *path;                     /* of the file, from the event's fd */
+        char *threat_name;
+        char *threat_type;
+        char *sha256;                   /* "" when not computed */
+        pid_t pid;                      /* who opened it */
+        char *process_name;             /* comm, or "unknown" */
+        bool denied;                    /* the open was refused */
+} RtpDetection;
+
+/* Hands every waiting detection to on_detection on the caller's thread (it copies what it
+ * keeps). Returns the number handed over. */
+int rtp_drain(Rtp *r, void (*on_detection)(const RtpDetection *d, void *userdata),
+              void *userdata);
+
+typedef struct RtpCounters {
+        uint64_t events;                /* permission events read */
+        uint64_t allowed;
+        uint64_t denied;
+        uint64_t scanned;               /* handed to the engine */
+        uint64_t cached;                /* allowed from the verdict cache */
+        uint64_t excluded;              /* allowed by an exclusion or a restored-file grace */
+        uint64_t self;                  /* the daemon's own accesses, allowed at once */
+        uint64_t timeouts;              /* answered allow at the deadline */
+        uint64_t overloads;             /* answered allow because the queue was full */
+        uint64_t errors;                /* answered allow after an internal or scan error */
+        uint64_t overflows;             /* FAN_Q_OVERFLOW seen */
+        uint64_t detections;
+        uint64_t marked_mounts;         /* mounts marked now */
+        uint64_t max_latency_us;        /* longest time from read to answer */
+} RtpCounters;
+void rtp_get_counters(Rtp *r, RtpCounters *ret);
+
+typedef struct RtpProcessStats {
+        pid_t pid;
+        char *name;                     /* comm */
+        char *path;                     /* /proc/<pid>/exe, or NULL */
+        uint64_t files_scanned;
+        uint64_t scan_time_ns;
+} RtpProcessStats;
+
+/* Per-process counters since statistics were enabled (empty when disabled): *ret is an array
+ * of *ret_n entries the caller frees with rtp_process_stats_free(). */
+int rtp_get_statistics(Rtp *r, RtpProcessStats **ret, size_t *ret_n);
+void rtp_process_stats_free(RtpProcessStats *stats, size_t n);
+
+/* The mount points marked now (caller frees the strv). */
+int rtp_get_marked_mounts(Rtp *r, char ***ret);
+
+/* Whether real-time protection can run here: a fanotify permission group can be created. */
+bool rtp_available(void);
+
+/* Whether a filesystem type is one real-time protection marks by default. */
+bool rtp_fstype_is_monitored(const char *fstype);
+
+/* Other processes holding fanotify groups with mount or filesystem marks, from
+ * /proc/<pid>/fdinfo: "<command line or comm> (pid <n>)" each, at most 10, excluding
+ * exclude_pid. Returns 0 and a strv (possibly empty) or a negative errno. */
+int rtp_conflicting_applications(pid_t exclude_pid, char ***ret);
