@@ -81,6 +81,8 @@ void manager_swap_rules(Manager *m, EngineRules *rules, const DefinitionPack *pa
         m->definitions_updated_usec = pack->created_usec;
         m->definitions_source = source;
         m->definitions_error = mfree(m->definitions_error);
+        /* Real-time protection follows at once; its ignore marks go with the old generation. */
+        manager_rtp_apply(m);
 }
 
 int manager_load_definitions(Manager *m) {
@@ -153,14 +155,32 @@ static const Threat *threat_seen_before(Manager *m, const ScanDetection *d) {
         return NULL;
 }
 
+/* Remediation by the enforcement level and the type's policy; a failure leaves the threat
+ * active in the history, with the reason in the log. */
+static void threat_remediate(Manager *m, const Threat *t) {
+        _cleanup_free_ char *id = NULL, *why = NULL;
+
+        if (!manager_threat_should_quarantine(m, t))
+                return;
+        id = strdup(t->id);
+        if (id && manager_threat_quarantine(m, id, &why) > 0)
+                log_warning("Threat %s stays active: %s.", id, why ?: "not quarantined");
+}
+
 int manager_threat_detected(Manager *m, const ScanDetection *d, const char *source) {
         const Threat *t;
         int r;
 
+        if (manager_threat_restored_recently(m, d->path)) {
+                log_info("Threat '%s' in '%s' ignored: restored from the quarantine lately.",
+                         d->threat_name, d->path);
+                return 0;
+        }
         t = threat_seen_before(m, d);
         if (t) {
                 log_info("Threat '%s' in '%s' found again (%s).", t->name, t->path, t->id);
                 (void) bus_threat_emit_detected(m, t);
+                threat_remediate(m, t);
                 return 0;
         }
 
@@ -178,6 +198,7 @@ int manager_threat_detected(Manager *m, const ScanDetection *d, const char *sour
         log_warning("Threat '%s' (%s) found in '%s' by %s scan, %s.", t->name, t->type, t->path,
                     source, threat_status_to_string(t->status));
         (void) bus_threat_emit_detected(m, t);
+        threat_remediate(m, t);
         return 0;
 }
 

@@ -219,11 +219,39 @@ static int ignored_threat_types(Manager *m, char ***ret) {
         return 0;
 }
 
-static int scan_job_config(Manager *m, ManagerScan *s, bool ignore_exclusions,
-                           ScanJobConfig *c, char ***ignored, ExclusionSet **excl) {
+int manager_engine_options(Manager *m, EngineScanOptions *opts, char ***ret_ignored,
+                           uint64_t *ret_generation) {
+        _cleanup_strv_free_ char **ignored = NULL;
+        uint64_t generation;
         int r;
 
-        r = ignored_threat_types(m, ignored);
+        r = ignored_threat_types(m, &ignored);
+        if (r < 0)
+                return r;
+        *opts = (EngineScanOptions) ENGINE_SCAN_OPTIONS_DEFAULT;
+        opts->scan_archives = settings_get_bool(m->settings, "antivirusEngine.scanArchives");
+        opts->compute_hash = settings_get_bool(m->settings,
+                                               "antivirusEngine.enableFileHashComputation");
+        opts->ignored_types = ignored;
+        /* A clean verdict holds only for the options it was made under: a PUA found "clean"
+         * while its policy was off, or an archive while archives were not opened, must be
+         * scanned again once that changes. */
+        generation = m->rules_generation ^ (opts->scan_archives ? 0x5a : 0);
+        for (char **t = ignored; t && *t; t++)
+                for (const char *p = *t; *p; p++)
+                        generation = (generation ^ (unsigned char) *p) * UINT64_C(0x100000001b3);
+        *ret_generation = generation;
+        *ret_ignored = TAKE_PTR(ignored);
+        return 0;
+}
+
+static int scan_job_config(Manager *m, ManagerScan *s, bool ignore_exclusions,
+                           ScanJobConfig *c, char ***ignored, ExclusionSet **excl) {
+        EngineScanOptions opts;
+        uint64_t generation;
+        int r;
+
+        r = manager_engine_options(m, &opts, ignored, &generation);
         if (r < 0)
                 return r;
         if (!ignore_exclusions) {
@@ -238,24 +266,11 @@ static int scan_job_config(Manager *m, ManagerScan *s, bool ignore_exclusions,
                 .n_threads = (unsigned) settings_get_int(m->settings,
                                                          "antivirusEngine.maximumOnDemandScanThreads"),
                 .rules = m->rules,
-                .generation = m->rules_generation,
+                .generation = generation,
                 .exclusions = *excl,
-                .engine_options = (EngineScanOptions) ENGINE_SCAN_OPTIONS_DEFAULT,
+                .engine_options = opts,
                 .cache = m->verdict_cache,
         };
-        c->engine_options.scan_archives = settings_get_bool(m->settings,
-                                                            "antivirusEngine.scanArchives");
-        c->engine_options.compute_hash = settings_get_bool(m->settings,
-                                                           "antivirusEngine.enableFileHashComputation");
-        c->engine_options.ignored_types = *ignored;
-        /* A clean verdict holds only for the options it was made under: a PUA found "clean"
-         * while its policy was off, or an archive while archives were not opened, must be
-         * scanned again once that changes. */
-        c->generation = m->rules_generation ^ (c->engine_options.scan_archives ? 0x5a : 0);
-        for (char **t = *ignored; t && *t; t++)
-                for (const char *p = *t; *p; p++)
-                        c->generation = (c->generation ^ (unsigned char) *p) *
-                                        UINT64_C(0x100000001b3);
         return 0;
 }
 

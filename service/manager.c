@@ -26,14 +26,6 @@
 static int managed_watch_start(Manager *m);
 static int detection_state_load(Manager *m);
 
-static char *path_join(const char *a, const char *b) {
-        char *p;
-
-        if (asprintf(&p, "%s/%s", a, b) < 0)
-                return NULL;
-        return p;
-}
-
 int manager_new(const ManagerConfig *config, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
@@ -73,9 +65,13 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
 
+        /* Real-time protection first: its workers hold the rules and the cache. */
+        manager_rtp_free(m);
+        free(m->rtp_error);
         manager_update_free(m);
         manager_scans_free(m);
         scan_history_done(&m->scan_history);
+        manager_threats_free(m);
         threat_store_free(m->threats);
         verdict_cache_free(m->verdict_cache);
         engine_rules_unref(m->rules);
@@ -316,6 +312,8 @@ int manager_reload_managed(Manager *m, char ***ret_changed) {
                 return r;
         for (char **c = changed; c && *c; c++)
                 log_info("Setting '%s' changed by the managed configuration.", *c);
+        if (changed)
+                manager_settings_applied(m, changed);
 
         if (ret_changed)
                 *ret_changed = TAKE_PTR(changed);
@@ -428,7 +426,13 @@ int manager_startup(Manager *m) {
         r = detection_state_load(m);
         if (r < 0)
                 return r;
-        (void) manager_load_definitions(m);
+        r = manager_threats_startup(m);
+        if (r < 0)
+                return r;
+        m->rtp_available = rtp_available();
+        (void) manager_load_definitions(m);     /* starts real-time protection */
+        if (!m->rules)
+                manager_rtp_apply(m);           /* ... or says why it cannot */
         manager_update_schedule(m);
 
         r = manager_health_issues(m, &m->health_issues);
@@ -464,19 +468,10 @@ static int detection_state_load(Manager *m) {
                              "detections are not recorded", threats_path, strerror(-r)) < 0)
                         m->threats_error = NULL;
                 log_error("Threat history: %s", m->threats_error ?: strerror(-r));
-        } else {
-                if (m->threats_error)
-                        log_warning("Threat history: %s", m->threats_error);
-                struct timespec ts;
-                clock_gettime(CLOCK_REALTIME, &ts);
-                (void) threat_store_prune(
-                        m->threats, (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000,
-                        (unsigned) settings_get_int(m->settings,
-                                                    "antivirusEngine.scanResultsRetentionDays"),
-                        (size_t) settings_get_int(m->settings,
-                                                  "antivirusEngine.scanHistoryMaximumItems"),
-                        NULL);
-        }
+        } else if (m->threats_error)
+                log_warning("Threat history: %s", m->threats_error);
+        /* Retention is applied by manager_threats_startup(), with the quarantine open, so
+         * that copies go with their records. */
 
         r = scan_history_load(&m->scan_history, scans_path);
         if (r == -EBADMSG)
@@ -538,7 +533,25 @@ static int local_change(Manager *m, const SettingDef *def, const SettingValue *v
                                        m->local_settings_path);
         }
 
-        return settings_changed_since(m->settings, &before, ret_changed);
+        r = settings_changed_since(m->settings, &before, ret_changed);
+        if (r >= 0 && *ret_changed)
+                manager_settings_applied(m, *ret_changed);
+        return r;
+}
+
+/* What depends on settings and is not read afresh each time. */
+void manager_settings_applied(Manager *m, char **changed) {
+        (void) changed;
+        if (m->threats)
+                threat_store_set_limits(
+                        m->threats,
+                        (unsigned) settings_get_int(m->settings,
+                                                    "antivirusEngine.scanResultsRetentionDays"),
+                        (size_t) settings_get_int(m->settings,
+                                                  "antivirusEngine.scanHistoryMaximumItems"));
+        /* Startup applies once everything is loaded. */
+        if (m->threats)
+                manager_rtp_apply(m);
 }
 
 static int check_local_change(Manager *m, const SettingDef *def) {
@@ -653,11 +666,18 @@ int manager_health_issues(Manager *m, char ***ret) {
                         return r;
         }
 
-        /* Features of later releases report themselves honestly as missing. */
+        if (m->quarantine_error) {
+                r = strv_extend(&issues, m->quarantine_error);
+                if (r < 0)
+                        return r;
+        }
         level = settings_get_string(m->settings, "antivirusEngine.enforcementLevel");
-        if (level && streq(level, "real_time")) {
-                r = strv_extend(&issues, "real-time protection is enabled but not available: "
-                                "this build has no real-time protection subsystem");
+        if (m->rtp_error && level && !streq(level, "on_demand")) {
+                _cleanup_free_ char *s = NULL;
+                if (asprintf(&s, "real-time protection is enabled but not running: %s",
+                             m->rtp_error) < 0)
+                        return -ENOMEM;
+                r = strv_consume(&issues, TAKE_PTR(s));
                 if (r < 0)
                         return r;
         }

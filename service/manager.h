@@ -15,6 +15,8 @@
 
 #include "definitions/definitions.h"
 #include "engine/engine.h"
+#include "quarantine/quarantine.h"
+#include "rtp/rtp.h"
 #include "scan/scan.h"
 #include "settings/settings.h"
 #include "threats/threats.h"
@@ -104,6 +106,19 @@ struct Manager {
         ScanHistory scan_history;
         ManagerScan *scans;             /* newest first */
         ManagerScan *running_scan;
+
+        /* Threat handling (manager-threats.c). */
+        QuarantineStore *quarantine;
+        char *quarantine_error;         /* the quarantine could not be opened: a health issue */
+        RtpRestoredFile *restored;      /* files restored lately, left alone until they expire */
+        size_t n_restored;
+        sd_event_source *retention_timer;
+
+        /* Real-time protection (manager-rtp.c). */
+        Rtp *rtp;                       /* NULL while off or failed */
+        sd_event_source *rtp_source;
+        bool rtp_available;
+        char *rtp_error;                /* why it is not running although asked for */
 };
 
 int manager_new(const ManagerConfig *config, Manager **ret);
@@ -163,8 +178,51 @@ void manager_update_free(Manager *m);
 /* up_to_date, updating, stale or unavailable. */
 const char *manager_definitions_status(Manager *m);
 
-/* Records a detection in the threat history and tells clients. */
+/* Records a detection in the threat history, tells clients and remediates by the enforcement
+ * level and the threat's policy. */
 int manager_threat_detected(Manager *m, const ScanDetection *d, const char *source);
+
+/* Threat handling (manager-threats.c). Outcomes besides 0 and < 0 (*ret_message says more): */
+enum {
+        MANAGER_THREAT_NOT_FOUND = 200, /* no such threat, or no quarantined copy of it */
+        MANAGER_THREAT_DISALLOWED,      /* antivirusEngine.disallowedThreatActions forbids it */
+        MANAGER_THREAT_REFUSED,         /* the operation cannot be done: *ret_message says why */
+};
+/* Opens the quarantine, reconciles it with the threat history, starts the retention timer. */
+int manager_threats_startup(Manager *m);
+void manager_threats_free(Manager *m);
+/* Whether the policy makes this detection one to move into the quarantine. */
+bool manager_threat_should_quarantine(Manager *m, const Threat *t);
+int manager_threat_quarantine(Manager *m, const char *id, char **ret_message);
+int manager_threat_remove(Manager *m, const char *id, char **ret_message);
+int manager_threat_remove_all(Manager *m, unsigned *ret_removed);
+/* destination NULL or "": the original path. *ret_path: where the file now is. */
+int manager_threat_restore(Manager *m, const char *id, const char *destination, char **ret_path,
+                           char **ret_message);
+int manager_threat_restore_by_path(Manager *m, const char *original, const char *destination,
+                                   char **ret_path, char **ret_message);
+/* Whether the file at path was restored lately and is unchanged since (left alone). */
+bool manager_threat_restored_recently(Manager *m, const char *path);
+/* allowedThreats and threatTypeSettings through the local settings; outcomes are those of
+ * manager_set_setting() plus MANAGER_THREAT_*. */
+int manager_threat_allow(Manager *m, const char *name, bool allow, char **ret_message,
+                         char ***ret_changed);
+int manager_threat_type_policy_set(Manager *m, const char *type, const char *action,
+                                   char **ret_message, char ***ret_changed);
+
+/* Engine options from the settings, shared by scans and real-time protection: *ret_ignored
+ * (caller frees) backs opts->ignored_types; *ret_generation names the definitions and the
+ * options a clean verdict was made under. */
+int manager_engine_options(Manager *m, EngineScanOptions *opts, char ***ret_ignored,
+                           uint64_t *ret_generation);
+
+/* Real-time protection (manager-rtp.c): brings it in line with the settings, definitions and
+ * exclusions (started, reconfigured or stopped). Failures become rtp_error. */
+void manager_rtp_apply(Manager *m);
+void manager_rtp_free(Manager *m);
+
+/* Called after any change of the effective settings. */
+void manager_settings_applied(Manager *m, char **changed);
 
 /* Scans (manager-scan.c). Outcomes besides 0 and < 0: */
 enum {

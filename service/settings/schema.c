@@ -99,6 +99,9 @@ static const SettingDef setting_defs[] = {
             "days scan results and quarantined files are kept"),
         DEF_INT("antivirusEngine.scanHistoryMaximumItems", 5000, 15000, 10000,
             "entries kept in the scan history"),
+        DEF_INT("antivirusEngine.threatRestorationExclusionTime", 0, 86400, 600,
+            "seconds a file restored from quarantine is left alone by scans and real-time "
+            "protection while it is unchanged (0: detected again at once)"),
         DEF_BOOL("antivirusEngine.scanFileModifyPermissions", false,
              "scan files whose execute bit is set"),
         DEF_BOOL("antivirusEngine.scanFileModifyOwnership", false,

@@ -164,3 +164,11 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
                 return negative_errno();
         return 0;
 }
+
+char *path_join(const char *a, const char *b) {
+        char *p;
+
+        if (asprintf(&p, "%s/%s", a, b) < 0)
+                return NULL;
+        return p;
+}

@@ -18,3 +18,6 @@ int read_fd_full(int fd, size_t hint, size_t max_size, char **ret_data, size_t *
 /* Writes data to path atomically: a temp file in the same directory, fsync, rename over path,
  * fsync of the directory. A crash leaves the old or the new file, never a mix. */
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);
+
+/* "a/b", or NULL on OOM. */
+char *path_join(const char *a, const char *b);

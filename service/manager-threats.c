@@ -1,0 +1,497 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What happens to a threat after its detection (shared/reference/mde-behaviour.md §8): automatic
+ * remediation by enforcement level and threat-type policy, the quarantine commands, restores and
+ * the grace they give, allowed threat names and type policies (as local settings, so merge
+ * policies and persistence are those of every setting), and retention.
+ *
+ * Owns m->quarantine, m->restored and the retention timer; keeps the threat history's statuses
+ * in line with the quarantine. Main thread only.
+ *
+ * Order of the two stores: the quarantine changes first, the history follows. A crash in
+ * between leaves the history one step behind, and manager_threats_startup() catches it up from
+ * the quarantine, which is the truth about where files are.
+ */
+#include <inttypes.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "manager.h"
+#include "util/fileio.h"
+#include "util/strv.h"
+
+#define RETENTION_CHECK_USEC (UINT64_C(3600) * 1000000)
+#define RESTORED_MAX 1024U
+
+static uint64_t now_realtime_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* The file a detection is about: an archive member "a.zip->m" is remediated as its archive. */
+static char *threat_file_path(const char *path) {
+        const char *arrow = strstr(path, "->");
+
+        return arrow ? strndup(path, (size_t) (arrow - path)) : strdup(path);
+}
+
+static bool threat_action_disallowed(Manager *m, const char *action) {
+        _cleanup_(setting_value_done) SettingValue v = {};
+
+        return settings_get(m->settings, setting_def_find("antivirusEngine.disallowedThreatActions"),
+                            &v, NULL) >= 0 && strv_contains(v.strv, action);
+}
+
+/* The effective action for a threat type: "block" for every type the policy does not name. */
+static const char *threat_type_action(Manager *m, const char *type, SettingValue *policies) {
+        for (size_t i = 0; policies->strv && policies->strv[i] && policies->strv[i + 1]; i += 2)
+                if (streq(policies->strv[i], type))
+                        return policies->strv[i + 1];
+        (void) m;
+        return "block";
+}
+
+bool manager_threat_should_quarantine(Manager *m, const Threat *t) {
+        _cleanup_(setting_value_done) SettingValue policies = {};
+        const char *level = settings_get_string(m->settings, "antivirusEngine.enforcementLevel");
+
+        if (t->status != THREAT_STATUS_ACTIVE || !level || streq(level, "passive"))
+                return false;
+        if (settings_get(m->settings, setting_def_find("antivirusEngine.threatTypeSettings"),
+                         &policies, NULL) < 0)
+                return false;
+        return streq(threat_type_action(m, t->type, &policies), "block");
+}
+
+/* A sentence for the user about why a quarantine operation failed. */
+static const char *quarantine_error_text(int r) {
+        switch (r) {
+        case -ENOENT:
+                return "the file no longer exists";
+        case -ELOOP:
+                return "the path is a symbolic link or is reached through one";
+        case -ESTALE:
+                return "the file changed since it was detected";
+        case -EINVAL:
+                return "it is not a regular file";
+        case -ENOSPC:
+        case -EDQUOT:
+                return "no space left for the quarantine";
+        case -EEXIST:
+                return "a file with that name already exists at the destination";
+        case -ENOTDIR:
+                return "the destination is not a directory";
+        default:
+                return NULL;
+        }
+}
+
+static int refused(char **ret_message, const char *what, int r) {
+        const char *text = quarantine_error_text(r);
+
+        if (!text)
+                return r;
+        if (ret_message && asprintf(ret_message, "%s: %s", what, text) < 0)
+                return -ENOMEM;
+        return MANAGER_THREAT_REFUSED;
+}
+
+static int quarantine_unavailable(Manager *m, char **ret_message) {
+        if (ret_message && asprintf(ret_message, "the quarantine is not available: %s",
+                                    m->quarantine_error ?: "not opened") < 0)
+                return -ENOMEM;
+        return MANAGER_THREAT_REFUSED;
+}
+
+int manager_threat_quarantine(Manager *m, const char *id, char **ret_message) {
+        _cleanup_free_ char *path = NULL, *what = NULL, *detail = NULL;
+        const QuarantineEntry *e;
+        const Threat *t;
+        int r;
+
+        t = threat_store_get(m->threats, id);
+        if (!t)
+                return MANAGER_THREAT_NOT_FOUND;
+        if (!m->quarantine)
+                return quarantine_unavailable(m, ret_message);
+        if (!IN_SET(t->status, THREAT_STATUS_ACTIVE, THREAT_STATUS_AUDITED, THREAT_STATUS_ALLOWED,
+                    THREAT_STATUS_RESTORED)) {
+                if (ret_message && asprintf(ret_message, "threat %s is %s, not a file in place",
+                                            t->id, threat_status_to_string(t->status)) < 0)
+                        return -ENOMEM;
+                return MANAGER_THREAT_REFUSED;
+        }
+        path = threat_file_path(t->path);
+        if (!path)
+                return -ENOMEM;
+        r = quarantine_store_add(m->quarantine, &(QuarantineAddInput) {
+                                         .id = t->id,
+                                         .path = path,
+                                         .threat_name = t->name,
+                                         /* An archive member's hash is not the archive's. */
+                                         .expected_sha256 = strstr(t->path, "->") ? NULL :
+                                                            t->sha256,
+                                 }, &e);
+        if (r < 0) {
+                if (asprintf(&what, "'%s' could not be quarantined", path) < 0)
+                        return -ENOMEM;
+                log_warning_errno(r, "Threat %s: %s: %m", t->id, what);
+                return refused(ret_message, what, r);
+        }
+        if (e->other_links > 0 &&
+            asprintf(&detail, "%u other hard link(s) to the file remain", e->other_links) < 0)
+                detail = NULL;
+        r = threat_store_set_status(m->threats, t->id, THREAT_STATUS_QUARANTINED, detail);
+        if (r < 0)
+                /* The file is safe in the quarantine; the next start catches the history up. */
+                log_error_errno(r, "Threat %s quarantined, but its history could not be saved: %m",
+                                id);
+        log_info("Threat %s '%s': '%s' quarantined%s%s.", e->id, e->threat_name, path,
+                   detail ? "; " : "", detail ?: "");
+        return 0;
+}
+
+int manager_threat_remove(Manager *m, const char *id, char **ret_message) {
+        const QuarantineEntry *e;
+        _cleanup_free_ char *eid = NULL;
+        int r;
+
+        if (!m->quarantine)
+                return quarantine_unavailable(m, ret_message);
+        e = quarantine_store_get(m->quarantine, id);
+        if (!e)
+                return MANAGER_THREAT_NOT_FOUND;
+        eid = strdup(e->id);
+        if (!eid)
+                return -ENOMEM;
+        r = quarantine_store_remove(m->quarantine, eid);
+        if (r < 0)
+                return log_error_errno(r, "Quarantined file %s could not be removed: %m", eid);
+        if (threat_store_get(m->threats, eid)) {
+                r = threat_store_set_status(m->threats, eid, THREAT_STATUS_REMOVED, NULL);
+                if (r < 0)
+                        log_error_errno(r, "Threat %s: removal not recorded in the history: %m",
+                                        eid);
+        }
+        log_info("Quarantined copy of threat %s deleted.", eid);
+        return 0;
+}
+
+int manager_threat_remove_all(Manager *m, unsigned *ret_removed) {
+        _cleanup_strv_free_ char **ids = NULL;
+        unsigned n = 0;
+        int r;
+
+        if (!m->quarantine)
+                return quarantine_unavailable(m, NULL);
+        for (size_t i = 0; i < quarantine_store_count(m->quarantine); i++)
+                if (strv_extend(&ids, quarantine_store_at(m->quarantine, i)->id) < 0)
+                        return -ENOMEM;
+        for (char **id = ids; id && *id; id++) {
+                r = manager_threat_remove(m, *id, NULL);
+                if (r < 0)
+                        return r;
+                n++;
+        }
+        *ret_removed = n;
+        return 0;
+}
+
+/* ---- restores and their grace ---------------------------------------------------------------- */
+
+static void restored_expire(Manager *m, uint64_t now) {
+        size_t w = 0;
+
+        for (size_t i = 0; i < m->n_restored; i++)
+                if (m->restored[i].expires_usec > now)
+                        m->restored[w++] = m->restored[i];
+        m->n_restored = w;
+}
+
+static bool restored_key_equal(const VerdictKey *a, const VerdictKey *b) {
+        return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+               a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}
+
+static void restored_add(Manager *m, const struct stat *st) {
+        uint64_t seconds = (uint64_t) settings_get_int(m->settings,
+                                                       "antivirusEngine.threatRestorationExclusionTime");
+        RtpRestoredFile *a;
+
+        restored_expire(m, now_realtime_usec());
+        if (seconds == 0 || m->n_restored >= RESTORED_MAX)
+                return;
+        a = reallocarray(m->restored, m->n_restored + 1, sizeof(*a));
+        if (!a)
+                return;         /* the file will merely be detected again */
+        m->restored = a;
+        verdict_key_from_stat(&a[m->n_restored].key, st, 0);
+        a[m->n_restored].expires_usec = now_realtime_usec() + seconds * 1000000;
+        m->n_restored++;
+}
+
+bool manager_threat_restored_recently(Manager *m, const char *path) {
+        _cleanup_free_ char *file = NULL;
+        VerdictKey key;
+        struct stat st;
+
+        if (m->n_restored == 0)
+                return false;
+        restored_expire(m, now_realtime_usec());
+        file = threat_file_path(path);
+        if (!file || lstat(file, &st) < 0 || !S_ISREG(st.st_mode))
+                return false;
+        verdict_key_from_stat(&key, &st, 0);
+        for (size_t i = 0; i < m->n_restored; i++)
+                if (restored_key_equal(&m->restored[i].key, &key))
+                        return true;
+        return false;
+}
+
+static int restore_entry(Manager *m, const char *id, const char *destination, char **ret_path,
+                         char **ret_message) {
+        _cleanup_free_ char *path = NULL, *eid = NULL, *what = NULL;
+        struct stat st;
+        int r;
+
+        if (threat_action_disallowed(m, "restore")) {
+                if (ret_message && asprintf(ret_message, "restoring from the quarantine is "
+                                            "disallowed by the managed policy (%s)",
+                                            m->managed_path) < 0)
+                        return -ENOMEM;
+                return MANAGER_THREAT_DISALLOWED;
+        }
+        if (!isempty(destination) && destination[0] != '/') {
+                if (ret_message && asprintf(ret_message, "the destination '%s' is not an "
+                                            "absolute path", destination) < 0)
+                        return -ENOMEM;
+                return MANAGER_THREAT_REFUSED;
+        }
+        eid = strdup(id);
+        if (!eid)
+                return -ENOMEM;
+        r = quarantine_store_restore(m->quarantine, eid, destination, &path, &st);
+        if (r < 0) {
+                if (asprintf(&what, "threat %s could not be restored%s%s", eid,
+                             isempty(destination) ? "" : " to ", destination ?: "") < 0)
+                        return -ENOMEM;
+                log_warning_errno(r, "%s: %m", what);
+                return refused(ret_message, what, r);
+        }
+        restored_add(m, &st);
+        manager_rtp_apply(m);
+        if (threat_store_get(m->threats, eid)) {
+                r = threat_store_set_status(m->threats, eid, THREAT_STATUS_RESTORED, path);
+                if (r < 0)
+                        log_error_errno(r, "Threat %s: restore not recorded in the history: %m",
+                                        eid);
+        }
+        log_info("Threat %s restored from the quarantine to '%s'.", eid, path);
+        *ret_path = TAKE_PTR(path);
+        return 0;
+}
+
+int manager_threat_restore(Manager *m, const char *id, const char *destination, char **ret_path,
+                           char **ret_message) {
+        const QuarantineEntry *e;
+
+        if (!m->quarantine)
+                return quarantine_unavailable(m, ret_message);
+        e = quarantine_store_get(m->quarantine, id);
+        if (!e)
+                return MANAGER_THREAT_NOT_FOUND;
+        return restore_entry(m, e->id, destination, ret_path, ret_message);
+}
+
+int manager_threat_restore_by_path(Manager *m, const char *original, const char *destination,
+                                   char **ret_path, char **ret_message) {
+        const QuarantineEntry *e;
+
+        if (!m->quarantine)
+                return quarantine_unavailable(m, ret_message);
+        e = quarantine_store_find_by_path(m->quarantine, original);
+        if (!e)
+                return MANAGER_THREAT_NOT_FOUND;
+        return restore_entry(m, e->id, destination, ret_path, ret_message);
+}
+
+/* ---- allowed names and type policies --------------------------------------------------------- */
+
+int manager_threat_allow(Manager *m, const char *name, bool allow, char **ret_message,
+                         char ***ret_changed) {
+        const SettingDef *def = setting_def_find("antivirusEngine.allowedThreats");
+        const SettingValue *cur = settings_layer_get(m->settings->local, def);
+        _cleanup_(setting_value_done) SettingValue list = { .type = SETTING_STRING_LIST };
+        _cleanup_strv_free_ char **kept = NULL;
+        int r;
+
+        *ret_changed = NULL;
+        if (allow && threat_action_disallowed(m, "allow")) {
+                if (asprintf(ret_message, "allowing threats is disallowed by the managed policy "
+                             "(%s)", m->managed_path) < 0)
+                        return -ENOMEM;
+                return MANAGER_THREAT_DISALLOWED;
+        }
+        if (cur) {
+                r = setting_value_copy(cur, &list);
+                if (r < 0)
+                        return r;
+        }
+        if (allow) {
+                if (strv_contains(list.strv, name))
+                        return MANAGER_SETTING_UNCHANGED;
+                if (strv_extend(&list.strv, name) < 0)
+                        return -ENOMEM;
+        } else {
+                if (!strv_contains(list.strv, name)) {
+                        _cleanup_(setting_value_done) SettingValue eff = {};
+                        if (settings_get(m->settings, def, &eff, NULL) >= 0 &&
+                            strv_contains(eff.strv, name))
+                                return MANAGER_SETTING_MANAGED;
+                        return MANAGER_THREAT_NOT_FOUND;
+                }
+                for (char **s = list.strv; s && *s; s++)
+                        if (!streq(*s, name) && strv_extend(&kept, *s) < 0)
+                                return -ENOMEM;
+                if (!kept && !(kept = calloc(1, sizeof(char *))))
+                        return -ENOMEM;
+                strv_free(list.strv);
+                list.strv = TAKE_PTR(kept);
+        }
+        return manager_set_setting(m, def, &list, ret_message, ret_changed);
+}
+
+int manager_threat_type_policy_set(Manager *m, const char *type, const char *action,
+                                   char **ret_message, char ***ret_changed) {
+        const SettingDef *def = setting_def_find("antivirusEngine.threatTypeSettings");
+        const SettingValue *cur = settings_layer_get(m->settings->local, def);
+        _cleanup_(setting_value_done) SettingValue pairs = { .type = SETTING_PAIR_LIST };
+        bool found = false;
+        int r;
+
+        *ret_changed = NULL;
+        if (cur) {
+                r = setting_value_copy(cur, &pairs);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; pairs.strv && pairs.strv[i] && pairs.strv[i + 1]; i += 2)
+                if (streq(pairs.strv[i], type)) {
+                        char *v = strdup(action);
+                        if (!v)
+                                return -ENOMEM;
+                        free(pairs.strv[i + 1]);
+                        pairs.strv[i + 1] = v;
+                        found = true;
+                }
+        if (!found && (strv_extend(&pairs.strv, type) < 0 || strv_extend(&pairs.strv, action) < 0))
+                return -ENOMEM;
+        /* manager_set_setting() validates type and action against the schema. */
+        return manager_set_setting(m, def, &pairs, ret_message, ret_changed);
+}
+
+/* ---- start, reconciliation, retention -------------------------------------------------------- */
+
+/* Quarantined copies go with the history records the limits dropped. */
+static void threats_pruned(ThreatStore *s, char * const *ids, void *userdata) {
+        Manager *m = userdata;
+
+        (void) s;
+        for (char * const *id = ids; id && *id && m->quarantine; id++)
+                if (quarantine_store_get(m->quarantine, *id)) {
+                        if (quarantine_store_remove(m->quarantine, *id) >= 0)
+                                log_info("Quarantined copy of threat %s purged with its history "
+                                         "record.", *id);
+                }
+}
+
+static void retention_apply(Manager *m) {
+        _cleanup_strv_free_ char **ids = NULL;
+        int r;
+
+        r = threat_store_prune(m->threats, now_realtime_usec(),
+                               (unsigned) settings_get_int(m->settings,
+                                                           "antivirusEngine.scanResultsRetentionDays"),
+                               (size_t) settings_get_int(m->settings,
+                                                         "antivirusEngine.scanHistoryMaximumItems"),
+                               &ids);
+        if (r > 0) {
+                log_info("%d threat record(s) past retention dropped.", r);
+                threats_pruned(m->threats, ids, m);
+        }
+}
+
+static int retention_handler(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        retention_apply(m);
+        (void) sd_event_source_set_time_relative(s, RETENTION_CHECK_USEC);
+        return sd_event_source_set_enabled(s, SD_EVENT_ON);
+}
+
+/* The quarantine knows where files are; the history follows it. */
+static void threats_reconcile(Manager *m) {
+        for (size_t i = 0; i < quarantine_store_count(m->quarantine); i++) {
+                const QuarantineEntry *e = quarantine_store_at(m->quarantine, i);
+                const Threat *t = threat_store_get(m->threats, e->id);
+
+                if (!t)
+                        log_warning("Quarantined file %s ('%s') has no threat record; 'mdatp "
+                                    "threat quarantine remove --id %s' deletes it.",
+                                    e->id, e->original_path, e->id);
+                else if (t->status != THREAT_STATUS_QUARANTINED)
+                        (void) threat_store_set_status(m->threats, e->id,
+                                                       THREAT_STATUS_QUARANTINED,
+                                                       "recovered at start");
+        }
+        for (size_t i = 0; i < threat_store_count(m->threats); i++) {
+                const Threat *t = threat_store_at(m->threats, i);
+                _cleanup_free_ char *file = NULL;
+                struct stat st;
+
+                if (t->status != THREAT_STATUS_QUARANTINED ||
+                    quarantine_store_get(m->quarantine, t->id))
+                        continue;
+                file = threat_file_path(t->path);
+                (void) threat_store_set_status(m->threats, t->id,
+                                               file && lstat(file, &st) >= 0 ?
+                                               THREAT_STATUS_RESTORED : THREAT_STATUS_REMOVED,
+                                               "recovered at start");
+        }
+}
+
+int manager_threats_startup(Manager *m) {
+        _cleanup_free_ char *dir = path_join(m->state_dir, "quarantine");
+        _cleanup_strv_free_ char **notes = NULL;
+        int r;
+
+        if (!dir)
+                return -ENOMEM;
+        threat_store_set_prune_handler(m->threats, threats_pruned, m);
+        r = quarantine_store_open(dir, &m->quarantine, &notes);
+        for (char **n = notes; n && *n; n++)
+                log_warning("Quarantine: %s", *n);
+        if (r < 0) {
+                if (asprintf(&m->quarantine_error, "the quarantine '%s' could not be opened: %s",
+                             dir, strerror(-r)) < 0)
+                        m->quarantine_error = NULL;
+                log_error("%s", m->quarantine_error ?: "quarantine unavailable");
+        } else {
+                threats_reconcile(m);
+                retention_apply(m);
+        }
+        return sd_event_add_time_relative(m->event, &m->retention_timer, CLOCK_MONOTONIC,
+                                          RETENTION_CHECK_USEC, 0, retention_handler, m);
+}
+
+void manager_threats_free(Manager *m) {
+        m->retention_timer = sd_event_source_disable_unref(m->retention_timer);
+        m->quarantine = quarantine_store_free(m->quarantine);
+        m->quarantine_error = mfree(m->quarantine_error);
+        m->restored = mfree(m->restored);
+        m->n_restored = 0;
+}
