@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Real-time protection as the settings want it: antivirusEngine.enforcementLevel real_time
+ * blocks, passive reports, on_demand places no marks. Every change of settings, definitions,
+ * exclusions or restored files comes through manager_rtp_apply(), which starts, reconfigures or
+ * stops the Rtp (rtp/) and keeps rtp_error for health. Detections come back on the main loop
+ * through the Rtp's eventfd and go the way of every detection (manager_threat_detected()).
+ *
+ * Owns m->rtp, m->rtp_source and m->rtp_error. Main thread only.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus/bus.h"
+#include "manager.h"
+#include "util/strv.h"
+
+/* $MDATP_RTP_MOUNTS (colon-separated mount points) limits the marks, for tests and sandboxes. */
+static int rtp_mounts_from_env(char ***ret) {
+        const char *env = getenv("MDATP_RTP_MOUNTS");
+        _cleanup_free_ char *copy = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        char *save = NULL;
+
+        *ret = NULL;
+        if (!env)
+                return 0;
+        copy = strdup(env);
+        if (!copy)
+                return -ENOMEM;
+        for (char *p = strtok_r(copy, ":", &save); p; p = strtok_r(NULL, ":", &save))
+                if (p[0] == '/' && strv_extend(&l, p) < 0)
+                        return -ENOMEM;
+        if (!l && !(l = calloc(1, sizeof(char *))))
+                return -ENOMEM;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static unsigned rtp_timeout_from_env(void) {
+        const char *env = getenv("MDATP_RTP_TIMEOUT_MS");
+        char *end;
+        unsigned long v;
+
+        if (!env)
+                return 0;
+        v = strtoul(env, &end, 10);
+        return *end || v > 600000 ? 0 : (unsigned) v;
+}
+
+/* Names of the types whose policy is "audit": reported, never denied. */
+static int audit_types(Manager *m, char ***ret) {
+        _cleanup_(setting_value_done) SettingValue v = {};
+        _cleanup_strv_free_ char **l = NULL;
+        int r;
+
+        r = settings_get(m->settings, setting_def_find("antivirusEngine.threatTypeSettings"), &v,
+                         NULL);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; v.strv && v.strv[i] && v.strv[i + 1]; i += 2)
+                if (streq(v.strv[i + 1], "audit") && strv_extend(&l, v.strv[i]) < 0)
+                        return -ENOMEM;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static void rtp_on_detection(const RtpDetection *d, void *userdata) {
+        Manager *m = userdata;
+        ScanDetection sd = {
+                .path = d->path,
+                .threat_name = d->threat_name,
+                .threat_type = d->threat_type,
+                .sha256 = d->sha256,
+        };
+
+        log_warning("Real-time protection: '%s' opened by %s (pid %d) holds '%s': access %s.",
+                    d->path, d->process_name, (int) d->pid, d->threat_name,
+                    d->denied ? "denied" : "allowed");
+        (void) manager_threat_detected(m, &sd, "real_time");
+}
+
+static int rtp_event_handler(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+
+        (void) s;
+        (void) fd;
+        (void) revents;
+        if (m->rtp)
+                (void) rtp_drain(m->rtp, rtp_on_detection, m);
+        return 0;
+}
+
+void manager_rtp_free(Manager *m) {
+        m->rtp_source = sd_event_source_disable_unref(m->rtp_source);
+        m->rtp = rtp_free(m->rtp);
+}
+
+/* Keeps why for health; returns r for the caller to return. */
+static int rtp_set_error(Manager *m, const char *what, int r) {
+        free(m->rtp_error);
+        if (asprintf(&m->rtp_error, "%s (%s)", what, strerror(-r)) < 0)
+                m->rtp_error = NULL;
+        log_error("Real-time protection is not running: %s", m->rtp_error ?: strerror(-r));
+        return r;
+}
+
+static int rtp_config_build(Manager *m, bool block, RtpConfig *c, char ***ignored,
+                            ExclusionSet **excl, char ***allowed, char ***audit,
+                            char ***mounts, char ***unmonitored) {
+        _cleanup_(setting_value_done) SettingValue allowed_v = {}, unmon_v = {};
+        const char *noexec = settings_get_string(m->settings, "antivirusEngine.nonExecMountPolicy");
+        EngineScanOptions opts;
+        uint64_t generation;
+        int r;
+
+        r = manager_engine_options(m, &opts, ignored, &generation);
+        if (r >= 0)
+                r = manager_exclusion_set(m, excl);
+        if (r >= 0)
+                r = audit_types(m, audit);
+        if (r >= 0)
+                r = rtp_mounts_from_env(mounts);
+        if (r >= 0)
+                r = settings_get(m->settings, setting_def_find("antivirusEngine.allowedThreats"),
+                                 &allowed_v, NULL);
+        if (r >= 0)
+                r = settings_get(m->settings,
+                                 setting_def_find("antivirusEngine.unmonitoredFilesystems"),
+                                 &unmon_v, NULL);
+        if (r < 0)
+                return r;
+        *allowed = TAKE_PTR(allowed_v.strv);
+        *unmonitored = TAKE_PTR(unmon_v.strv);
+        *c = (RtpConfig) {
+                .block = block,
+                .rules = m->rules,
+                .generation = generation,
+                .engine_options = opts,
+                .exclusions = *excl,
+                .allowed_threats = *allowed,
+                .audit_types = *audit,
+                .restored = m->restored,
+                .n_restored = m->n_restored,
+                .cache = m->verdict_cache,
+                .mounts = *mounts,
+                .unmonitored_filesystems = *unmonitored,
+                .mute_noexec = noexec && streq(noexec, "mute"),
+                .statistics = settings_get_bool(m->settings,
+                                                "antivirusEngine.realTimeProtectionStatistics"),
+                .timeout_ms = rtp_timeout_from_env(),
+        };
+        return 0;
+}
+
+static int rtp_apply(Manager *m) {
+        const char *level = settings_get_string(m->settings, "antivirusEngine.enforcementLevel");
+        _cleanup_strv_free_ char **ignored = NULL, **allowed = NULL, **audit = NULL,
+                                 **mounts = NULL, **unmonitored = NULL;
+        _cleanup_(exclusion_set_unrefp) ExclusionSet *excl = NULL;
+        bool block;
+        RtpConfig c;
+        int r;
+
+        if (!level || streq(level, "on_demand")) {
+                if (m->rtp)
+                        log_info("Real-time protection stopped (enforcement level %s).",
+                                 level ?: "unset");
+                manager_rtp_free(m);
+                m->rtp_error = mfree(m->rtp_error);
+                return 0;
+        }
+        block = streq(level, "real_time");
+        if (!m->rtp_available) {
+                manager_rtp_free(m);
+                return rtp_set_error(m, "fanotify permission events are not available here",
+                                     -EOPNOTSUPP);
+        }
+        if (!m->rules) {
+                manager_rtp_free(m);
+                return rtp_set_error(m, "no definitions are loaded", -ENOENT);
+        }
+        r = rtp_config_build(m, block, &c, &ignored, &excl, &allowed, &audit, &mounts,
+                             &unmonitored);
+        if (r < 0) {
+                manager_rtp_free(m);
+                return rtp_set_error(m, "its configuration could not be built", r);
+        }
+
+        if (m->rtp) {
+                r = rtp_reconfigure(m->rtp, &c);
+                if (r < 0)
+                        return rtp_set_error(m, "reconfiguring failed, the previous "
+                                             "configuration stays", r);
+                m->rtp_error = mfree(m->rtp_error);
+                return 0;
+        }
+        r = rtp_new(&c, &m->rtp);
+        if (r < 0)
+                return rtp_set_error(m, "fanotify could not be set up", r);
+        r = sd_event_add_io(m->event, &m->rtp_source, rtp_get_fd(m->rtp), EPOLLIN,
+                            rtp_event_handler, m);
+        if (r < 0) {
+                manager_rtp_free(m);
+                return rtp_set_error(m, "its events cannot be watched", r);
+        }
+        m->rtp_error = mfree(m->rtp_error);
+        log_info("Real-time protection started (%s).", block ? "blocking" : "reporting only");
+        return 0;
+}
+
+void manager_rtp_apply(Manager *m) {
+        (void) rtp_apply(m);
+        (void) bus_rtp_emit_changed(m);
+}
