@@ -18,6 +18,7 @@
 #define MDATP_OBJECT_THREATS "/com/microsoft/Mdatp1/Threats"
 #define MDATP_OBJECT_EXCLUSIONS "/com/microsoft/Mdatp1/Exclusions"
 #define MDATP_OBJECT_DEFINITIONS "/com/microsoft/Mdatp1/Definitions"
+#define MDATP_OBJECT_RTP "/com/microsoft/Mdatp1/RealTimeProtection"
 
 #define MDATP_IFACE_HEALTH "com.microsoft.Mdatp1.Health"
 #define MDATP_IFACE_SETTINGS "com.microsoft.Mdatp1.Settings"
@@ -27,6 +28,7 @@
 #define MDATP_IFACE_THREATS "com.microsoft.Mdatp1.Threats"
 #define MDATP_IFACE_EXCLUSIONS "com.microsoft.Mdatp1.Exclusions"
 #define MDATP_IFACE_DEFINITIONS "com.microsoft.Mdatp1.Definitions"
+#define MDATP_IFACE_RTP "com.microsoft.Mdatp1.RealTimeProtection"
 
 #define MDATP_POLKIT_MANAGE_SETTINGS "com.microsoft.mdatp1.manage-settings"
 #define MDATP_POLKIT_MANAGE_EXCLUSIONS "com.microsoft.mdatp1.manage-exclusions"

@@ -5,6 +5,7 @@
  * not have read as empty strings, 0 or false, which clients show as "unavailable".
  */
 #include <string.h>
+#include <unistd.h>
 
 #include "bus/bus.h"
 #include "config.h"
@@ -121,7 +122,7 @@ static int property_get_const_string(sd_bus *bus, const char *path, const char *
                 { "AppVersion", MDATP_VERSION },
                 { "OrgId", "" },
                 { "ReleaseRing", "" },
-                { "RealTimeProtectionSubsystem", "" },
+                { "RealTimeProtectionSubsystem", "fanotify" },
                 { "SupplementaryEventsSubsystem", "" },
                 { "TamperProtection", "disabled" },
                 { "EdrConfigurationVersion", "" },
@@ -215,10 +216,23 @@ static int property_get_zero(sd_bus *bus, const char *path, const char *interfac
         return sd_bus_message_append(reply, "t", UINT64_C(0));
 }
 
-static int property_get_empty_strv(sd_bus *bus, const char *path, const char *interface,
-                                   const char *property, sd_bus_message *reply, void *userdata,
-                                   sd_bus_error *error) {
-        return sd_bus_message_append(reply, "as", 0);
+static int property_get_rtp_available(sd_bus *bus, const char *path, const char *interface,
+                                      const char *property, sd_bus_message *reply,
+                                      void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "b", m->rtp_available);
+}
+
+/* Read when asked: another product's fanotify group can come and go at any time. */
+static int property_get_conflicting(sd_bus *bus, const char *path, const char *interface,
+                                    const char *property, sd_bus_message *reply, void *userdata,
+                                    sd_bus_error *error) {
+        _cleanup_strv_free_ char **l = NULL;
+
+        if (rtp_conflicting_applications(getpid(), &l) < 0)
+                l = strv_free(l);
+        return sd_bus_message_append_strv(reply, l);
 }
 
 int bus_notify_settings_changed(Manager *m, char **names) {
@@ -297,7 +311,8 @@ const sd_bus_vtable bus_health_vtable[] = {
         SD_BUS_PROPERTY("PassiveModeEnabled", "b", property_get_derived_bool, 0, CHANGES),
         SD_BUS_PROPERTY("BehaviorMonitoring", "s", property_get_setting, 0, CHANGES),
         SD_BUS_PROPERTY("RealTimeProtectionEnabled", "b", property_get_derived_bool, 0, CHANGES),
-        SD_BUS_PROPERTY("RealTimeProtectionAvailable", "b", property_get_false, 0, CHANGES),
+        SD_BUS_PROPERTY("RealTimeProtectionAvailable", "b", property_get_rtp_available, 0,
+                        CHANGES),
         SD_BUS_PROPERTY("RealTimeProtectionSubsystem", "s", property_get_const_string, 0,
                         CHANGES),
         SD_BUS_PROPERTY("SupplementaryEventsSubsystem", "s", property_get_const_string, 0,
@@ -316,7 +331,8 @@ const sd_bus_vtable bus_health_vtable[] = {
         SD_BUS_PROPERTY("EdrGroupIds", "s", property_get_setting, 0, CHANGES),
         SD_BUS_PROPERTY("EdrConfigurationVersion", "s", property_get_const_string, 0, CHANGES),
         SD_BUS_PROPERTY("EdrMachineId", "s", property_get_const_string, 0, CHANGES),
-        SD_BUS_PROPERTY("ConflictingApplications", "as", property_get_empty_strv, 0, CHANGES),
+        SD_BUS_PROPERTY("ConflictingApplications", "as", property_get_conflicting, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_PROPERTY("NetworkProtectionStatus", "s", property_get_const_string, 0, CHANGES),
         SD_BUS_PROPERTY("NetworkProtectionEnforcementLevel", "s", property_get_setting, 0,
                         CHANGES),

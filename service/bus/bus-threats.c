@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * com.microsoft.Mdatp1.Threats on /com/microsoft/Mdatp1/Threats: the threat history and the
- * ThreatDetected signal.
+ * com.microsoft.Mdatp1.Threats on /com/microsoft/Mdatp1/Threats: the threat history, the
+ * quarantine, allowed threat names, type policies and the ThreatDetected signal. Parsing, polkit
+ * and replies only; manager-threats.c does the work.
  */
 #include "bus/bus.h"
 #include "mdatp-bus.h"
+#include "util/strv.h"
 
 #define THREATS_PATH "/com/microsoft/Mdatp1/Threats"
 #define THREATS_IFACE "com.microsoft.Mdatp1.Threats"
@@ -69,6 +71,337 @@ static int method_get(sd_bus_message *message, void *userdata, sd_bus_error *err
         return sd_bus_send(NULL, reply, NULL);
 }
 
+static int method_list_history(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(sa(tss))");
+        for (size_t i = 0; r >= 0 && i < threat_store_count(m->threats); i++) {
+                const Threat *t = threat_store_at(m->threats, i);
+
+                r = sd_bus_message_open_container(reply, 'r', "sa(tss)");
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "s", t->id);
+                if (r >= 0)
+                        r = sd_bus_message_open_container(reply, 'a', "(tss)");
+                for (size_t k = 0; r >= 0 && k < t->n_history; k++)
+                        r = sd_bus_message_append(reply, "(tss)", t->history[k].time,
+                                                  threat_status_to_string(t->history[k].status),
+                                                  t->history[k].detail ?: "");
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+/* Outcomes of the manager's threat functions as D-Bus errors; 0 is for the caller. */
+static int threat_error(Manager *m, int r, const char *what, const char *text,
+                        sd_bus_error *error) {
+        switch (r) {
+        case MANAGER_THREAT_NOT_FOUND:
+                return sd_bus_error_setf(error, MDATP_ERROR_NOT_FOUND, "%s", what);
+        case MANAGER_THREAT_DISALLOWED:
+                return sd_bus_error_setf(error, MDATP_ERROR_ACTION_DISALLOWED, "%s",
+                                         text ?: "disallowed by the managed policy");
+        case MANAGER_THREAT_REFUSED:
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s", text ?: what);
+        case MANAGER_SETTING_MANAGED:
+        case MANAGER_SETTING_ADMIN_ONLY:
+                return sd_bus_error_setf(error, MDATP_ERROR_MANAGED_BY_POLICY,
+                                         "The managed policy ('%s') sets this; only that file "
+                                         "can change it", m->managed_path);
+        case MANAGER_SETTING_INVALID:
+                return sd_bus_error_setf(error, MDATP_ERROR_INVALID_ARGUMENT, "%s",
+                                         text ?: what);
+        default:
+                return r < 0 ? r : -EIO;
+        }
+}
+
+static int verify(sd_bus_message *message, Manager *m, const char *what, sd_bus_error *error) {
+        return bus_verify_polkit_async(message, MDATP_POLKIT_MANAGE_THREATS, what,
+                                       &m->polkit_registry, error);
+}
+
+static int method_quarantine(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *text = NULL;
+        Manager *m = userdata;
+        const char *id;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &id);
+        if (r < 0)
+                return r;
+        r = verify(message, m, "Quarantining a threat", error);
+        if (r <= 0)
+                return r == 0 ? 1 : r;
+        r = manager_threat_quarantine(m, id, &text);
+        if (r == MANAGER_THREAT_NOT_FOUND)
+                return sd_bus_error_setf(error, MDATP_ERROR_NOT_FOUND, "No threat with id '%s'; "
+                                         "'mdatp threat list' shows them", id);
+        if (r != 0)
+                return threat_error(m, r, "Not quarantined", text, error);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *text = NULL, *what = NULL;
+        Manager *m = userdata;
+        const char *id;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &id);
+        if (r < 0)
+                return r;
+        r = verify(message, m, "Deleting a quarantined file", error);
+        if (r <= 0)
+                return r == 0 ? 1 : r;
+        r = manager_threat_remove(m, id, &text);
+        if (r != 0) {
+                if (asprintf(&what, "No quarantined file for threat '%s'; 'mdatp threat "
+                             "quarantine list' shows them", id) < 0)
+                        return -ENOMEM;
+                return threat_error(m, r, what, text, error);
+        }
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_remove_all(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        unsigned n = 0;
+        int r;
+
+        r = verify(message, m, "Emptying the quarantine", error);
+        if (r <= 0)
+                return r == 0 ? 1 : r;
+        r = manager_threat_remove_all(m, &n);
+        if (r != 0)
+                return threat_error(m, r, "The quarantine is not available", NULL, error);
+        return sd_bus_reply_method_return(message, "u", n);
+}
+
+static int reply_restored(sd_bus_message *message, const char *path) {
+        _cleanup_free_ char *escaped = NULL;
+        int r;
+
+        r = threat_path_escape(path, &escaped);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, "s", escaped);
+}
+
+static int method_restore(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *text = NULL, *what = NULL, *path = NULL;
+        Manager *m = userdata;
+        const char *id, *destination;
+        int r;
+
+        r = sd_bus_message_read(message, "ss", &id, &destination);
+        if (r < 0)
+                return r;
+        r = verify(message, m, "Restoring a quarantined file", error);
+        if (r <= 0)
+                return r == 0 ? 1 : r;
+        r = manager_threat_restore(m, id, destination, &path, &text);
+        if (r != 0) {
+                if (asprintf(&what, "No quarantined file for threat '%s'; 'mdatp threat "
+                             "quarantine list' shows them", id) < 0)
+                        return -ENOMEM;
+                return threat_error(m, r, what, text, error);
+        }
+        return reply_restored(message, path);
+}
+
+static int method_restore_by_path(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *text = NULL, *what = NULL, *path = NULL, *original = NULL;
+        Manager *m = userdata;
+        const char *escaped, *destination;
+        int r;
+
+        r = sd_bus_message_read(message, "ss", &escaped, &destination);
+        if (r < 0)
+                return r;
+        /* Paths travel escaped when they are not UTF-8; a plain one is taken as it is. */
+        if (threat_path_unescape(escaped, &original) < 0 && !(original = strdup(escaped)))
+                return -ENOMEM;
+        r = verify(message, m, "Restoring a quarantined file", error);
+        if (r <= 0)
+                return r == 0 ? 1 : r;
+        r = manager_threat_restore_by_path(m, original, destination, &path, &text);
+        if (r != 0) {
+                if (asprintf(&what, "No quarantined file was at '%s'; 'mdatp threat quarantine "
+                             "list' shows them", escaped) < 0)
+                        return -ENOMEM;
+                return threat_error(m, r, what, text, error);
+        }
+        return reply_restored(message, path);
+}
+
+static int method_list_quarantined(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(sssstt)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; m->quarantine && i < quarantine_store_count(m->quarantine); i++) {
+                const QuarantineEntry *e = quarantine_store_at(m->quarantine, i);
+                _cleanup_free_ char *path = NULL;
+
+                r = threat_path_escape(e->original_path, &path);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(reply, "(sssstt)", e->id, e->threat_name, path,
+                                          e->sha256, e->size, e->quarantined_usec);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_allow(sd_bus_message *message, Manager *m, bool allow, sd_bus_error *error) {
+        _cleanup_strv_free_ char **changed = NULL;
+        _cleanup_free_ char *text = NULL, *what = NULL;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+        if (isempty(name))
+                return sd_bus_error_setf(error, MDATP_ERROR_INVALID_ARGUMENT,
+                                         "A threat name is required");
+        r = verify(message, m, allow ? "Allowing a threat" : "Disallowing a threat", error);
+        if (r <= 0)
+                return r == 0 ? 1 : r;
+        r = manager_threat_allow(m, name, allow, &text, &changed);
+        if (r == 0)
+                (void) bus_notify_settings_changed(m, changed);
+        if (r == 0 || r == MANAGER_SETTING_UNCHANGED)
+                return sd_bus_reply_method_return(message, NULL);
+        if (asprintf(&what, "'%s' is not an allowed threat name; 'mdatp threat allowed list' "
+                     "shows them", name) < 0)
+                return -ENOMEM;
+        return threat_error(m, r, what, text, error);
+}
+
+static int method_allow_name(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_allow(message, userdata, true, error);
+}
+
+static int method_disallow_name(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_allow(message, userdata, false, error);
+}
+
+static int method_list_allowed(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(setting_value_done) SettingValue v = {};
+        Manager *m = userdata;
+        const SettingDef *def = setting_def_find("antivirusEngine.allowedThreats");
+        const SettingValue *managed = settings_layer_get(m->settings->managed, def);
+        int r;
+
+        r = settings_get(m->settings, def, &v, NULL);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(sb)");
+        if (r < 0)
+                return r;
+        for (char **s = v.strv; s && *s; s++) {
+                r = sd_bus_message_append(reply, "(sb)", *s,
+                                          managed && strv_contains(managed->strv, *s));
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_set_type_policy(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_strv_free_ char **changed = NULL;
+        _cleanup_free_ char *text = NULL;
+        Manager *m = userdata;
+        const char *type, *action;
+        int r;
+
+        r = sd_bus_message_read(message, "ss", &type, &action);
+        if (r < 0)
+                return r;
+        if (!strv_contains(STRV_MAKE("potentially_unwanted_application", "archive_bomb"), type))
+                return sd_bus_error_setf(error, MDATP_ERROR_INVALID_ARGUMENT,
+                                         "Unknown threat type '%s': expected "
+                                         "potentially_unwanted_application or archive_bomb", type);
+        if (!strv_contains(STRV_MAKE("block", "audit", "off"), action))
+                return sd_bus_error_setf(error, MDATP_ERROR_INVALID_ARGUMENT,
+                                         "Unknown action '%s': expected block, audit or off",
+                                         action);
+        r = verify(message, m, "Changing a threat type policy", error);
+        if (r <= 0)
+                return r == 0 ? 1 : r;
+        r = manager_threat_type_policy_set(m, type, action, &text, &changed);
+        if (r == 0)
+                (void) bus_notify_settings_changed(m, changed);
+        if (r == 0 || r == MANAGER_SETTING_UNCHANGED)
+                return sd_bus_reply_method_return(message, NULL);
+        return threat_error(m, r, "Invalid threat type policy", text, error);
+}
+
+static int method_list_type_policies(sd_bus_message *message, void *userdata,
+                                     sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(setting_value_done) SettingValue v = {};
+        Manager *m = userdata;
+        const SettingDef *def = setting_def_find("antivirusEngine.threatTypeSettings");
+        const SettingValue *managed = settings_layer_get(m->settings->managed, def);
+        int r;
+
+        r = settings_get(m->settings, def, &v, NULL);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ssb)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; v.strv && v.strv[i] && v.strv[i + 1]; i += 2) {
+                bool is_managed = false;
+
+                for (size_t j = 0; managed && managed->strv && managed->strv[j] &&
+                                   managed->strv[j + 1]; j += 2)
+                        if (streq(managed->strv[j], v.strv[i]))
+                                is_managed = true;
+                r = sd_bus_message_append(reply, "(ssb)", v.strv[i], v.strv[i + 1], is_managed);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
 const sd_bus_vtable bus_threats_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("List",
@@ -79,6 +412,54 @@ const sd_bus_vtable bus_threats_vtable[] = {
                                 SD_BUS_ARGS("s", id),
                                 SD_BUS_RESULT("(ssssstss)", threat),
                                 method_get, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListHistory",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(sa(tss))", histories),
+                                method_list_history, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Quarantine",
+                                SD_BUS_ARGS("s", id),
+                                SD_BUS_NO_RESULT,
+                                method_quarantine, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Remove",
+                                SD_BUS_ARGS("s", id),
+                                SD_BUS_NO_RESULT,
+                                method_remove, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemoveAll",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("u", removed),
+                                method_remove_all, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Restore",
+                                SD_BUS_ARGS("s", id, "s", destination),
+                                SD_BUS_RESULT("s", path),
+                                method_restore, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RestoreByPath",
+                                SD_BUS_ARGS("s", original, "s", destination),
+                                SD_BUS_RESULT("s", path),
+                                method_restore_by_path, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListQuarantined",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(sssstt)", files),
+                                method_list_quarantined, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AllowName",
+                                SD_BUS_ARGS("s", name),
+                                SD_BUS_NO_RESULT,
+                                method_allow_name, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DisallowName",
+                                SD_BUS_ARGS("s", name),
+                                SD_BUS_NO_RESULT,
+                                method_disallow_name, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListAllowed",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(sb)", names),
+                                method_list_allowed, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetTypePolicy",
+                                SD_BUS_ARGS("s", type, "s", action),
+                                SD_BUS_NO_RESULT,
+                                method_set_type_policy, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListTypePolicies",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(ssb)", policies),
+                                method_list_type_policies, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("ThreatDetected",
                                 SD_BUS_ARGS("s", id, "s", name, "s", type, "s", path,
                                             "s", source),

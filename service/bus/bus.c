@@ -15,6 +15,7 @@ int bus_register_objects(Manager *m) {
                 { MDATP_OBJECT_THREATS, MDATP_IFACE_THREATS, bus_threats_vtable },
                 { MDATP_OBJECT_EXCLUSIONS, MDATP_IFACE_EXCLUSIONS, bus_exclusions_vtable },
                 { MDATP_OBJECT_DEFINITIONS, MDATP_IFACE_DEFINITIONS, bus_definitions_vtable },
+                { MDATP_OBJECT_RTP, MDATP_IFACE_RTP, bus_rtp_vtable },
         };
         int r;
 

@@ -56,3 +56,7 @@ extern const sd_bus_vtable bus_threats_vtable[];
 extern const sd_bus_vtable bus_exclusions_vtable[];
 extern const sd_bus_vtable bus_settings_vtable[];
 extern const sd_bus_vtable bus_diagnostics_vtable[];
+extern const sd_bus_vtable bus_rtp_vtable[];
+
+/* Real-time protection (bus-rtp.c): Enabled, Mode and Error may have changed. */
+int bus_rtp_emit_changed(Manager *m);

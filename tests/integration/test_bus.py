@@ -33,6 +33,10 @@ READ_ONLY = {
     "com.microsoft.Mdatp1.ScanManager.List", "com.microsoft.Mdatp1.Threats.List",
     "com.microsoft.Mdatp1.Threats.Get", "com.microsoft.Mdatp1.Exclusions.List",
     "com.microsoft.Mdatp1.Definitions.TestConnectivity",
+    "com.microsoft.Mdatp1.Threats.ListQuarantined", "com.microsoft.Mdatp1.Threats.ListAllowed",
+    "com.microsoft.Mdatp1.Threats.ListTypePolicies", "com.microsoft.Mdatp1.Threats.ListHistory",
+    "com.microsoft.Mdatp1.RealTimeProtection.GetCounters",
+    "com.microsoft.Mdatp1.RealTimeProtection.GetStatistics",
 }
 SCAN_DIR = os.path.join(os.environ.get("MDATP_SANDBOX_DIR", "/tmp"), "bus-test-scan")
 # Valid arguments for every state-changing method, so that the call reaches the polkit check
@@ -49,6 +53,14 @@ SAMPLE_ARGS = {
     "com.microsoft.Mdatp1.Exclusions.Remove": ("extension", ".bak", "epp"),
     "com.microsoft.Mdatp1.Definitions.Update": (),
     "com.microsoft.Mdatp1.Definitions.Restore": (),
+    "com.microsoft.Mdatp1.Threats.Quarantine": ("00000000-0000-4000-8000-000000000000",),
+    "com.microsoft.Mdatp1.Threats.Remove": ("00000000-0000-4000-8000-000000000000",),
+    "com.microsoft.Mdatp1.Threats.RemoveAll": (),
+    "com.microsoft.Mdatp1.Threats.Restore": ("00000000-0000-4000-8000-000000000000", ""),
+    "com.microsoft.Mdatp1.Threats.RestoreByPath": ("/nonexistent/sample", ""),
+    "com.microsoft.Mdatp1.Threats.AllowName": ("Test:Sample/Allowed",),
+    "com.microsoft.Mdatp1.Threats.DisallowName": ("Test:Sample/Allowed",),
+    "com.microsoft.Mdatp1.Threats.SetTypePolicy": ("archive_bomb", "audit"),
 }
 # A valid value, different from the default, for every setting.
 S = dbus.String
@@ -74,6 +86,7 @@ SAMPLE_VALUES = {
     "antivirusEngine.threatTypeSettingsMergePolicy": S("admin_only"),
     "antivirusEngine.scanResultsRetentionDays": dbus.Int32(180),
     "antivirusEngine.scanHistoryMaximumItems": dbus.Int32(5000),
+    "antivirusEngine.threatRestorationExclusionTime": dbus.Int32(30),
     "antivirusEngine.scanFileModifyPermissions": True,
     "antivirusEngine.scanFileModifyOwnership": True,
     "antivirusEngine.scanNetworkSocketEvent": True,
