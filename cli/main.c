@@ -17,6 +17,7 @@
 #include "args.h"
 #include "config-verbs.h"
 #include "definitions.h"
+#include "diagnostic.h"
 #include "exclusion.h"
 #include "health.h"
 #include "mdatp-bus.h"
@@ -31,7 +32,6 @@
 static int help_run(const CliInvocation *inv);
 static int version_run(const CliInvocation *inv);
 
-/* Groups that come later (diagnostic) are listed once they exist. */
 static const CliVerb root_children[] = {
         { .name = "config", .description = "Change the product's settings",
           .children = config_verbs },
@@ -39,6 +39,8 @@ static const CliVerb root_children[] = {
           .children = connectivity_verbs },
         { .name = "definitions", .description = "Security intelligence updates",
           .children = definitions_verbs },
+        { .name = "diagnostic", .description = "Diagnostics",
+          .children = diagnostic_verbs },
         { .name = "edr", .description = "Endpoint detection and response settings",
           .children = edr_verbs },
         { .name = "exclusion", .description = "Antivirus exclusions",

@@ -27,6 +27,9 @@ void threat_done(Threat *t) {
         free(t->sha256);
         free(t->source);
         free(t->status);
+        for (size_t i = 0; i < t->n_history; i++)
+                free(t->history[i].status);
+        free(t->history);
         *t = (Threat) {};
 }
 
@@ -112,6 +115,58 @@ int threat_list_read(sd_bus_message *m, ThreatList *ret) {
         *ret = l;
         l = (ThreatList) {};
         return 0;
+}
+
+static Threat *threat_list_find(ThreatList *l, const char *id) {
+        for (size_t i = 0; i < l->n; i++)
+                if (streq(l->items[i].id, id))
+                        return &l->items[i];
+        return NULL;
+}
+
+/* The (tss) entries of one history, into t (which may be NULL: skipped). */
+static int threat_history_read(sd_bus_message *m, Threat *t) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "(tss)");
+        while (r >= 0) {
+                const char *status, *detail;
+                ThreatEvent *h;
+                uint64_t time;
+
+                r = sd_bus_message_read(m, "(tss)", &time, &status, &detail);
+                if (r <= 0)
+                        break;
+                if (!t)
+                        continue;
+                h = reallocarray(t->history, t->n_history + 1, sizeof(*h));
+                if (!h)
+                        return -ENOMEM;
+                t->history = h;
+                h[t->n_history] = (ThreatEvent) { .time = time, .status = strdup(status) };
+                if (!h[t->n_history++].status)
+                        return -ENOMEM;
+        }
+        return r < 0 ? r : sd_bus_message_exit_container(m);
+}
+
+int threat_list_attach_history(sd_bus_message *m, ThreatList *l) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "(sa(tss))");
+        while (r >= 0) {
+                const char *id;
+
+                r = sd_bus_message_enter_container(m, 'r', "sa(tss)");
+                if (r <= 0)
+                        break;
+                r = sd_bus_message_read(m, "s", &id);
+                if (r >= 0)
+                        r = threat_history_read(m, threat_list_find(l, id));
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
+        return r < 0 ? r : sd_bus_message_exit_container(m);
 }
 
 /* `Label: "value"` into f, the value JSON-quoted. */
@@ -210,19 +265,36 @@ static int threat_json_threat(yajl_gen g, const Threat *t) {
         return r;
 }
 
-/* [{"key":<epoch ms>,"value":"<status>"}] */
+static int threat_json_event(yajl_gen g, uint64_t key, const char *status) {
+        int r;
+
+        r = format_json_open_object(g);
+        if (r >= 0)
+                r = format_json_pair_uint(g, "key", key);
+        if (r >= 0)
+                r = format_json_pair_string(g, "value", status);
+        if (r >= 0)
+                r = format_json_close_object(g);
+        return r;
+}
+
+/* [{"key":<epoch ms>,"value":"<status>"}, ...]: keys strictly increase, so that the greatest
+ * is the current status even for changes within one millisecond. */
 static int threat_json_history(yajl_gen g, const Threat *t) {
+        uint64_t last = 0;
         int r;
 
         r = format_json_open_array(g);
-        if (r >= 0)
-                r = format_json_open_object(g);
-        if (r >= 0)
-                r = format_json_pair_uint(g, "key", t->detection_time / 1000);
-        if (r >= 0)
-                r = format_json_pair_string(g, "value", t->status);
-        if (r >= 0)
-                r = format_json_close_object(g);
+        if (r >= 0 && t->n_history == 0)
+                r = threat_json_event(g, t->detection_time / 1000, t->status);
+        for (size_t i = 0; r >= 0 && i < t->n_history; i++) {
+                uint64_t key = t->history[i].time / 1000;
+
+                if (i > 0 && key <= last)
+                        key = last + 1;
+                last = key;
+                r = threat_json_event(g, key, t->history[i].status);
+        }
         if (r >= 0)
                 r = format_json_close_array(g);
         return r;
@@ -314,6 +386,21 @@ int threat_format_list_json(const ThreatList *l, char **ret) {
         return format_json_take(g, ret);
 }
 
+/* Threats.ListHistory into l's threats. */
+static int threat_history_fetch(sd_bus *bus, ThreatList *l) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        int r;
+
+        r = bus_new_call(bus, MDATP_OBJECT_THREATS, MDATP_IFACE_THREATS, "ListHistory", &m);
+        if (r < 0)
+                return r;
+        r = bus_call(bus, m, BUS_WHAT_READ_THREATS, &reply);
+        if (r < 0)
+                return r;
+        r = threat_list_attach_history(reply, l);
+        return r < 0 ? bus_report_bad_reply(r) : 0;
+}
+
 /* Prints out (text, or JSON with a newline) or reports the formatting failure r. */
 static int threat_list_run(const CliInvocation *inv) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -331,6 +418,11 @@ static int threat_list_run(const CliInvocation *inv) {
         r = threat_list_read(reply, &l);
         if (r < 0)
                 return bus_report_bad_reply(r);
+        if (inv->json) {
+                r = threat_history_fetch(bus, &l);
+                if (r < 0)
+                        return r;
+        }
         r = inv->json ? threat_format_list_json(&l, &out) : threat_format_list_text(&l, &out);
         return bus_print_formatted(r, out, inv->json, "threats");
 }
@@ -364,14 +456,26 @@ static int threat_get_run(const CliInvocation *inv) {
         r = threat_read(reply, &t);
         if (r < 0)
                 return bus_report_bad_reply(r);
+        if (inv->json) {
+                ThreatList one = { .items = &t, .n = 1 };
+                r = threat_history_fetch(bus, &one);
+                if (r < 0)
+                        return r;
+        }
         r = inv->json ? threat_format_json(&t, &out) : threat_format_text(&t, &out);
         return bus_print_formatted(r, out, inv->json, "threats");
 }
 
 const CliVerb threat_verbs[] = {
+        { .name = "allowed", .description = "Threat names that are never blocked",
+          .children = threat_allowed_verbs },
         { .name = "get", .description = "Details of one threat", .usage = "--id <threat-id>",
           .run = threat_get_run },
         { .name = "list", .description = "Every threat detected (protection history)",
           .usage = "[--output json]", .run = threat_list_run },
+        { .name = "policy", .description = "What happens to each threat type",
+          .children = threat_policy_verbs },
+        { .name = "quarantine", .description = "Quarantined files",
+          .children = threat_quarantine_verbs },
         {}
 };

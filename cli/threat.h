@@ -17,9 +17,8 @@
  *   {"threats":{"scans":[{"threats":[{"threat":{"tracking_id":...,"name":...,"type":...,
  *    "path":...,"sha256":...,"detection_time":"<epoch ms>","source":...},
  *    "history":[{"key":<epoch ms>,"value":"<status>"}]}]}]}}
- * where the current status is the history entry with the greatest key. The daemon keeps one
- * status per threat, so each history has one entry (at the detection time), and every threat
- * sits in one scan entry; an empty history is {"threats":{"scans":[]}}. `threat get` prints the
+ * where the current status is the history entry with the greatest key: every status change
+ * the daemon recorded (keys made strictly increasing), and every threat sits in one scan entry; an empty history is {"threats":{"scans":[]}}. `threat get` prints the
  * one {"threat":...,"history":...} entry.
  */
 #pragma once
@@ -31,6 +30,11 @@
 
 #include "args.h"
 
+typedef struct ThreatEvent {
+        uint64_t time;                  /* µs since the epoch */
+        char *status;
+} ThreatEvent;
+
 typedef struct Threat {
         char *id;
         char *name;
@@ -40,6 +44,8 @@ typedef struct Threat {
         uint64_t detection_time;        /* µs since the epoch; 0: unknown */
         char *source;                   /* on_demand, real_time, behavior */
         char *status;                   /* active, quarantined, removed, restored, ... */
+        ThreatEvent *history;           /* every status change, oldest first (ListHistory) */
+        size_t n_history;               /* 0: only the current status is known */
 } Threat;
 
 typedef struct ThreatList {
@@ -56,6 +62,9 @@ int threat_read(sd_bus_message *m, Threat *ret);
 /* Reads an a(ssssstss) (Threats.List's reply) into *ret. */
 int threat_list_read(sd_bus_message *m, ThreatList *ret);
 
+/* Reads ListHistory's a(sa(tss)) and gives each threat of l its history. */
+int threat_list_attach_history(sd_bus_message *m, ThreatList *l);
+
 /* The text block of one threat, each line ended by a newline. Caller frees. */
 int threat_format_text(const Threat *t, char **ret);
 /* The blocks of every threat separated by empty lines, or "No threats\n". Caller frees. */
@@ -66,3 +75,7 @@ int threat_format_json(const Threat *t, char **ret);
 int threat_format_list_json(const ThreatList *l, char **ret);
 
 extern const CliVerb threat_verbs[];
+/* threat-actions.c: `threat quarantine|allowed|policy ...`. */
+extern const CliVerb threat_quarantine_verbs[];
+extern const CliVerb threat_allowed_verbs[];
+extern const CliVerb threat_policy_verbs[];

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* `mdatp diagnostic ...` (diagnostic.c): real-time protection statistics. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <systemd/sd-bus.h>
+
+#include "args.h"
+
+typedef struct RtpStats {
+        uint32_t pid;
+        char *name;
+        char *path;
+        uint64_t files_scanned;
+        uint64_t scan_time_ns;
+} RtpStats;
+
+typedef struct RtpStatsList {
+        RtpStats *items;
+        size_t n;
+} RtpStatsList;
+
+void rtp_stats_done(RtpStatsList *l);
+/* Reads GetStatistics' a(usstt). */
+int rtp_stats_read(sd_bus_message *m, RtpStatsList *ret);
+/* Most files scanned first; keeps the first top (0: all). */
+void rtp_stats_sort(RtpStatsList *l, size_t top);
+/* The text blocks or {"counters":[...]}. Caller frees. */
+int rtp_stats_format(const RtpStatsList *l, bool json, char **ret);
+
+extern const CliVerb diagnostic_verbs[];
