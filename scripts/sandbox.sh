@@ -14,7 +14,9 @@
 # sanitizer report). Everything started is stopped by PID on exit.
 #
 # Environment: MDATP_BUILD_DIR (default: build/ in the source tree), MDATP_MANAGED_DIR (the
-# managed policy directory; default a temp dir), MDATP_RTP_MOUNTS, MDATP_SCAN_QUICK_PATHS and
+# managed policy directory; default a temp dir), MDATP_RTP_MOUNTS (default: a tmpfs the sandbox
+# mounts at $MDATP_SANDBOX_DIR/rtp, so real-time protection never watches the whole machine;
+# tests write the files they want watched there), MDATP_SCAN_QUICK_PATHS and
 # MDATP_SCAN_FULL_ROOTS (passed to mdatpd), MDATP_SHIPPED_DEFINITIONS and MDATP_DEFINITIONS_KEY
 # (another definition pack and its public key, e.g. for benchmarks). A test can also write KEY=VALUE lines to
 # $MDATP_SANDBOX_DIR/daemon.env: they apply from the daemon's next (re)start.
@@ -31,7 +33,7 @@ while [ $# -gt 0 ]; do
         case "$1" in
         --keep) keep=1; shift ;;
         --) shift; break ;;
-        -h|--help) sed -n '3,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '3,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "sandbox.sh: unknown option '$1'; usage: sandbox.sh [--keep] -- COMMAND" >&2; exit 2 ;;
         esac
 done
@@ -81,7 +83,7 @@ cat >"$dir/bus.conf" <<XML
 </busconfig>
 XML
 
-bus_pid= polkit_pid= supervisor_pid=
+bus_pid= polkit_pid= supervisor_pid= rtp_mount=
 teardown() {
         local rc=$?
         set +e
@@ -94,6 +96,7 @@ teardown() {
                 kill -TERM "$pid" 2>/dev/null
                 wait "$pid" 2>/dev/null
         done
+        [ -n "$rtp_mount" ] && umount -l "$rtp_mount"
         if [ "$rc" = 0 ] && [ -s "$dir/mdatpd.status" ] && [ "$(cat "$dir/mdatpd.status")" != 0 ]; then
                 echo "sandbox.sh: mdatpd exited with status $(cat "$dir/mdatpd.status") at shutdown; its log ends:" >&2
                 tail -n 40 "$dir/mdatpd.log" >&2
@@ -137,7 +140,13 @@ wait_for 10 "polkitd on the private bus" has_owner org.freedesktop.PolicyKit1
 
 export MDATP_SANDBOX_DIR="$dir" MDATP_STATE_DIR="$dir/state" MDATP_MANAGED_DIR="$managed_dir"
 export MDATPD_PID_FILE="$dir/mdatpd.pid" MDATP_BUILD_DIR="$build_dir"
-[ -n "${MDATP_RTP_MOUNTS:-}" ] && export MDATP_RTP_MOUNTS
+if [ -z "${MDATP_RTP_MOUNTS:-}" ]; then
+        mkdir -p "$dir/rtp"
+        mount -t tmpfs -o size=512m,mode=1777 mdatp-sandbox-rtp "$dir/rtp" || die "cannot mount a tmpfs at $dir/rtp"
+        rtp_mount="$dir/rtp"
+        MDATP_RTP_MOUNTS="$dir/rtp"
+fi
+export MDATP_RTP_MOUNTS
 
 # Restart mdatpd whenever it exits until teardown, as Restart=always would. Before each start,
 # $dir/daemon.env (KEY=VALUE lines, if a test wrote one) is added to the daemon's environment.

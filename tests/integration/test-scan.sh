@@ -5,6 +5,11 @@
 # scan, hostile files, and nobody refused.
 . "$(dirname "$0")/lib.sh"
 
+# Passive mode: detections stay where they are, so that rescans find them again. What happens
+# to them in real_time mode (quarantine) is test-threats.sh's business.
+busctl --system call com.microsoft.Mdatp1 /com/microsoft/Mdatp1 com.microsoft.Mdatp1.Settings Set sv \
+        antivirusEngine.enforcementLevel s passive >/dev/null || fail "passive mode"
+
 samples="$MDATP_SANDBOX_DIR/samples"
 mkdir -p "$samples/tree/sub" "$samples/quick" "$samples/full"
 # The EICAR test string, assembled here so this file is not itself a test file.
