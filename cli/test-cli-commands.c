@@ -22,6 +22,7 @@
 #include <systemd/sd-bus.h>
 
 #include "args.h"
+#include "diagnostic.h"
 #include "exclusion.h"
 #include "format.h"
 #include "health.h"
@@ -364,6 +365,75 @@ START_TEST(test_threat_views) {
         ck_assert(strneq(single_json, "{\"threat\":{\"tracking_id\":\"c3\",", 30));
         ck_assert_ptr_nonnull(strstr(single_json, "\"history\":[{\"key\":1672931919000,"
                                                   "\"value\":\"removed\"}]}"));
+        test_bus_done(&tb);
+}
+END_TEST
+
+/* ListHistory gives every status change; JSON keys strictly increase so the last is current. */
+START_TEST(test_threat_history) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *h = NULL;
+        _cleanup_(threat_list_done) ThreatList l = THREAT_LIST_INIT;
+        _cleanup_free_ char *json = NULL;
+        TestBus tb = {};
+
+        m = test_message(&tb);
+        ck_assert_int_ge(sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "(ssssstss)"), 0);
+        append_threat(m, "b2", "/tmp/x", "restored", UINT64_C(1795438923) * 1000000);
+        ck_assert_int_ge(sd_bus_message_close_container(m), 0);
+        seal(m);
+        ck_assert_int_eq(threat_list_read(m, &l), 0);
+
+        h = test_message(&tb);
+        ck_assert_int_ge(sd_bus_message_append(h, "a(sa(tss))", 2,
+                                               "zz", 1, UINT64_C(1), "active", "",
+                                               "b2", 3,
+                                               UINT64_C(1795438923000000), "active", "",
+                                               UINT64_C(1795438923000100), "quarantined", "",
+                                               UINT64_C(1795438925000000), "restored",
+                                               "/tmp/x"), 0);
+        seal(h);
+        ck_assert_int_eq(threat_list_attach_history(h, &l), 0);
+        ck_assert_uint_eq(l.items[0].n_history, 3);
+        ck_assert_int_eq(threat_format_list_json(&l, &json), 0);
+        ck_assert_ptr_nonnull(strstr(json, "\"history\":[{\"key\":1795438923000,\"value\":\"active\"},"
+                                           "{\"key\":1795438923001,\"value\":\"quarantined\"},"
+                                           "{\"key\":1795438925000,\"value\":\"restored\"}]"));
+        test_bus_done(&tb);
+}
+END_TEST
+
+/* ---- diagnostic real-time-protection-statistics ---- */
+
+START_TEST(test_rtp_statistics) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(rtp_stats_done) RtpStatsList l = {};
+        _cleanup_free_ char *text = NULL, *json = NULL;
+        TestBus tb = {};
+
+        m = test_message(&tb);
+        ck_assert_int_ge(sd_bus_message_append(m, "a(usstt)", 3,
+                                               10, "cat", "/usr/bin/cat", UINT64_C(5), UINT64_C(900),
+                                               20, "make", "/usr/bin/make", UINT64_C(50), UINT64_C(7),
+                                               30, "cc\"1", "", UINT64_C(7), UINT64_C(1)), 0);
+        seal(m);
+        ck_assert_int_eq(rtp_stats_read(m, &l), 0);
+        ck_assert_uint_eq(l.n, 3);
+        rtp_stats_sort(&l, 2);
+        ck_assert_uint_eq(l.n, 2);
+        ck_assert_str_eq(l.items[0].name, "make");
+        ck_assert_str_eq(l.items[1].name, "cc\"1");
+        ck_assert_int_eq(rtp_stats_format(&l, false, &text), 0);
+        ck_assert_str_eq(text,
+                         "Process id: 20\nName: make\nPath: \"/usr/bin/make\"\n"
+                         "Total files scanned: 50\nScan time (ns): \"7\"\nStatus: Active\n"
+                         "=====================================\n"
+                         "Process id: 30\nName: cc\"1\nPath: \"\"\n"
+                         "Total files scanned: 7\nScan time (ns): \"1\"\nStatus: Active\n");
+        ck_assert_int_eq(rtp_stats_format(&l, true, &json), 0);
+        ck_assert_str_eq(json, "{\"counters\":[{\"id\":20,\"name\":\"make\",\"path\":"
+                               "\"/usr/bin/make\",\"totalFilesScanned\":50,\"scanTime\":7},"
+                               "{\"id\":30,\"name\":\"cc\\\"1\",\"path\":\"\","
+                               "\"totalFilesScanned\":7,\"scanTime\":1}]}");
         test_bus_done(&tb);
 }
 END_TEST
@@ -730,6 +800,8 @@ static Suite *commands_suite(void) {
         tc = tcase_create("threat");
         tcase_add_test(tc, test_threat_views);
         tcase_add_test(tc, test_threat_empty);
+        tcase_add_test(tc, test_threat_history);
+        tcase_add_test(tc, test_rtp_statistics);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("exclusion");

@@ -166,7 +166,9 @@ int threat_list_attach_history(sd_bus_message *m, ThreatList *l) {
                 if (r >= 0)
                         r = sd_bus_message_exit_container(m);
         }
-        return r < 0 ? r : sd_bus_message_exit_container(m);
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        return r < 0 ? r : 0;
 }
 
 /* `Label: "value"` into f, the value JSON-quoted. */
