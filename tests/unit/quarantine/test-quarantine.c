@@ -684,7 +684,7 @@ START_TEST(test_add_read_only) {
         /* The copy is made, then the name cannot be removed: all of it is undone. */
         mount_tmpfs(ro, "1m");
         make_sample(sample);
-        ck_assert_int_eq(mount(NULL, ro, NULL, MS_REMOUNT | MS_RDONLY, NULL), 0);
+        ck_assert_int_eq(mount("tmpfs", ro, "tmpfs", MS_REMOUNT | MS_RDONLY, NULL), 0);
         ck_assert_int_eq(add(q, "x", sample, SHA_EICAR), -EROFS);
         assert_sample_at(sample, NULL);
         ck_assert_uint_eq(quarantine_store_count(q), 0);
