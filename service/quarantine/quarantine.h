@@ -8,7 +8,9 @@
  *               neither another scanner nor a careless `cat | sh` sees the original bytes;
  *   <id>.json   the metadata (state, original path, mode, owner, times, SHA-256, threat name,
  *               key, time of quarantine) written atomically.
- * Temporary files while an operation runs are named ".<id>.*".
+ * Temporary files in the directory while an operation runs start with "." (".<id>.data.tmp",
+ * and write_file_atomic()'s ".#<id>.json…"); a restore's temp file in the destination directory
+ * is ".mdatp-restore-<id>-<random>".
  *
  * Every operation is a transaction: at every instant the file is either in place or fully in
  * quarantine with its metadata, and quarantine_store_open() finishes or rolls back whatever an
@@ -74,7 +76,8 @@ typedef struct QuarantineAddInput {
  * them, then removes the name (only if it still names the inode that was read) and syncs its
  * directory. Works across filesystems (the content is copied, never renamed).
  * Returns 0 and, when ret is not NULL, the entry (valid until it is removed or the store freed);
- * or: -EINVAL (bad input, relative path, an archive member "a->b", not a regular file),
+ * or: -EINVAL (bad input, relative path, an archive member "a->b" that is no file of that
+ * name, not a regular file, a file of the quarantine itself),
  * -EEXIST (id already in the store), -ENOENT (no such file), -ELOOP (a symlink on the way or at
  * the end), -ESTALE (content not the expected one, or the name was replaced meanwhile),
  * -ENOSPC/-EDQUOT/-EIO (writing the copy failed), any error of the removal. On every failure the
@@ -88,8 +91,10 @@ int quarantine_store_add(QuarantineStore *q, const QuarantineAddInput *in,
  * or not at all. On success the entry is gone from the store; *ret_path (when not NULL) gets the
  * path restored to (caller frees), and *ret_st (when not NULL) its stat.
  * Returns 0, -ENOENT (no such id), -ENOTDIR/-ENOENT (destination directory missing), -ELOOP
- * (a symlink on the way), -EEXIST (a file with that name exists), -EINVAL, -ENOSPC, ... On
- * failure the entry stays in the store and nothing is left at the destination. */
+ * (a symlink on the way), -EEXIST (a file with that name exists), -EINVAL (a relative
+ * destination, or the quarantine directory), -EBADMSG (the copy does not decode to the recorded
+ * SHA-256), -ENOSPC, ... On failure the entry stays in the store and nothing is left at the
+ * destination. */
 int quarantine_store_restore(QuarantineStore *q, const char *id, const char *destination_dir,
                              char **ret_path, struct stat *ret_st);
 
