@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Where quick and full scans look. Reads /proc/self/mountinfo; owns no state.
+ * Where quick and full scans look: the quick list, and the mount points of the mount table
+ * (scan-mounts.c) whose filesystem types are monitored. Owns no state.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +23,6 @@ static const char * const quick_paths[] = {
         "/usr/local/bin", "/usr/local/sbin",
         "/var/www", "/srv",
         NULL,
-};
-
-/* Filesystem types real-time protection monitors, and hence full scans cover. */
-static const char * const monitored_fstypes[] = {
-        "btrfs", "ecryptfs", "ext2", "ext3", "ext4", "fuseblk", "jfs", "overlay", "ramfs",
-        "reiserfs", "tmpfs", "vfat", "xfs", "nfs", "nfs4", "fuse", NULL,
 };
 
 static const char * const pseudo_fstypes[] = {
@@ -69,68 +64,32 @@ bool scan_fstype_is_pseudo(const char *fstype) {
         return strv_contains((char **) pseudo_fstypes, fstype);
 }
 
-/* "fuse.sshfs" is a fuse filesystem, "nfs4" an nfs one, for monitoring purposes. */
-static const char *fstype_family(const char *fstype) {
-        if (strneq(fstype, "fuse.", 5) || streq(fstype, "fuse"))
-                return "fuse";
-        if (streq(fstype, "nfs4"))
-                return "nfs";
-        return fstype;
-}
-
-static bool fstype_is_unmonitored(const char *fstype, char * const *unmonitored) {
-        const char *family = fstype_family(fstype);
-
-        for (char * const *u = unmonitored; u && *u; u++)
-                if (strcasecmp(*u, fstype) == 0 || strcasecmp(*u, family) == 0)
-                        return true;
-        return false;
-}
-
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape_octal(char *s) {
-        char *w = s;
-
-        for (char *r = s; *r; r++, w++) {
-                if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
-                    r[3] >= '0' && r[3] <= '7') {
-                        *w = (char) ((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-                        r += 3;
-                } else
-                        *w = *r;
-        }
-        *w = '\0';
-}
-
 int scan_full_roots(char * const *unmonitored, char ***ret) {
         _cleanup_strv_free_ char **roots = NULL;
-        _cleanup_fclose_ FILE *f = NULL;
-        _cleanup_free_ char *line = NULL;
         const char *env = getenv("MDATP_SCAN_FULL_ROOTS");
-        size_t len = 0;
+        ScanMount *mounts = NULL;
+        size_t n_mounts = 0;
+        int r;
 
         if (env)
                 return split_env_paths(env, ret);
 
-        f = fopen("/proc/self/mountinfo", "re");
-        if (!f)
-                return negative_errno();
-        while (getline(&line, &len, f) > 0) {
-                char mountpoint[4096], fstype[256];
-                char *sep = strstr(line, " - ");
+        r = scan_mounts_read(-EBADF, &mounts, &n_mounts);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_mounts; i++) {
+                const ScanMount *m = &mounts[i];
 
-                /* ID parent major:minor root mountpoint options ... - fstype source ... */
-                if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mountpoint) != 1 ||
-                    sscanf(sep + 3, "%255s", fstype) != 1)
+                if (scan_fstype_is_pseudo(m->fstype) ||
+                    !scan_fstype_is_monitored(m->fstype, unmonitored) ||
+                    strv_contains(roots, m->mount_point))
                         continue;
-                unescape_octal(mountpoint);
-                if (scan_fstype_is_pseudo(fstype) ||
-                    !strv_contains((char **) monitored_fstypes, fstype_family(fstype)) ||
-                    fstype_is_unmonitored(fstype, unmonitored))
-                        continue;
-                if (!strv_contains(roots, mountpoint) && strv_extend(&roots, mountpoint) < 0)
+                if (strv_extend(&roots, m->mount_point) < 0) {
+                        scan_mounts_free(mounts, n_mounts);
                         return -ENOMEM;
+                }
         }
+        scan_mounts_free(mounts, n_mounts);
         if (!roots && !(roots = calloc(1, sizeof(char *))))
                 return -ENOMEM;
         *ret = TAKE_PTR(roots);

@@ -84,6 +84,31 @@ int scan_full_roots(char * const *unmonitored, char ***ret);
 /* Whether a filesystem type is a pseudo filesystem that holds no files worth scanning. */
 bool scan_fstype_is_pseudo(const char *fstype);
 
+/* ---- the mount table (shared with real-time protection) ------------------------------------ */
+
+/* One line of /proc/self/mountinfo. */
+typedef struct ScanMount {
+        int id;                         /* mount id (the one statx() reports as STATX_MNT_ID) */
+        char *mount_point;              /* unescaped */
+        char *fstype;                   /* "ext4", "fuse.sshfs", ... */
+        char *options;                  /* per-mount options, "rw,nosuid,noexec,relatime" */
+        bool noexec;                    /* "noexec" is among options */
+} ScanMount;
+
+/* Parses mountinfo text into a new array of *ret_n entries (caller frees with
+ * scan_mounts_free()); lines that do not parse are skipped. Returns 0 or -ENOMEM. */
+int scan_mounts_parse(const char *text, ScanMount **ret, size_t *ret_n);
+/* Reads the mount table: from fd, an open /proc/self/mountinfo read again from its start (what
+ * a poll() on it asks for after POLLPRI), or, when fd < 0, from a fresh open. Returns 0 or a
+ * negative errno. */
+int scan_mounts_read(int fd, ScanMount **ret, size_t *ret_n);
+void scan_mounts_free(ScanMount *mounts, size_t n);
+/* Whether mounts of this filesystem type are watched by real-time protection and covered by
+ * full scans: btrfs, ecryptfs, ext2/3/4, fuseblk, jfs, overlay, ramfs, reiserfs, tmpfs, vfat,
+ * xfs and the nfs and fuse families, except a type named in unmonitored (case-insensitively;
+ * "nfs" and "fuse" also name their families: nfs4, fuse.sshfs). */
+bool scan_fstype_is_monitored(const char *fstype, char * const *unmonitored);
+
 /* ---- jobs ----------------------------------------------------------------------------------- */
 
 typedef struct ScanJobConfig {

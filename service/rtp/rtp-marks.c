@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Which mounts the group watches: choosing them from the mount table and the snapshot, marking
+ * and unmarking them (FAN_MARK_MOUNT), and a thread that follows mounts appearing and going
+ * away through POLLPRI on /proc/self/mountinfo.
+ *
+ * Owns the list of marked mounts (Rtp.marks: published under marks_lock, changed only under
+ * sync_lock) and the marks thread. Resolving a mount point may wait on its filesystem (a
+ * stalled network mount), which is why this is a thread of its own: the reader must never
+ * wait for it. Nothing here touches events, the queue or the snapshot pointer.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rtp/rtp-internal.h"
+#include "util/strv.h"
+
+bool rtp_mount_is_selected(const RtpSnapshot *s, const ScanMount *m) {
+        if (s->mounts) {
+                /* Named mount points: exactly those, whatever their type. */
+                if (!strv_contains(s->mounts, m->mount_point))
+                        return false;
+        } else if (scan_fstype_is_pseudo(m->fstype) ||
+                   !scan_fstype_is_monitored(m->fstype, s->unmonitored_filesystems))
+                return false;
+        if (s->mute_noexec && m->noexec)
+                return false;
+        /* A folder exclusion covering the whole mount: nothing below it would ever be scanned,
+         * so the mount raises no events at all. */
+        return !exclusion_set_match_directory(s->exclusions,
+                                              EXCLUSION_SCOPE_EPP | EXCLUSION_SCOPE_GLOBAL,
+                                              m->mount_point);
+}
+
+/* Adds or removes (flag FAN_MARK_ADD or FAN_MARK_REMOVE) the mount mark on mount m. The mount
+ * point is opened O_PATH (no open event, no content read) and its mount id checked, so that a
+ * mount hidden under another one, or gone since the table was read, is never confused with the
+ * one now at that path; the mark then goes through /proc/self/fd, which names exactly that
+ * mount. Returns 0, -ESTALE (not the mount at that path now) or a negative errno. */
+static int mount_mark(Rtp *r, const ScanMount *m, unsigned flag) {
+        _cleanup_close_ int fd = -EBADF;
+        struct statx stx;
+        char path[64];
+
+        fd = open(m->mount_point, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        if (statx(fd, "", AT_EMPTY_PATH | AT_NO_AUTOMOUNT, STATX_MNT_ID, &stx) < 0)
+                return negative_errno();
+        if (!(stx.stx_mask & STATX_MNT_ID) || stx.stx_mnt_id != (uint64_t) m->id)
+                return -ESTALE;
+        (void) snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        if (fanotify_mark(r->fanotify_fd, flag | FAN_MARK_MOUNT, RTP_EVENT_MASK, AT_FDCWD,
+                          path) < 0)
+                return negative_errno();
+        return 0;
+}
+
+static const ScanMount *mounts_find(const ScanMount *mounts, size_t n, const RtpMark *mark) {
+        for (size_t i = 0; i < n; i++)
+                if (mounts[i].id == mark->mount_id && streq(mounts[i].mount_point,
+                                                            mark->mount_point))
+                        return &mounts[i];
+        return NULL;
+}
+
+static void marks_list_free(RtpMark *marks, size_t n) {
+        for (size_t i = 0; marks && i < n; i++)
+                free(marks[i].mount_point);
+        free(marks);
+}
+
+void rtp_marks_apply(Rtp *r, const RtpSnapshot *s, const ScanMount *mounts, size_t n) {
+        RtpMark *marked, *old;
+        size_t n_marked = 0, n_old;
+
+        pthread_mutex_lock(&r->sync_lock);
+
+        /* What was marked and is still mounted but no longer wanted (a new exclusion, a new
+         * mount list): unmark. Mounts that went away took their marks with them. */
+        for (size_t i = 0; i < r->n_marks; i++) {
+                const ScanMount *m = mounts_find(mounts, n, &r->marks[i]);
+
+                if (m && !rtp_mount_is_selected(s, m))
+                        (void) mount_mark(r, m, FAN_MARK_REMOVE);
+        }
+
+        /* Everything wanted is marked again: a mark that exists already is left as it is, and
+         * a mount id reused by a new mount since the last look cannot leave that mount out. */
+        marked = calloc(MAX(n, (size_t) 1), sizeof(RtpMark));
+        for (size_t i = 0; i < n; i++) {
+                if (!rtp_mount_is_selected(s, &mounts[i]) ||
+                    mount_mark(r, &mounts[i], FAN_MARK_ADD) < 0)
+                        continue;
+                if (!marked)
+                        continue;       /* marked, but we cannot list it (OOM) */
+                marked[n_marked].mount_id = mounts[i].id;
+                marked[n_marked].mount_point = strdup(mounts[i].mount_point);
+                if (marked[n_marked].mount_point)
+                        n_marked++;
+        }
+
+        pthread_mutex_lock(&r->marks_lock);
+        old = r->marks;
+        n_old = r->n_marks;
+        r->marks = marked;
+        r->n_marks = n_marked;
+        atomic_store(&r->n_marked, n_marked);
+        pthread_mutex_unlock(&r->marks_lock);
+        marks_list_free(old, n_old);
+
+        pthread_mutex_unlock(&r->sync_lock);
+}
+
+int rtp_marks_sync(Rtp *r) {
+        _cleanup_(rtp_snapshot_unrefp) RtpSnapshot *s = rtp_snapshot_get(r);
+        ScanMount *mounts = NULL;
+        size_t n = 0;
+        int k;
+
+        k = scan_mounts_read(r->mountinfo_fd, &mounts, &n);
+        if (k < 0)
+                return k;
+        rtp_marks_apply(r, s, mounts, n);
+        scan_mounts_free(mounts, n);
+        return 0;
+}
+
+static void *marks_main(void *userdata) {
+        Rtp *r = userdata;
+        struct pollfd fds[] = {
+                /* mountinfo reports a change of the mount table as POLLPRI (with POLLERR). */
+                { .fd = r->mountinfo_fd, .events = POLLPRI },
+                { .fd = r->stop_fd, .events = POLLIN },
+        };
+
+        for (;;) {
+                if (poll(fds, ELEMENTSOF(fds), -1) < 0) {
+                        if (errno == EINTR || errno == ENOMEM)
+                                continue;
+                        break;
+                }
+                if (fds[1].revents || atomic_load(&r->stop_requested))
+                        break;
+                if (fds[0].revents & (POLLPRI | POLLERR))
+                        (void) rtp_marks_sync(r);
+        }
+        return NULL;
+}
+
+int rtp_marks_start(Rtp *r) {
+        int k = rtp_thread_create(&r->marker, marks_main, r);
+
+        if (k < 0)
+                return k;
+        r->marker_started = true;
+        return 0;
+}
+
+void rtp_marks_stop(Rtp *r) {
+        if (!r->marker_started)
+                return;
+        pthread_join(r->marker, NULL);
+        r->marker_started = false;
+}
+
+void rtp_marks_free(Rtp *r) {
+        marks_list_free(r->marks, r->n_marks);
+        r->marks = NULL;
+        r->n_marks = 0;
+}
+
+int rtp_get_marked_mounts(Rtp *r, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+
+        l = calloc(1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        pthread_mutex_lock(&r->marks_lock);
+        for (size_t i = 0; i < r->n_marks; i++)
+                if (!strv_contains(l, r->marks[i].mount_point) &&
+                    strv_extend(&l, r->marks[i].mount_point) < 0) {
+                        pthread_mutex_unlock(&r->marks_lock);
+                        return -ENOMEM;
+                }
+        pthread_mutex_unlock(&r->marks_lock);
+        *ret = TAKE_PTR(l);
+        return 0;
+}

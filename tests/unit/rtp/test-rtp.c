@@ -1,0 +1,1152 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Unit tests of service/rtp against the real kernel: each test mounts a tmpfs of its own, marks
+ * only that mount (RtpConfig.mounts), and has files opened by another process, because the
+ * process holding the Rtp is always allowed (`self`).
+ *
+ * Those other processes are this binary run again with --helper (open, exec, append, loop,
+ * hold): fork + exec at once, so that under valgrind they run natively and fast, and report on
+ * stdout. `hold` creates an Rtp of its own, for the tests of a second group (SIGKILL under
+ * load, conflicting applications).
+ *
+ * Needs root (mount, fanotify permission events): without it every test fails, loudly.
+ * The EICAR test string is put together from two halves, so that this source never holds it
+ * in one piece.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <valgrind/valgrind.h>
+
+#include "rtp/rtp-internal.h"
+#include "rtp/rtp.h"
+#include "util/fileio.h"
+#include "util/strv.h"
+
+#define EICAR_HALF_1 "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR"
+#define EICAR_HALF_2 "-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+#define EICAR_NAME "Virus:DOS/EICAR_Test_File"
+#define MARKER "MDATP-RTP-TEST-HACKTOOL-MARKER"
+#define MARKER_NAME "HackTool:Linux/RtpTestMarker"
+#define MARKER_TYPE "hacktool"
+#define HELPER_NAME "test-rtp"      /* comm of the helper processes */
+
+static const char rules_text[] =
+        "rule eicar_test {\n"
+        "  meta:\n"
+        "    threat_name = \"" EICAR_NAME "\"\n"
+        "    threat_type = \"virus\"\n"
+        "  strings:\n"
+        "    $a = \"X5O!P%@AP[4\\\\PZX54(P^)7CC)7}$EICAR\"\n"
+        "    $b = \"" EICAR_HALF_2 "\"\n"
+        "  condition:\n"
+        "    $a and $b\n"
+        "}\n"
+        "rule rtp_marker {\n"
+        "  meta:\n"
+        "    threat_name = \"" MARKER_NAME "\"\n"
+        "    threat_type = \"" MARKER_TYPE "\"\n"
+        "  strings:\n"
+        "    $ = \"" MARKER "\"\n"
+        "  condition:\n"
+        "    any of them\n"
+        "}\n";
+
+static char self_path[PATH_MAX];        /* this binary, for the helpers */
+static char mnt[64];                    /* the test's tmpfs */
+static EngineRules *rules;
+
+static EngineRules *rules_compile(void) {
+        const EngineRuleSource source = { "rtp", rules_text };
+        EngineRules *r = NULL;
+
+        if (engine_rules_new(&source, 1, NULL, 0, "test", &r, NULL) < 0)
+                return NULL;
+        return r;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Helpers run in other processes (argv[1] == "--helper")
+ */
+
+static uint64_t now_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+/* open [-n] PATH...: prints one line per path, 0 or the errno of open(). -n: O_NONBLOCK. */
+static int helper_open(int argc, char **argv) {
+        int flags = O_RDONLY | O_CLOEXEC;
+
+        if (argc > 0 && streq(argv[0], "-n")) {
+                flags |= O_NONBLOCK;
+                argc--, argv++;
+        }
+        for (int i = 0; i < argc; i++) {
+                int fd = open(argv[i], flags);
+
+                printf("%d\n", fd < 0 ? errno : 0);
+                if (fd >= 0)
+                        close(fd);
+        }
+        return 0;
+}
+
+/* exec PATH: runs it (a script that prints "ran") or prints the errno of execv(). */
+static int helper_exec(char *path) {
+        char *args[] = { path, NULL };
+
+        fflush(stdout);
+        execv(path, args);
+        printf("%d\n", errno);
+        return 0;
+}
+
+/* append PATH TEXT: prints 0 or the errno. */
+static int helper_append(const char *path, const char *text) {
+        int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        int r = 0;
+
+        if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t) strlen(text))
+                r = errno;
+        if (fd >= 0)
+                close(fd);
+        printf("%d\n", r);
+        return 0;
+}
+
+/* open(), timed: the longest so far goes to *longest; false when it failed. */
+static bool timed_open(const char *path, int flags, uint64_t *longest) {
+        uint64_t start = now_ms();
+        int fd = open(path, flags | O_CLOEXEC);
+
+        *longest = MAX(*longest, now_ms() - start);
+        if (fd < 0)
+                return false;
+        if ((flags & O_ACCMODE) != O_RDONLY)
+                (void) !write(fd, "x", 1);
+        close(fd);
+        return true;
+}
+
+/* loop DIR N MS: goes round DIR/f<i>, i < N, for at least MS milliseconds, each file opened
+ * for writing (and written: the write clears its ignore mark) then for reading, so that every
+ * round raises events again. Says "started" after the first open, then prints the number of
+ * failed opens and the longest open in ms. */
+static int helper_loop(const char *dir, int n, int ms) {
+        uint64_t longest = 0, end = now_ms() + ms;
+        int failed = 0;
+
+        for (bool started = false; !started || now_ms() < end;) {
+                for (int i = 0; i < n; i++) {
+                        char path[PATH_MAX];
+
+                        snprintf(path, sizeof(path), "%s/f%d", dir, i);
+                        failed += !timed_open(path, O_WRONLY | O_APPEND, &longest);
+                        failed += !timed_open(path, O_RDONLY, &longest);
+                        if (!started) {
+                                printf("started\n");
+                                fflush(stdout);
+                                started = true;
+                        }
+                }
+        }
+        printf("%d %llu\n", failed, (unsigned long long) longest);
+        return 0;
+}
+
+/* hold MOUNT: an Rtp of its own on MOUNT; says "ready" and waits to be killed. */
+static int helper_hold(char *mount) {
+        char *mounts[] = { mount, NULL };
+        RtpConfig config = { .block = true, .mounts = mounts };
+        Rtp *r = NULL;
+
+        if (engine_global_init() < 0 || !(config.rules = rules_compile()) ||
+            rtp_new(&config, &r) < 0) {
+                printf("failed\n");
+                return 1;
+        }
+        printf("ready\n");
+        fflush(stdout);
+        for (;;)
+                pause();
+}
+
+static int helper_main(int argc, char **argv) {
+        if (argc >= 1 && streq(argv[0], "open"))
+                return helper_open(argc - 1, argv + 1);
+        if (argc == 2 && streq(argv[0], "exec"))
+                return helper_exec(argv[1]);
+        if (argc == 3 && streq(argv[0], "append"))
+                return helper_append(argv[1], argv[2]);
+        if (argc == 4 && streq(argv[0], "loop"))
+                return helper_loop(argv[1], atoi(argv[2]), atoi(argv[3]));
+        if (argc == 2 && streq(argv[0], "hold"))
+                return helper_hold(argv[1]);
+        return 2;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Running helpers from the tests
+ */
+
+/* Starts `self --helper args...` with its stdout on a pipe; *ret_fd is the read end. */
+static pid_t helper_spawn(const char * const *args, int *ret_fd) {
+        char *argv[16] = { self_path, (char *) "--helper" };
+        size_t n = 2;
+        int p[2];
+        pid_t pid;
+
+        for (; args[n - 2] && n < ELEMENTSOF(argv) - 1; n++)
+                argv[n] = (char *) args[n - 2];
+        argv[n] = NULL;
+        ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                dup2(p[1], STDOUT_FILENO);
+                execv(self_path, argv);
+                _exit(127);
+        }
+        close(p[1]);
+        *ret_fd = p[0];
+        return pid;
+}
+
+/* Reads one line (without '\n') from the helper, waiting up to timeout_ms. */
+static bool helper_read_line(int fd, char *buf, size_t size, int timeout_ms) {
+        size_t n = 0;
+
+        while (n < size - 1) {
+                struct pollfd pfd = { .fd = fd, .events = POLLIN };
+                char c;
+
+                if (poll(&pfd, 1, timeout_ms) <= 0 || read(fd, &c, 1) != 1)
+                        break;
+                if (c == '\n') {
+                        buf[n] = '\0';
+                        return true;
+                }
+                buf[n++] = c;
+        }
+        buf[n] = '\0';
+        return false;
+}
+
+/* Runs a helper to the end; returns its whole output (caller frees) and checks it exited 0. */
+static char *helper_run(const char * const *args, pid_t *ret_pid) {
+        char *out = NULL;
+        int fd, status;
+        pid_t pid = helper_spawn(args, &fd);
+
+        ck_assert_int_eq(read_fd_full(fd, 0, 1 << 20, &out, NULL), 0);
+        close(fd);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "helper %s: status %d",
+                      args[0], status);
+        if (ret_pid)
+                *ret_pid = pid;
+        return out;
+}
+
+/* open(path) in another process: 0 or its errno. */
+static int other_open(const char *path, pid_t *ret_pid) {
+        _cleanup_free_ char *out = helper_run((const char *[]) { "open", path, NULL }, ret_pid);
+
+        return atoi(out);
+}
+
+static int other_append(const char *path, const char *text) {
+        _cleanup_free_ char *out = helper_run((const char *[]) { "append", path, text, NULL },
+                                              NULL);
+
+        return atoi(out);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Fixture: a tmpfs of the test's own, files in it, an Rtp on it
+ */
+
+static void setup(void) {
+        ck_assert_msg(geteuid() == 0, "test-rtp must run as root (mount, fanotify permission "
+                                      "events); it does not skip");
+        snprintf(mnt, sizeof(mnt), "/tmp/test-rtp-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(mnt));
+        ck_assert_int_eq(mount("test-rtp", mnt, "tmpfs", 0, "size=256m,mode=0755"), 0);
+}
+
+static void teardown(void) {
+        /* Lazy: takes whatever a test mounted below mnt along. */
+        (void) umount2(mnt, MNT_DETACH);
+        (void) rmdir(mnt);
+}
+
+static char *path_in(const char *name) {
+        char *p = NULL;
+
+        ck_assert_int_ge(asprintf(&p, "%s/%s", mnt, name), 0);
+        return p;
+}
+
+/* Writes a file from this process (ours: never held by our own Rtp). */
+static char *make_file(const char *name, const char *content, mode_t mode) {
+        char *p = path_in(name);
+        int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, content, strlen(content)), (ssize_t) strlen(content));
+        ck_assert_int_eq(close(fd), 0);
+        ck_assert_int_eq(chmod(p, mode), 0);
+        return p;
+}
+
+static char *make_eicar(const char *name) {
+        return make_file(name, EICAR_HALF_1 EICAR_HALF_2 "\n", 0644);
+}
+
+static RtpConfig config_default(char **mounts) {
+        return (RtpConfig) {
+                .block = true,
+                .rules = rules,
+                .generation = 1,
+                .engine_options = ENGINE_SCAN_OPTIONS_DEFAULT,
+                .mounts = mounts,
+        };
+}
+
+static Rtp *rtp_start(const RtpConfig *config) {
+        Rtp *r = NULL;
+
+        ck_assert_int_eq(rtp_new(config, &r), 0);
+        return r;
+}
+
+static RtpCounters counters(Rtp *r) {
+        RtpCounters c;
+
+        rtp_get_counters(r, &c);
+        return c;
+}
+
+static ExclusionSet *exclusions_one(const char *type, const char *value, bool dir,
+                                    unsigned scopes) {
+        SettingExclusion e = {
+                .type = (char *) type,
+                .value = (char *) value,
+                .is_directory = dir,
+                .scopes = scopes,
+        };
+        ExclusionSet *s = NULL;
+
+        ck_assert_int_eq(exclusion_set_new(&e, 1, &s), 0);
+        return s;
+}
+
+/* Detections drained from an Rtp, copied. */
+typedef struct Seen {
+        size_t n;
+        RtpDetection d[8];
+} Seen;
+
+static void on_detection(const RtpDetection *d, void *userdata) {
+        Seen *seen = userdata;
+
+        if (seen->n >= ELEMENTSOF(seen->d))
+                return;
+        seen->d[seen->n++] = (RtpDetection) {
+                .path = strdup(d->path),
+                .threat_name = strdup(d->threat_name),
+                .threat_type = strdup(d->threat_type),
+                .sha256 = strdup(d->sha256),
+                .pid = d->pid,
+                .process_name = strdup(d->process_name),
+                .denied = d->denied,
+        };
+}
+
+/* Drains until `want` detections were seen or 5 s passed. */
+static void seen_wait(Rtp *r, Seen *seen, size_t want) {
+        uint64_t deadline = now_ms() + 5000;
+
+        while (seen->n < want && now_ms() < deadline) {
+                struct pollfd pfd = { .fd = rtp_get_fd(r), .events = POLLIN };
+
+                (void) poll(&pfd, 1, 100);
+                (void) rtp_drain(r, on_detection, seen);
+        }
+}
+
+static void seen_done(Seen *seen) {
+        for (size_t i = 0; i < seen->n; i++) {
+                free(seen->d[i].path);
+                free(seen->d[i].threat_name);
+                free(seen->d[i].threat_type);
+                free(seen->d[i].sha256);
+                free(seen->d[i].process_name);
+        }
+        seen->n = 0;
+}
+
+/* Waits up to 3 s for the marked mounts to contain (or not) path. */
+static bool marked_wait(Rtp *r, const char *path, bool present) {
+        uint64_t deadline = now_ms() + 3000;
+
+        for (;;) {
+                _cleanup_strv_free_ char **l = NULL;
+
+                ck_assert_int_eq(rtp_get_marked_mounts(r, &l), 0);
+                if (strv_contains(l, path) == present)
+                        return true;
+                if (now_ms() > deadline)
+                        return false;
+                usleep(10000);
+        }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Tests
+ */
+
+START_TEST(test_available) {
+        ck_assert(rtp_available());
+        ck_assert(rtp_fstype_is_monitored("ext4"));
+        ck_assert(rtp_fstype_is_monitored("tmpfs"));
+        ck_assert(rtp_fstype_is_monitored("nfs4"));
+        ck_assert(!rtp_fstype_is_monitored("proc"));
+        ck_assert(!rtp_fstype_is_monitored("cgroup2"));
+}
+END_TEST
+
+START_TEST(test_bad_config) {
+        RtpConfig config = config_default(NULL);
+        Rtp *r = NULL;
+
+        config.rules = NULL;
+        ck_assert_int_eq(rtp_new(&config, &r), -EINVAL);
+        ck_assert_int_eq(rtp_new(NULL, &r), -EINVAL);
+        config.rules = rules;
+        config.n_workers = RTP_WORKERS_MAX + 1;
+        ck_assert_int_eq(rtp_new(&config, &r), -EINVAL);
+        ck_assert_ptr_null(r);
+        ck_assert_ptr_null(rtp_free(NULL));
+}
+END_TEST
+
+START_TEST(test_mount_selection) {
+        ScanMount m[] = {
+                { .id = 1, .mount_point = (char *) "/", .fstype = (char *) "ext4" },
+                { .id = 2, .mount_point = (char *) "/proc", .fstype = (char *) "proc" },
+                { .id = 3, .mount_point = (char *) "/net", .fstype = (char *) "nfs4" },
+                { .id = 4, .mount_point = (char *) "/home/u/r", .fstype = (char *) "fuse.sshfs" },
+                { .id = 5, .mount_point = (char *) "/data", .fstype = (char *) "xfs",
+                  .noexec = true },
+                { .id = 6, .mount_point = (char *) "/srv/x", .fstype = (char *) "tmpfs" },
+                { .id = 7, .mount_point = (char *) "/sys/fs/cgroup", .fstype = (char *) "tmpfs" },
+        };
+        _cleanup_(exclusion_set_unrefp) ExclusionSet *ex =
+                exclusions_one("excludedPath", "/srv/x", true, EXCLUSION_SCOPE_EPP);
+        RtpSnapshot s = { .unmonitored_filesystems = STRV_MAKE("nfs", "fuse") };
+
+        ck_assert(rtp_mount_is_selected(&s, &m[0]));
+        ck_assert(!rtp_mount_is_selected(&s, &m[1]));
+        ck_assert(!rtp_mount_is_selected(&s, &m[2]));
+        ck_assert(!rtp_mount_is_selected(&s, &m[3]));
+        ck_assert(rtp_mount_is_selected(&s, &m[4]));
+        ck_assert(rtp_mount_is_selected(&s, &m[5]));
+        s.mute_noexec = true;
+        ck_assert(!rtp_mount_is_selected(&s, &m[4]));
+        s.exclusions = ex;
+        ck_assert(!rtp_mount_is_selected(&s, &m[5]));
+        ck_assert(rtp_mount_is_selected(&s, &m[6]));
+        s.unmonitored_filesystems = NULL;
+        ck_assert(rtp_mount_is_selected(&s, &m[2]));
+        ck_assert(rtp_mount_is_selected(&s, &m[3]));
+
+        /* A list: exactly those mount points, whatever their type; policies still apply. */
+        s.mounts = STRV_MAKE("/proc", "/srv/x", "/data");
+        ck_assert(!rtp_mount_is_selected(&s, &m[0]));
+        ck_assert(rtp_mount_is_selected(&s, &m[1]));
+        ck_assert(!rtp_mount_is_selected(&s, &m[4]));
+        ck_assert(!rtp_mount_is_selected(&s, &m[5]));
+}
+END_TEST
+
+START_TEST(test_eicar_denied) {
+        _cleanup_free_ char *eicar = make_eicar("eicar.com");
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = rtp_start(&config);
+        _cleanup_strv_free_ char **marked = NULL;
+        Seen seen = {};
+        pid_t pid;
+
+        ck_assert_int_eq(rtp_get_marked_mounts(r, &marked), 0);
+        ck_assert(strv_equal(marked, STRV_MAKE(mnt)));
+        ck_assert_uint_eq(counters(r).marked_mounts, 1);
+
+        ck_assert_int_eq(other_open(eicar, &pid), EPERM);
+        seen_wait(r, &seen, 1);
+        ck_assert_uint_eq(seen.n, 1);
+        ck_assert_str_eq(seen.d[0].path, eicar);
+        ck_assert_str_eq(seen.d[0].threat_name, EICAR_NAME);
+        ck_assert_str_eq(seen.d[0].threat_type, "virus");
+        ck_assert_str_eq(seen.d[0].process_name, HELPER_NAME);
+        ck_assert_int_eq(seen.d[0].pid, pid);
+        ck_assert(seen.d[0].denied);
+        ck_assert_uint_eq(counters(r).denied, 1);
+        ck_assert_uint_eq(counters(r).detections, 1);
+        ck_assert_uint_ge(counters(r).scanned, 1);
+
+        /* Denied again: a detection is never cached nor ignore-marked. */
+        ck_assert_int_eq(other_open(eicar, NULL), EPERM);
+        ck_assert_uint_eq(counters(r).denied, 2);
+        seen_wait(r, &seen, 2);
+        seen_done(&seen);
+}
+END_TEST
+
+START_TEST(test_exec_denied) {
+        _cleanup_free_ char *evil = make_file("evil.sh", "#!/bin/sh\necho ran\n# " MARKER "\n",
+                                              0755);
+        _cleanup_free_ char *good = make_file("good.sh", "#!/bin/sh\necho ran\n", 0755);
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = rtp_start(&config);
+        _cleanup_free_ char *out_evil = NULL, *out_good = NULL;
+        Seen seen = {};
+
+        out_evil = helper_run((const char *[]) { "exec", evil, NULL }, NULL);
+        ck_assert_str_eq(out_evil, "1\n");      /* EPERM from execve() */
+        out_good = helper_run((const char *[]) { "exec", good, NULL }, NULL);
+        ck_assert_str_eq(out_good, "ran\n");
+        seen_wait(r, &seen, 1);
+        ck_assert_uint_ge(seen.n, 1);
+        ck_assert_str_eq(seen.d[0].threat_name, MARKER_NAME);
+        ck_assert(seen.d[0].denied);
+        seen_done(&seen);
+}
+END_TEST
+
+START_TEST(test_passive) {
+        _cleanup_free_ char *eicar = make_eicar("eicar.com");
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        Seen seen = {};
+
+        config.block = false;
+        r = rtp_start(&config);
+        ck_assert_int_eq(other_open(eicar, NULL), 0);
+        seen_wait(r, &seen, 1);
+        ck_assert_uint_eq(seen.n, 1);
+        ck_assert_str_eq(seen.d[0].threat_name, EICAR_NAME);
+        ck_assert(!seen.d[0].denied);
+        ck_assert_uint_eq(counters(r).denied, 0);
+        seen_done(&seen);
+
+        /* Switched to blocking while running: the next open is refused. */
+        config.block = true;
+        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        ck_assert_int_eq(other_open(eicar, NULL), EPERM);
+        seen_wait(r, &seen, 1);
+        ck_assert(seen.d[0].denied);
+        seen_done(&seen);
+}
+END_TEST
+
+START_TEST(test_clean_cached) {
+        _cleanup_free_ char *clean = make_file("clean.txt", "hello\n", 0644);
+        _cleanup_(verdict_cache_freep) VerdictCache *cache = NULL;
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        RtpCounters c1, c2, c3;
+
+        ck_assert_int_eq(verdict_cache_new(0, &cache), 0);
+        config.cache = cache;
+        r = rtp_start(&config);
+
+        ck_assert_int_eq(other_open(clean, NULL), 0);
+        c1 = counters(r);
+        ck_assert_uint_eq(c1.scanned, 1);
+        ck_assert_uint_eq(verdict_cache_size(cache), 1);
+
+        /* The ignore mark: the kernel does not even ask. */
+        ck_assert_int_eq(other_open(clean, NULL), 0);
+        c2 = counters(r);
+        ck_assert_uint_eq(c2.scanned, 1);
+        ck_assert_uint_eq(c2.events, c1.events);
+
+        /* Without the mark (flushed, same generation), the verdict cache answers. */
+        rtp_ignore_marks_flush(r, config.generation);
+        ck_assert_int_eq(other_open(clean, NULL), 0);
+        c3 = counters(r);
+        ck_assert_uint_eq(c3.scanned, 1);
+        ck_assert_uint_eq(c3.cached, c2.cached + 1);
+        ck_assert_uint_eq(c3.events, c2.events + 1);
+        /* ... and puts the mark back. */
+        ck_assert_int_eq(other_open(clean, NULL), 0);
+        ck_assert_uint_eq(counters(r).events, c3.events);
+}
+END_TEST
+
+START_TEST(test_modified_rescanned) {
+        _cleanup_free_ char *clean = make_file("clean.txt", "hello\n", 0644);
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = rtp_start(&config);
+
+        ck_assert_int_eq(other_open(clean, NULL), 0);
+        ck_assert_uint_eq(counters(r).scanned, 1);
+        ck_assert_int_eq(other_open(clean, NULL), 0);
+        ck_assert_uint_eq(counters(r).scanned, 1);
+        ck_assert_int_eq(other_append(clean, "more, still clean\n"), 0);
+        ck_assert_int_eq(other_open(clean, NULL), 0);
+        ck_assert_uint_eq(counters(r).scanned, 2);
+}
+END_TEST
+
+START_TEST(test_becomes_malicious) {
+        _cleanup_free_ char *file = make_file("file.txt", "hello\n", 0644);
+        _cleanup_(verdict_cache_freep) VerdictCache *cache = NULL;
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+
+        ck_assert_int_eq(verdict_cache_new(0, &cache), 0);
+        config.cache = cache;
+        r = rtp_start(&config);
+        ck_assert_int_eq(other_open(file, NULL), 0);
+        ck_assert_int_eq(other_append(file, EICAR_HALF_1 EICAR_HALF_2 "\n"), 0);
+        ck_assert_int_eq(other_open(file, NULL), EPERM);
+        ck_assert_uint_eq(counters(r).denied, 1);
+}
+END_TEST
+
+START_TEST(test_allowed_threat) {
+        _cleanup_free_ char *eicar = make_eicar("eicar.com");
+        _cleanup_free_ char *marker = make_file("marker.txt", MARKER "\n", 0644);
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        Seen seen = {};
+
+        config.allowed_threats = STRV_MAKE(EICAR_NAME);
+        r = rtp_start(&config);
+        ck_assert_int_eq(other_open(eicar, NULL), 0);
+        ck_assert_int_eq(other_open(marker, NULL), EPERM);
+        seen_wait(r, &seen, 2);
+        ck_assert_uint_eq(seen.n, 2);
+        ck_assert_str_eq(seen.d[0].threat_name, EICAR_NAME);
+        ck_assert(!seen.d[0].denied);
+        ck_assert_str_eq(seen.d[1].threat_name, MARKER_NAME);
+        ck_assert(seen.d[1].denied);
+        seen_done(&seen);
+}
+END_TEST
+
+START_TEST(test_audit_type) {
+        _cleanup_free_ char *eicar = make_eicar("eicar.com");
+        _cleanup_free_ char *marker = make_file("marker.txt", MARKER "\n", 0644);
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        Seen seen = {};
+
+        config.audit_types = STRV_MAKE(MARKER_TYPE);
+        r = rtp_start(&config);
+        ck_assert_int_eq(other_open(marker, NULL), 0);
+        ck_assert_int_eq(other_open(eicar, NULL), EPERM);
+        seen_wait(r, &seen, 2);
+        ck_assert_uint_eq(seen.n, 2);
+        ck_assert_str_eq(seen.d[0].threat_type, MARKER_TYPE);
+        ck_assert(!seen.d[0].denied);
+        ck_assert(seen.d[1].denied);
+        seen_done(&seen);
+}
+END_TEST
+
+START_TEST(test_path_exclusion) {
+        _cleanup_free_ char *excluded = make_eicar("excluded.com");
+        _cleanup_free_ char *other = make_eicar("other.com");
+        _cleanup_free_ char *dir = path_in("exdir"), *below = NULL;
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        SettingExclusion items[] = {
+                { (char *) "excludedPath", excluded, false, EXCLUSION_SCOPE_EPP },
+                { (char *) "excludedPath", dir, true, EXCLUSION_SCOPE_EPP },
+        };
+        _cleanup_(exclusion_set_unrefp) ExclusionSet *ex = NULL;
+
+        ck_assert_int_eq(mkdir(dir, 0755), 0);
+        below = make_eicar("exdir/deep.com");
+        ck_assert_int_eq(exclusion_set_new(items, ELEMENTSOF(items), &ex), 0);
+        config.exclusions = ex;
+        r = rtp_start(&config);
+
+        ck_assert_int_eq(other_open(excluded, NULL), 0);
+        ck_assert_int_eq(other_open(below, NULL), 0);
+        ck_assert_uint_eq(counters(r).scanned, 0);
+        ck_assert_uint_eq(counters(r).excluded, 2);
+        ck_assert_int_eq(other_open(other, NULL), EPERM);
+}
+END_TEST
+
+START_TEST(test_extension_exclusion) {
+        _cleanup_free_ char *com = make_eicar("eicar.com");
+        _cleanup_free_ char *txt = make_eicar("eicar.txt");
+        _cleanup_(exclusion_set_unrefp) ExclusionSet *ex =
+                exclusions_one("excludedFileExtension", ".com", false, EXCLUSION_SCOPE_EPP);
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+
+        config.exclusions = ex;
+        r = rtp_start(&config);
+        ck_assert_int_eq(other_open(com, NULL), 0);
+        ck_assert_uint_eq(counters(r).scanned, 0);
+        ck_assert_int_eq(other_open(txt, NULL), EPERM);
+        ck_assert_uint_eq(counters(r).scanned, 1);
+}
+END_TEST
+
+START_TEST(test_process_exclusion) {
+        _cleanup_free_ char *eicar = make_eicar("eicar.com");
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        _cleanup_(exclusion_set_unrefp) ExclusionSet *by_name =
+                exclusions_one("excludedFileName", HELPER_NAME, false, EXCLUSION_SCOPE_EPP);
+        _cleanup_(exclusion_set_unrefp) ExclusionSet *by_path =
+                exclusions_one("excludedFileName", self_path, false, EXCLUSION_SCOPE_EPP);
+        _cleanup_(exclusion_set_unrefp) ExclusionSet *other =
+                exclusions_one("excludedFileName", "someone-else", false, EXCLUSION_SCOPE_EPP);
+
+        config.exclusions = by_name;
+        r = rtp_start(&config);
+        ck_assert_int_eq(other_open(eicar, NULL), 0);
+        config.exclusions = by_path;
+        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        ck_assert_int_eq(other_open(eicar, NULL), 0);
+        ck_assert_uint_eq(counters(r).scanned, 0);
+        ck_assert_uint_eq(counters(r).excluded, 2);
+        config.exclusions = other;
+        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        ck_assert_int_eq(other_open(eicar, NULL), EPERM);
+}
+END_TEST
+
+START_TEST(test_global_exclusion) {
+        _cleanup_free_ char *eicar = make_eicar("eicar.com");
+        _cleanup_free_ char *other = make_eicar("other.com");
+        _cleanup_(exclusion_set_unrefp) ExclusionSet *ex =
+                exclusions_one("excludedPath", eicar, false, EXCLUSION_SCOPE_GLOBAL);
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+
+        config.exclusions = ex;
+        r = rtp_start(&config);
+        ck_assert_int_eq(other_open(eicar, NULL), 0);
+        ck_assert_uint_eq(counters(r).scanned, 0);
+        ck_assert_uint_eq(counters(r).excluded, 1);
+        ck_assert_int_eq(other_open(other, NULL), EPERM);
+}
+END_TEST
+
+START_TEST(test_mount_exclusion) {
+        _cleanup_free_ char *eicar = make_eicar("eicar.com");
+        _cleanup_(exclusion_set_unrefp) ExclusionSet *ex =
+                exclusions_one("excludedPath", mnt, true, EXCLUSION_SCOPE_EPP);
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        _cleanup_strv_free_ char **marked = NULL;
+
+        config.exclusions = ex;
+        r = rtp_start(&config);
+        ck_assert_int_eq(rtp_get_marked_mounts(r, &marked), 0);
+        ck_assert(strv_isempty(marked));
+        ck_assert_uint_eq(counters(r).marked_mounts, 0);
+        ck_assert_int_eq(other_open(eicar, NULL), 0);
+        ck_assert_uint_eq(counters(r).events, 0);
+
+        /* The exclusion goes: marked; it comes back: unmarked, and the kernel stops asking. */
+        config.exclusions = NULL;
+        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        ck_assert(marked_wait(r, mnt, true));
+        ck_assert_int_eq(other_open(eicar, NULL), EPERM);
+        config.exclusions = ex;
+        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        ck_assert(marked_wait(r, mnt, false));
+        ck_assert_int_eq(other_open(eicar, NULL), 0);
+        ck_assert_uint_eq(counters(r).events, 1);
+}
+END_TEST
+
+START_TEST(test_restored_grace) {
+        _cleanup_free_ char *eicar = make_eicar("restored.com");
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        RtpRestoredFile restored;
+        struct stat st;
+        struct timespec now;
+
+        ck_assert_int_eq(stat(eicar, &st), 0);
+        clock_gettime(CLOCK_REALTIME, &now);
+        verdict_key_from_stat(&restored.key, &st, 0);
+        restored.expires_usec = (uint64_t) now.tv_sec * 1000000 + 60 * 1000000;
+        config.restored = &restored;
+        config.n_restored = 1;
+        r = rtp_start(&config);
+        ck_assert_int_eq(other_open(eicar, NULL), 0);
+        ck_assert_uint_eq(counters(r).excluded, 1);
+        ck_assert_uint_eq(counters(r).scanned, 0);
+
+        /* Changed since the restore: no more grace. */
+        ck_assert_int_eq(other_append(eicar, "changed\n"), 0);
+        ck_assert_int_eq(other_open(eicar, NULL), EPERM);
+
+        /* Expired grace. */
+        restored.expires_usec = (uint64_t) now.tv_sec * 1000000 - 1;
+        ck_assert_int_eq(stat(eicar, &st), 0);
+        verdict_key_from_stat(&restored.key, &st, 0);
+        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        ck_assert_int_eq(other_open(eicar, NULL), EPERM);
+}
+END_TEST
+
+START_TEST(test_generation_flush) {
+        _cleanup_free_ char *clean = make_file("clean.txt", "hello\n", 0644);
+        _cleanup_free_ char *eicar = make_eicar("eicar.com");
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = rtp_start(&config);
+
+        ck_assert_int_eq(other_open(clean, NULL), 0);
+        ck_assert_int_eq(other_open(clean, NULL), 0);
+        ck_assert_uint_eq(counters(r).scanned, 1);
+
+        /* New definitions: the ignore marks go (FAN_MARK_FLUSH), the mount mark stays. */
+        config.generation = 2;
+        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        ck_assert_int_eq(other_open(clean, NULL), 0);
+        ck_assert_uint_eq(counters(r).scanned, 2);
+        ck_assert_uint_eq(counters(r).marked_mounts, 1);
+        ck_assert_int_eq(other_open(eicar, NULL), EPERM);
+
+        /* Same generation again: the marks stay. */
+        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        ck_assert_int_eq(other_open(clean, NULL), 0);
+        ck_assert_uint_eq(counters(r).scanned, 3);
+}
+END_TEST
+
+START_TEST(test_timeout) {
+        /* Big enough that the scan takes far longer than the deadline. */
+        size_t size = (RUNNING_ON_VALGRIND ? 4 : 50) << 20;
+        _cleanup_free_ char *big = path_in("big.bin"), *data = malloc(size);
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        uint64_t start;
+        int fd;
+
+        ck_assert_ptr_nonnull(data);
+        for (size_t i = 0; i < size; i++)
+                data[i] = (char) ('a' + i % 23);
+        fd = open(big, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, data, size), (ssize_t) size);
+        close(fd);
+
+        config.timeout_ms = 1;
+        r = rtp_start(&config);
+        start = now_ms();
+        ck_assert_int_eq(other_open(big, NULL), 0);
+        ck_assert_uint_lt(now_ms() - start, 2000);
+        ck_assert_uint_ge(counters(r).timeouts, 1);
+        ck_assert_uint_ge(counters(r).allowed, 1);
+        ck_assert_uint_eq(counters(r).denied, 0);
+}
+END_TEST
+
+START_TEST(test_self) {
+        _cleanup_free_ char *eicar = make_eicar("eicar.com");
+        _cleanup_free_ char *clean = make_file("clean.txt", "hello\n", 0644);
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = rtp_start(&config);
+        _cleanup_free_ char *content = NULL;
+
+        /* Our own opens, even of a detected file, are allowed at once and never scanned. */
+        for (int i = 0; i < 50; i++) {
+                int fd = open(eicar, O_RDONLY | O_CLOEXEC);
+
+                ck_assert_int_ge(fd, 0);
+                close(fd);
+        }
+        ck_assert_int_eq(read_file_full(clean, 4096, &content, NULL), 0);
+        ck_assert_str_eq(content, "hello\n");
+        ck_assert_uint_ge(counters(r).self, 51);
+        ck_assert_uint_eq(counters(r).scanned, 0);
+}
+END_TEST
+
+START_TEST(test_fifo) {
+        _cleanup_free_ char *fifo = path_in("fifo");
+        _cleanup_free_ char *eicar = make_eicar("eicar.com");
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = rtp_start(&config);
+        _cleanup_free_ char *out = NULL;
+
+        /* The kernel opens the FIFO for us too: that must not wait for a writer. */
+        ck_assert_int_eq(mkfifo(fifo, 0644), 0);
+        out = helper_run((const char *[]) { "open", "-n", fifo, NULL }, NULL);
+        ck_assert_str_eq(out, "0\n");
+        ck_assert_int_eq(other_open(eicar, NULL), EPERM);
+        ck_assert_uint_eq(counters(r).scanned, 1);
+}
+END_TEST
+
+START_TEST(test_statistics) {
+        enum { N = 12 };
+        _cleanup_strv_free_ char **files = NULL;
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        _cleanup_free_ char *out = NULL;
+        const char *args[N + 2] = { "open" };
+        RtpProcessStats *stats = NULL;
+        size_t n = 0;
+        pid_t pid;
+
+        for (int i = 0; i < N; i++) {
+                char name[32], content[64];
+
+                snprintf(name, sizeof(name), "f%d", i);
+                snprintf(content, sizeof(content), "file %d\n", i);
+                ck_assert_int_eq(strv_consume(&files, make_file(name, content, 0644)), 0);
+                args[i + 1] = files[i];
+        }
+        config.statistics = true;
+        r = rtp_start(&config);
+        out = helper_run(args, &pid);
+        ck_assert_int_eq(rtp_get_statistics(r, &stats, &n), 0);
+        ck_assert_uint_eq(n, 1);
+        ck_assert_int_eq(stats[0].pid, pid);
+        ck_assert_str_eq(stats[0].name, HELPER_NAME);
+        ck_assert_str_eq(stats[0].path, self_path);
+        ck_assert_uint_eq(stats[0].files_scanned, N);
+        ck_assert_uint_gt(stats[0].scan_time_ns, 0);
+        rtp_process_stats_free(stats, n);
+
+        /* Turned off: nothing kept. */
+        config.statistics = false;
+        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        ck_assert_int_eq(rtp_get_statistics(r, &stats, &n), 0);
+        ck_assert_uint_eq(n, 0);
+        rtp_process_stats_free(stats, n);
+}
+END_TEST
+
+/* Starts a helper holding an Rtp on mnt and waits until it has marked it. */
+static pid_t holder_start(void) {
+        char line[64];
+        int fd;
+        pid_t pid = helper_spawn((const char *[]) { "hold", mnt, NULL }, &fd);
+
+        ck_assert(helper_read_line(fd, line, sizeof(line), 10000));
+        ck_assert_str_eq(line, "ready");
+        close(fd);
+        return pid;
+}
+
+static void holder_kill(pid_t pid) {
+        int status;
+
+        ck_assert_int_eq(kill(pid, SIGKILL), 0);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+START_TEST(test_conflicts) {
+        _cleanup_strv_free_ char **all = NULL, **others = NULL, **none = NULL;
+        char needle[64];
+        pid_t holder;
+        bool found = false;
+
+        ck_assert_int_eq(rtp_conflicting_applications(getpid(), &none), 0);
+        holder = holder_start();
+        snprintf(needle, sizeof(needle), "(pid %d)", (int) holder);
+        ck_assert_int_eq(rtp_conflicting_applications(getpid(), &all), 0);
+        for (char **l = all; *l; l++)
+                found = found || (strstr(*l, needle) && strstr(*l, HELPER_NAME));
+        ck_assert_msg(found, "holder %d not listed", (int) holder);
+        ck_assert_uint_le(strv_length(all), 10);
+        ck_assert_int_eq(rtp_conflicting_applications(holder, &others), 0);
+        for (char **l = others; *l; l++)
+                ck_assert_ptr_null(strstr(*l, needle));
+        holder_kill(holder);
+        for (char **l = none; *l; l++)
+                ck_assert_ptr_null(strstr(*l, needle));
+}
+END_TEST
+
+START_TEST(test_killed_holder) {
+        enum { N = 2000 };
+        char line[64], count[16];
+        pid_t holder, looper;
+        int fd, status, failed = -1;
+        unsigned long long longest = ULLONG_MAX;
+
+        for (int i = 0; i < N; i++) {
+                char name[16];
+
+                snprintf(name, sizeof(name), "f%d", i);
+                free(make_file(name, "clean\n", 0644));
+        }
+        holder = holder_start();
+        snprintf(count, sizeof(count), "%d", N);
+        /* Killed 100 ms into a loop of 400 ms. */
+        looper = helper_spawn((const char *[]) { "loop", mnt, count, "400", NULL }, &fd);
+        ck_assert(helper_read_line(fd, line, sizeof(line), 10000));
+        ck_assert_str_eq(line, "started");
+        usleep(100000);
+        holder_kill(holder);
+
+        ck_assert(helper_read_line(fd, line, sizeof(line), 20000));
+        ck_assert_int_eq(sscanf(line, "%d %llu", &failed, &longest), 2);
+        close(fd);
+        ck_assert_int_eq(waitpid(looper, &status, 0), looper);
+        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        ck_assert_int_eq(failed, 0);
+        ck_assert_uint_lt(longest, 2000);
+}
+END_TEST
+
+START_TEST(test_new_mount_followed) {
+        _cleanup_free_ char *sub = path_in("sub"), *eicar = NULL;
+        RtpConfig config = config_default(STRV_MAKE(mnt, sub));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+
+        ck_assert_int_eq(mkdir(sub, 0755), 0);
+        r = rtp_start(&config);
+        ck_assert(marked_wait(r, mnt, true));
+        ck_assert(marked_wait(r, sub, false));
+
+        /* Mounted while running: followed through mountinfo's POLLPRI. */
+        ck_assert_int_eq(mount("test-rtp-sub", sub, "tmpfs", 0, "size=16m"), 0);
+        ck_assert(marked_wait(r, sub, true));
+        ck_assert_uint_eq(counters(r).marked_mounts, 2);
+        eicar = make_eicar("sub/eicar.com");
+        ck_assert_int_eq(other_open(eicar, NULL), EPERM);
+
+        ck_assert_int_eq(umount2(sub, 0), 0);
+        ck_assert(marked_wait(r, sub, false));
+        ck_assert_uint_eq(counters(r).marked_mounts, 1);
+
+        /* Again at the same place (the mount id may well be the same): marked again. */
+        ck_assert_int_eq(mount("test-rtp-sub", sub, "tmpfs", 0, "size=16m"), 0);
+        ck_assert(marked_wait(r, sub, true));
+        free(eicar);
+        eicar = make_eicar("sub/eicar.com");
+        ck_assert_int_eq(other_open(eicar, NULL), EPERM);
+}
+END_TEST
+
+START_TEST(test_free_under_load) {
+        enum { N = 300 };
+        char count[16], line[64];
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        Rtp *r;
+        pid_t looper;
+        int fd, status, failed = -1;
+        unsigned long long longest = ULLONG_MAX;
+
+        for (int i = 0; i < N; i++) {
+                char name[16];
+
+                snprintf(name, sizeof(name), "f%d", i);
+                free(make_file(name, "clean\n", 0644));
+        }
+        r = rtp_start(&config);
+        snprintf(count, sizeof(count), "%d", N);
+        looper = helper_spawn((const char *[]) { "loop", mnt, count, "300", NULL }, &fd);
+        ck_assert(helper_read_line(fd, line, sizeof(line), 10000));
+        ck_assert_str_eq(line, "started");
+        usleep(50000);
+        /* Freed while opens are in flight: they are answered, none hangs. */
+        ck_assert_uint_gt(counters(r).scanned, 0);
+        r = rtp_free(r);
+        ck_assert(helper_read_line(fd, line, sizeof(line), 20000));
+        ck_assert_int_eq(sscanf(line, "%d %llu", &failed, &longest), 2);
+        close(fd);
+        ck_assert_int_eq(waitpid(looper, &status, 0), looper);
+        ck_assert_int_eq(failed, 0);
+        ck_assert_uint_lt(longest, 2000);
+}
+END_TEST
+
+static Suite *rtp_suite(void) {
+        Suite *s = suite_create("rtp");
+        TCase *basics = tcase_create("basics");
+        TCase *tc = tcase_create("fanotify");
+
+        tcase_add_test(basics, test_available);
+        tcase_add_test(basics, test_bad_config);
+        tcase_add_test(basics, test_mount_selection);
+        suite_add_tcase(s, basics);
+
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, test_eicar_denied);
+        tcase_add_test(tc, test_exec_denied);
+        tcase_add_test(tc, test_passive);
+        tcase_add_test(tc, test_clean_cached);
+        tcase_add_test(tc, test_modified_rescanned);
+        tcase_add_test(tc, test_becomes_malicious);
+        tcase_add_test(tc, test_allowed_threat);
+        tcase_add_test(tc, test_audit_type);
+        tcase_add_test(tc, test_path_exclusion);
+        tcase_add_test(tc, test_extension_exclusion);
+        tcase_add_test(tc, test_process_exclusion);
+        tcase_add_test(tc, test_global_exclusion);
+        tcase_add_test(tc, test_mount_exclusion);
+        tcase_add_test(tc, test_restored_grace);
+        tcase_add_test(tc, test_generation_flush);
+        tcase_add_test(tc, test_timeout);
+        tcase_add_test(tc, test_self);
+        tcase_add_test(tc, test_fifo);
+        tcase_add_test(tc, test_statistics);
+        tcase_add_test(tc, test_conflicts);
+        tcase_add_test(tc, test_killed_holder);
+        tcase_add_test(tc, test_new_mount_followed);
+        tcase_add_test(tc, test_free_under_load);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(int argc, char **argv) {
+        SRunner *sr;
+        int failed;
+
+        if (argc >= 2 && streq(argv[1], "--helper"))
+                return helper_main(argc - 2, argv + 2);
+
+        /* The helpers are this very binary; argv[0] (not /proc/self/exe, which is valgrind's
+         * own binary under valgrind). */
+        if (!realpath(argv[0], self_path)) {
+                perror("realpath");
+                return EXIT_FAILURE;
+        }
+        if (engine_global_init() < 0 || !(rules = rules_compile())) {
+                fprintf(stderr, "Failed to set up the engine\n");
+                return EXIT_FAILURE;
+        }
+        sr = srunner_create(rtp_suite());
+        srunner_run_all(sr, CK_VERBOSE);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        engine_rules_unref(rules);
+        engine_global_done();
+        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
