@@ -162,7 +162,7 @@ export MDATP_RTP_MOUNTS
                         >>"$dir/mdatpd.log" 2>&1 &
                 echo $! >"$dir/mdatpd.pid"
                 status=0
-                wait $! || status=$?
+                wait $! 2>/dev/null || status=$?
                 echo "$status" >"$dir/mdatpd.status"
                 [ -e "$dir/stop" ] && break
                 sleep 0.2

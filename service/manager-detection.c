@@ -178,7 +178,15 @@ int manager_threat_detected(Manager *m, const ScanDetection *d, const char *sour
         }
         t = threat_seen_before(m, d);
         if (t) {
+                ThreatStatus now = detection_status(m, d);
+                _cleanup_free_ char *id = strdup(t->id);
+
                 log_info("Threat '%s' in '%s' found again (%s).", t->name, t->path, t->id);
+                /* The policy may have changed since (a name no longer allowed, a type now
+                 * blocked): the record follows it before remediation. */
+                if (id && now != t->status &&
+                    threat_store_set_status(m->threats, id, now, "policy changed") >= 0)
+                        t = threat_store_get(m->threats, id);
                 (void) bus_threat_emit_detected(m, t);
                 threat_remediate(m, t);
                 return 0;

@@ -282,6 +282,8 @@ static int restore_entry(Manager *m, const char *id, const char *destination, ch
                 log_warning_errno(r, "%s: %m", what);
                 return refused(ret_message, what, r);
         }
+        /* The rename into place changed the inode's ctime: the grace is for what is there now. */
+        (void) lstat(path, &st);
         restored_add(m, &st);
         manager_rtp_apply(m);
         if (threat_store_get(m->threats, eid)) {
