@@ -32,7 +32,8 @@
 /* Inode ignore marks added since the last flush; past this they are all flushed, so that a big
  * tree does not use up the user's fanotify mark budget (shared with other fanotify users). */
 #define RTP_IGNORE_MARKS_MAX 65536U
-/* Processes with statistics; the least recently updated is dropped beyond this. */
+/* Processes with statistics; the least recently updated is dropped beyond this. (The index in
+ * rtp-stats.c has twice as many slots.) */
 #define RTP_STATS_MAX 4096U
 
 /* ---- configuration snapshot (rtp.c) -------------------------------------------------------- */
