@@ -537,10 +537,25 @@ static void *worker_main(void *userdata) {
 
 /* ---- the watchdog ---- */
 
+/* Late queued events taken off the queue by one pass of the watchdog; their fds are closed
+ * after the lock is dropped (closing a file can wait on its filesystem: FUSE flushes). */
+typedef struct RtpCloseBatch {
+        int fds[64];
+        size_t n;
+} RtpCloseBatch;
+
+static void close_batch(RtpCloseBatch *b) {
+        for (size_t i = 0; i < b->n; i++)
+                close(b->fds[i]);
+        b->n = 0;
+}
+
 /* Answers allow for every event past its deadline and returns the earliest deadline still to
- * come (UINT64_MAX: none). Deadlines follow read order, and the queue is in read order, so
- * only its head needs looking at. Called with Rtp.lock held. */
-static uint64_t watchdog_expire_locked(Rtp *r, uint64_t now, uint64_t timeout_us) {
+ * come (UINT64_MAX: none; 0: call again, the batch filled up). Deadlines follow read order,
+ * and the queue is in read order, so only its head needs looking at. Called with Rtp.lock
+ * held. */
+static uint64_t watchdog_expire_locked(Rtp *r, uint64_t now, uint64_t timeout_us,
+                                       RtpCloseBatch *closing) {
         uint64_t next = UINT64_MAX;
 
         for (unsigned i = 0; i < r->n_workers; i++) {
@@ -552,6 +567,7 @@ static uint64_t watchdog_expire_locked(Rtp *r, uint64_t now, uint64_t timeout_us
                 if (deadline > now)
                         next = MIN(next, deadline);
                 else
+                        /* The worker goes on with its scan, to report, but answers no more. */
                         (void) event_answer_locked(r, &w->current, FAN_ALLOW,
                                                    &r->counters.timeouts);
         }
@@ -563,9 +579,11 @@ static uint64_t watchdog_expire_locked(Rtp *r, uint64_t now, uint64_t timeout_us
                         next = MIN(next, deadline);
                         break;
                 }
+                if (closing->n == ELEMENTSOF(closing->fds))
+                        return 0;
                 /* Late before a worker took it: answered and dropped, never scanned. */
                 (void) event_answer_locked(r, ev, FAN_ALLOW, &r->counters.timeouts);
-                close(ev->fd);
+                closing->fds[closing->n++] = ev->fd;
                 r->queue_head = (r->queue_head + 1) % r->queue_capacity;
                 r->queue_count--;
         }
@@ -574,13 +592,20 @@ static uint64_t watchdog_expire_locked(Rtp *r, uint64_t now, uint64_t timeout_us
 
 static void *watchdog_main(void *userdata) {
         Rtp *r = userdata;
+        RtpCloseBatch closing = {};
 
         pthread_mutex_lock(&r->lock);
         while (!r->stopping) {
                 uint64_t timeout_us = (uint64_t) atomic_load(&r->timeout_ms) * 1000;
-                uint64_t next = watchdog_expire_locked(r, rtp_now_usec(), timeout_us);
+                uint64_t next = watchdog_expire_locked(r, rtp_now_usec(), timeout_us, &closing);
                 struct timespec ts;
 
+                if (closing.n > 0) {
+                        pthread_mutex_unlock(&r->lock);
+                        close_batch(&closing);
+                        pthread_mutex_lock(&r->lock);
+                        continue;
+                }
                 if (next == UINT64_MAX) {
                         r->watchdog_idle = true;
                         pthread_cond_wait(&r->watchdog_cond, &r->lock);
@@ -651,14 +676,9 @@ void rtp_events_stop(Rtp *r) {
 
         /* The reader is gone: answer everything it handed over, and let no one answer again. */
         pthread_mutex_lock(&r->lock);
-        while (r->queue_count > 0) {
-                RtpEvent *ev = &r->queue[r->queue_head];
-
-                (void) event_answer_locked(r, ev, FAN_ALLOW, NULL);
-                close(ev->fd);
-                r->queue_head = (r->queue_head + 1) % r->queue_capacity;
-                r->queue_count--;
-        }
+        for (size_t i = 0; i < r->queue_count; i++)
+                (void) event_answer_locked(r, &r->queue[(r->queue_head + i) % r->queue_capacity],
+                                           FAN_ALLOW, NULL);
         for (unsigned i = 0; i < r->n_workers; i++)
                 if (r->workers[i].busy)
                         (void) event_answer_locked(r, &r->workers[i].current, FAN_ALLOW,
@@ -667,6 +687,13 @@ void rtp_events_stop(Rtp *r) {
         pthread_cond_broadcast(&r->work_cond);
         pthread_cond_broadcast(&r->watchdog_cond);
         pthread_mutex_unlock(&r->lock);
+
+        /* Nobody takes from the queue once stopping is set: its fds are ours to close, without
+         * the lock. */
+        for (; r->queue_count > 0; r->queue_count--) {
+                close(r->queue[r->queue_head].fd);
+                r->queue_head = (r->queue_head + 1) % r->queue_capacity;
+        }
 
         release_group(r);
 
