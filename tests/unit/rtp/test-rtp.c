@@ -18,11 +18,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -81,6 +84,50 @@ static EngineRules *rules_compile(void) {
  * Helpers run in other processes (argv[1] == "--helper")
  */
 
+/* Starts `self --helper args...` with its stdout on a pipe; *ret_fd is the read end. Returns
+ * the pid or -1. (No ck_assert here: helpers run outside the test runner.) */
+static pid_t spawn_self(const char * const *args, int *ret_fd) {
+        char *argv[64] = { self_path, (char *) "--helper" };
+        size_t n = 2;
+        int p[2];
+        pid_t pid;
+
+        for (; args[n - 2] && n < ELEMENTSOF(argv) - 1; n++)
+                argv[n] = (char *) args[n - 2];
+        argv[n] = NULL;
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -1;
+        pid = fork();
+        if (pid == 0) {
+                dup2(p[1], STDOUT_FILENO);
+                execv(self_path, argv);
+                _exit(127);
+        }
+        close(p[1]);
+        if (pid < 0)
+                close(p[0]);
+        else
+                *ret_fd = p[0];
+        return pid;
+}
+
+/* Runs a helper to the end: its exit status (-1 when it could not run) and its whole output
+ * (caller frees). */
+static int run_self(const char * const *args, char **ret_out, pid_t *ret_pid) {
+        int fd, status, r;
+        pid_t pid = spawn_self(args, &fd);
+
+        if (pid < 0)
+                return -1;
+        r = read_fd_full(fd, 0, 1 << 20, ret_out, NULL);
+        close(fd);
+        if (waitpid(pid, &status, 0) != pid || r < 0)
+                return -1;
+        if (ret_pid)
+                *ret_pid = pid;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 static uint64_t now_ms(void) {
         struct timespec ts;
 
@@ -103,6 +150,34 @@ static int helper_open(int argc, char **argv) {
                 if (fd >= 0)
                         close(fd);
         }
+        return 0;
+}
+
+static void *open_thread(void *path) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0)
+                return (void *) (intptr_t) errno;
+        close(fd);
+        return NULL;
+}
+
+/* parallel PATH...: opens every path at once, one thread each; prints the number of failed
+ * opens. */
+static int helper_parallel(int argc, char **argv) {
+        pthread_t threads[128];
+        int failed = 0, n = MIN(argc, (int) ELEMENTSOF(threads));
+
+        for (int i = 0; i < n; i++)
+                if (pthread_create(&threads[i], NULL, open_thread, argv[i]) != 0)
+                        return 1;
+        for (int i = 0; i < n; i++) {
+                void *result;
+
+                pthread_join(threads[i], &result);
+                failed += result != NULL;
+        }
+        printf("%d\n", failed);
         return 0;
 }
 
@@ -169,6 +244,57 @@ static int helper_loop(const char *dir, int n, int ms) {
         return 0;
 }
 
+/* overload MOUNT BIG FILE...: an Rtp of its own with one worker and a file table so small
+ * (the hard limit, which cannot be raised again without CAP_SYS_RESOURCE: hence a helper) that
+ * only RTP_QUEUE_MIN events can wait; BIG is opened by one process, hashed whole so that the
+ * worker stays busy, and meanwhile the FILEs all at once by another. Prints the failed opens,
+ * the overloads and the timeouts. */
+static int helper_overload(char *mount, char *big, int argc, char **argv) {
+        struct rlimit low = {
+                .rlim_cur = RTP_QUEUE_MIN + 1 + 2 * RTP_FD_RESERVE,
+                .rlim_max = RTP_QUEUE_MIN + 1 + 2 * RTP_FD_RESERVE,
+        };
+        char *mounts[] = { mount, NULL };
+        RtpConfig config = {
+                .block = true,
+                .mounts = mounts,
+                .engine_options = ENGINE_SCAN_OPTIONS_DEFAULT,
+                .n_workers = 1,
+                .timeout_ms = 60000,
+        };
+        const char *parallel[64] = { "parallel" };
+        _cleanup_free_ char *out = NULL;
+        RtpCounters c;
+        Rtp *r = NULL;
+        pid_t slow;
+        int fd;
+
+        config.engine_options.compute_hash = true;
+        config.engine_options.max_hash_bytes = UINT64_MAX;
+        if (setrlimit(RLIMIT_NOFILE, &low) < 0 || engine_global_init() < 0 ||
+            !(config.rules = rules_compile()) || rtp_new(&config, &r) < 0)
+                return 1;
+        slow = spawn_self((const char *[]) { "open", big, NULL }, &fd);
+        if (slow < 0)
+                return 1;
+        for (uint64_t deadline = now_ms() + 5000; rtp_get_counters(r, &c), c.events == 0;)
+                if (now_ms() > deadline)
+                        return 1;
+        for (int i = 0; i < argc && i < (int) ELEMENTSOF(parallel) - 2; i++)
+                parallel[i + 1] = argv[i];
+        if (run_self(parallel, &out, NULL) != 0)
+                return 1;
+        rtp_get_counters(r, &c);
+        printf("%d %llu %llu\n", atoi(out), (unsigned long long) c.overloads,
+               (unsigned long long) c.timeouts);
+        close(fd);
+        (void) waitpid(slow, NULL, 0);
+        rtp_free(r);
+        engine_rules_unref(config.rules);
+        engine_global_done();
+        return 0;
+}
+
 /* hold MOUNT: an Rtp of its own on MOUNT; says "ready" and waits to be killed. */
 static int helper_hold(char *mount) {
         char *mounts[] = { mount, NULL };
@@ -189,12 +315,16 @@ static int helper_hold(char *mount) {
 static int helper_main(int argc, char **argv) {
         if (argc >= 1 && streq(argv[0], "open"))
                 return helper_open(argc - 1, argv + 1);
+        if (argc >= 1 && streq(argv[0], "parallel"))
+                return helper_parallel(argc - 1, argv + 1);
         if (argc == 2 && streq(argv[0], "exec"))
                 return helper_exec(argv[1]);
         if (argc == 3 && streq(argv[0], "append"))
                 return helper_append(argv[1], argv[2]);
         if (argc == 4 && streq(argv[0], "loop"))
                 return helper_loop(argv[1], atoi(argv[2]), atoi(argv[3]));
+        if (argc >= 3 && streq(argv[0], "overload"))
+                return helper_overload(argv[1], argv[2], argc - 3, argv + 3);
         if (argc == 2 && streq(argv[0], "hold"))
                 return helper_hold(argv[1]);
         return 2;
@@ -204,26 +334,10 @@ static int helper_main(int argc, char **argv) {
  * Running helpers from the tests
  */
 
-/* Starts `self --helper args...` with its stdout on a pipe; *ret_fd is the read end. */
 static pid_t helper_spawn(const char * const *args, int *ret_fd) {
-        char *argv[16] = { self_path, (char *) "--helper" };
-        size_t n = 2;
-        int p[2];
-        pid_t pid;
+        pid_t pid = spawn_self(args, ret_fd);
 
-        for (; args[n - 2] && n < ELEMENTSOF(argv) - 1; n++)
-                argv[n] = (char *) args[n - 2];
-        argv[n] = NULL;
-        ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-        pid = fork();
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-                dup2(p[1], STDOUT_FILENO);
-                execv(self_path, argv);
-                _exit(127);
-        }
-        close(p[1]);
-        *ret_fd = p[0];
+        ck_assert_int_gt(pid, 0);
         return pid;
 }
 
@@ -250,16 +364,9 @@ static bool helper_read_line(int fd, char *buf, size_t size, int timeout_ms) {
 /* Runs a helper to the end; returns its whole output (caller frees) and checks it exited 0. */
 static char *helper_run(const char * const *args, pid_t *ret_pid) {
         char *out = NULL;
-        int fd, status;
-        pid_t pid = helper_spawn(args, &fd);
+        int status = run_self(args, &out, ret_pid);
 
-        ck_assert_int_eq(read_fd_full(fd, 0, 1 << 20, &out, NULL), 0);
-        close(fd);
-        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "helper %s: status %d",
-                      args[0], status);
-        if (ret_pid)
-                *ret_pid = pid;
+        ck_assert_msg(status == 0, "helper %s: status %d", args[0], status);
         return out;
 }
 
@@ -896,22 +1003,54 @@ START_TEST(test_generation_flush) {
 }
 END_TEST
 
-START_TEST(test_timeout) {
-        /* Big enough that the scan takes far longer than the deadline. */
-        size_t size = (RUNNING_ON_VALGRIND ? 4 : 50) << 20;
-        _cleanup_free_ char *big = path_in("big.bin"), *data = malloc(size);
-        RtpConfig config = config_default(STRV_MAKE(mnt));
-        _cleanup_(rtp_freep) Rtp *r = NULL;
-        uint64_t start;
+/* Writes a file of size bytes (not detected) from this process. */
+static char *make_big_file(const char *name, size_t size) {
+        _cleanup_free_ char *data = malloc(size);
+        char *p = path_in(name);
         int fd;
 
         ck_assert_ptr_nonnull(data);
         for (size_t i = 0; i < size; i++)
                 data[i] = (char) ('a' + i % 23);
-        fd = open(big, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         ck_assert_int_ge(fd, 0);
         ck_assert_int_eq(write(fd, data, size), (ssize_t) size);
-        close(fd);
+        ck_assert_int_eq(close(fd), 0);
+        return p;
+}
+
+START_TEST(test_overload) {
+        enum { N = 40 };
+        _cleanup_free_ char *big = make_big_file("big.bin", 128 << 20);
+        _cleanup_strv_free_ char **files = NULL;
+        _cleanup_free_ char *out = NULL;
+        const char *args[N + 4] = { "overload", mnt, big };
+        unsigned long long overloads = 0, timeouts = 1;
+        int failed = -1;
+
+        for (int i = 0; i < N; i++) {
+                char name[16];
+
+                snprintf(name, sizeof(name), "s%d", i);
+                ck_assert_int_eq(strv_consume(&files, make_file(name, "small\n", 0644)), 0);
+                args[i + 3] = files[i];
+        }
+        /* 40 opens at once while the only worker hashes the big file: RTP_QUEUE_MIN wait,
+         * the rest are let through at once. */
+        out = helper_run(args, NULL);
+        ck_assert_int_eq(sscanf(out, "%d %llu %llu", &failed, &overloads, &timeouts), 3);
+        ck_assert_int_eq(failed, 0);
+        ck_assert_uint_ge(overloads, N - RTP_QUEUE_MIN);
+        ck_assert_uint_eq(timeouts, 0);
+}
+END_TEST
+
+START_TEST(test_timeout) {
+        /* Big enough that the scan takes far longer than the deadline. */
+        _cleanup_free_ char *big = make_big_file("big.bin", (RUNNING_ON_VALGRIND ? 4 : 50) << 20);
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        uint64_t start;
 
         config.timeout_ms = 1;
         r = rtp_start(&config);
@@ -1174,6 +1313,7 @@ static Suite *rtp_suite(void) {
         tcase_add_test(tc, test_restored_grace);
         tcase_add_test(tc, test_generation_flush);
         tcase_add_test(tc, test_timeout);
+        tcase_add_test(tc, test_overload);
         tcase_add_test(tc, test_self);
         tcase_add_test(tc, test_fifo);
         tcase_add_test(tc, test_statistics);
@@ -1189,15 +1329,15 @@ int main(int argc, char **argv) {
         SRunner *sr;
         int failed;
 
-        if (argc >= 2 && streq(argv[1], "--helper"))
-                return helper_main(argc - 2, argv + 2);
-
         /* The helpers are this very binary; argv[0] (not /proc/self/exe, which is valgrind's
          * own binary under valgrind). */
         if (!realpath(argv[0], self_path)) {
                 perror("realpath");
                 return EXIT_FAILURE;
         }
+        if (argc >= 2 && streq(argv[1], "--helper"))
+                return helper_main(argc - 2, argv + 2);
+
         if (engine_global_init() < 0 || !(rules = rules_compile())) {
                 fprintf(stderr, "Failed to set up the engine\n");
                 return EXIT_FAILURE;
