@@ -190,10 +190,13 @@ static void *reader_main(void *userdata) {
 
         for (;;) {
                 if (poll(fds, ELEMENTSOF(fds), -1) < 0) {
-                        if (errno == EINTR || errno == ENOMEM)
-                                continue;
-                        counter_inc(&r->counters.errors);
-                        break;
+                        /* Only a stop ends the reader: events it does not read would wait
+                         * for nobody (the watchdog only sees what was read). */
+                        if (errno != EINTR) {
+                                counter_inc(&r->counters.errors);
+                                (void) usleep(1000);
+                        }
+                        continue;
                 }
                 if (fds[1].revents || atomic_load(&r->stop_requested))
                         break;

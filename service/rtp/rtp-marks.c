@@ -145,9 +145,9 @@ static void *marks_main(void *userdata) {
 
         for (;;) {
                 if (poll(fds, ELEMENTSOF(fds), -1) < 0) {
-                        if (errno == EINTR || errno == ENOMEM)
-                                continue;
-                        break;
+                        if (errno != EINTR)
+                                (void) usleep(10000);
+                        continue;
                 }
                 if (fds[1].revents || atomic_load(&r->stop_requested))
                         break;
