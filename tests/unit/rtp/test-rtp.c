@@ -1251,6 +1251,58 @@ START_TEST(test_new_mount_followed) {
 }
 END_TEST
 
+START_TEST(test_default_selection) {
+        /* Every monitored type but ramfs is unmonitored, and ramfs mounts of the system are
+         * excluded: whatever the machine, only the two ramfs mounts made here are candidates,
+         * and of those the noexec one is muted. */
+        char * const unmonitored[] = {
+                (char *) "btrfs", (char *) "ecryptfs", (char *) "ext2", (char *) "ext3",
+                (char *) "ext4", (char *) "fuseblk", (char *) "jfs", (char *) "overlay",
+                (char *) "reiserfs", (char *) "tmpfs", (char *) "vfat", (char *) "xfs",
+                (char *) "nfs", (char *) "fuse", NULL,
+        };
+        _cleanup_free_ char *ram = path_in("ram"), *ramnx = path_in("ramnx"), *eicar = NULL;
+        _cleanup_free_ SettingExclusion *items = NULL;
+        _cleanup_(exclusion_set_unrefp) ExclusionSet *ex = NULL;
+        _cleanup_strv_free_ char **marked = NULL;
+        RtpConfig config = config_default(NULL);
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        ScanMount *mounts = NULL;
+        size_t n = 0, n_items = 0;
+
+        ck_assert_int_eq(scan_mounts_read(-1, &mounts, &n), 0);
+        items = calloc(n + 1, sizeof(SettingExclusion));
+        ck_assert_ptr_nonnull(items);
+        for (size_t i = 0; i < n; i++)
+                if (streq(mounts[i].fstype, "ramfs"))
+                        items[n_items++] = (SettingExclusion) {
+                                (char *) "excludedPath", mounts[i].mount_point, true,
+                                EXCLUSION_SCOPE_EPP,
+                        };
+        ck_assert_int_ge(exclusion_set_new(items, n_items, &ex), 0);
+        scan_mounts_free(mounts, n);
+
+        ck_assert_int_eq(mkdir(ram, 0755), 0);
+        ck_assert_int_eq(mkdir(ramnx, 0755), 0);
+        ck_assert_int_eq(mount("test-rtp-ram", ram, "ramfs", 0, NULL), 0);
+        ck_assert_int_eq(mount("test-rtp-ramnx", ramnx, "ramfs", MS_NOEXEC, NULL), 0);
+        config.unmonitored_filesystems = (char **) unmonitored;
+        config.exclusions = ex;
+        config.mute_noexec = true;
+        r = rtp_start(&config);
+        ck_assert_int_eq(rtp_get_marked_mounts(r, &marked), 0);
+        ck_assert(strv_equal(marked, STRV_MAKE(ram)));
+        eicar = make_eicar("ram/eicar.com");
+        ck_assert_int_eq(other_open(eicar, NULL), EPERM);
+
+        /* Not muted any more: the noexec mount is marked too. */
+        config.mute_noexec = false;
+        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        ck_assert(marked_wait(r, ramnx, true));
+        ck_assert_uint_eq(counters(r).marked_mounts, 2);
+}
+END_TEST
+
 START_TEST(test_free_under_load) {
         enum { N = 300 };
         char count[16], line[64];
@@ -1320,6 +1372,7 @@ static Suite *rtp_suite(void) {
         tcase_add_test(tc, test_conflicts);
         tcase_add_test(tc, test_killed_holder);
         tcase_add_test(tc, test_new_mount_followed);
+        tcase_add_test(tc, test_default_selection);
         tcase_add_test(tc, test_free_under_load);
         suite_add_tcase(s, tc);
         return s;
