@@ -298,7 +298,11 @@ static int helper_overload(char *mount, char *big, int argc, char **argv) {
 /* hold MOUNT: an Rtp of its own on MOUNT; says "ready" and waits to be killed. */
 static int helper_hold(char *mount) {
         char *mounts[] = { mount, NULL };
-        RtpConfig config = { .block = true, .mounts = mounts };
+        RtpConfig config = {
+                .block = true,
+                .mounts = mounts,
+                .engine_options = ENGINE_SCAN_OPTIONS_DEFAULT,
+        };
         Rtp *r = NULL;
 
         if (engine_global_init() < 0 || !(config.rules = rules_compile()) ||
