@@ -56,33 +56,39 @@ static uint64_t realtime_usec(void) {
 
 /* ---- answers ---- */
 
-/* Writes the response for an event that nobody else can answer any more, and counts it. */
-static void response_write(Rtp *r, const RtpEvent *ev, uint32_t response) {
+/* Writes the response for an event that nobody else can answer any more. Counted before the
+ * write, under `reason` too when given (timeouts, errors, ...): the opener may look at the
+ * counters as soon as its open returns. */
+static void response_write(Rtp *r, const RtpEvent *ev, uint32_t response,
+                           atomic_uint_fast64_t *reason) {
         struct fanotify_response resp = { .fd = ev->fd, .response = response };
         atomic_uint_fast64_t *max = &r->counters.max_latency_us;
         uint64_t latency = rtp_now_usec() - ev->read_usec, seen;
         ssize_t n;
 
-        /* ENOENT: the kernel no longer waits for this answer (the opener was killed). */
-        do
-                n = write(r->fanotify_fd, &resp, sizeof(resp));
-        while (n < 0 && errno == EINTR);
+        if (reason)
+                counter_inc(reason);
         counter_inc(response == FAN_DENY ? &r->counters.denied : &r->counters.allowed);
-
         seen = atomic_load_explicit(max, memory_order_relaxed);
         while (latency > seen &&
                !atomic_compare_exchange_weak_explicit(max, &seen, latency, memory_order_relaxed,
                                                       memory_order_relaxed))
                 ;
+
+        /* ENOENT: the kernel no longer waits for this answer (the opener was killed). */
+        do
+                n = write(r->fanotify_fd, &resp, sizeof(resp));
+        while (n < 0 && errno == EINTR);
 }
 
 /* Answers ev unless somebody already did. Called with Rtp.lock held. True when this call
  * answered it. */
-static bool event_answer_locked(Rtp *r, RtpEvent *ev, uint32_t response) {
+static bool event_answer_locked(Rtp *r, RtpEvent *ev, uint32_t response,
+                                atomic_uint_fast64_t *reason) {
         if (ev->answered || r->stopping)
                 return false;
         ev->answered = true;
-        response_write(r, ev, response);
+        response_write(r, ev, response, reason);
         return true;
 }
 
@@ -92,7 +98,7 @@ static bool worker_answer(RtpWorker *w, uint32_t response) {
         bool answered;
 
         pthread_mutex_lock(&r->lock);
-        answered = event_answer_locked(r, &w->current, response);
+        answered = event_answer_locked(r, &w->current, response, NULL);
         pthread_mutex_unlock(&r->lock);
         return answered;
 }
@@ -135,14 +141,13 @@ static void reader_handle(Rtp *r, const struct fanotify_event_metadata *m, uint6
         /* Our own accesses (the workers' /proc reads, the main loop's files) are never held:
          * waiting on ourselves is the classic fanotify deadlock. */
         if (m->pid == r->self_pid) {
-                counter_inc(&r->counters.self);
-                response_write(r, &ev, FAN_ALLOW);
+                response_write(r, &ev, FAN_ALLOW, &r->counters.self);
                 close(m->fd);
                 return;
         }
+        /* From here the queue owns the fd; when it is full, we answer at once. */
         if (!queue_push(r, &ev)) {
-                counter_inc(&r->counters.overloads);
-                response_write(r, &ev, FAN_ALLOW);
+                response_write(r, &ev, FAN_ALLOW, &r->counters.overloads);
                 close(m->fd);
         }
 }
@@ -185,10 +190,13 @@ static void *reader_main(void *userdata) {
 
         for (;;) {
                 if (poll(fds, ELEMENTSOF(fds), -1) < 0) {
-                        if (errno == EINTR || errno == ENOMEM)
-                                continue;
-                        counter_inc(&r->counters.errors);
-                        break;
+                        /* Only a stop ends the reader: events it does not read would wait
+                         * for nobody (the watchdog only sees what was read). */
+                        if (errno != EINTR) {
+                                counter_inc(&r->counters.errors);
+                                (void) usleep(1000);
+                        }
+                        continue;
                 }
                 if (fds[1].revents || atomic_load(&r->stop_requested))
                         break;
@@ -395,6 +403,9 @@ static void worker_scan(RtpWorker *w, const RtpSnapshot *s, const char *path,
                 (void) worker_answer(w, FAN_ALLOW);
                 break;
         case ENGINE_VERDICT_DETECTED:
+                /* Who it was, read while the opener still waits for us: once answered it may
+                 * exit at once (a denied open often ends the process). */
+                (void) rtp_process_comm(proc);
                 deny = detection_is_denied(s, &res);
                 answered = worker_answer(w, deny ? FAN_DENY : FAN_ALLOW);
                 detection_push(r, &res, proc, deny && answered);
@@ -483,8 +494,7 @@ static void worker_finish(RtpWorker *w) {
         int fd;
 
         pthread_mutex_lock(&r->lock);
-        if (event_answer_locked(r, &w->current, FAN_ALLOW))
-                counter_inc(&r->counters.errors);
+        (void) event_answer_locked(r, &w->current, FAN_ALLOW, &r->counters.errors);
         w->busy = false;
         fd = w->current.fd;
         w->current.fd = -EBADF;
@@ -530,10 +540,25 @@ static void *worker_main(void *userdata) {
 
 /* ---- the watchdog ---- */
 
+/* Late queued events taken off the queue by one pass of the watchdog; their fds are closed
+ * after the lock is dropped (closing a file can wait on its filesystem: FUSE flushes). */
+typedef struct RtpCloseBatch {
+        int fds[64];
+        size_t n;
+} RtpCloseBatch;
+
+static void close_batch(RtpCloseBatch *b) {
+        for (size_t i = 0; i < b->n; i++)
+                close(b->fds[i]);
+        b->n = 0;
+}
+
 /* Answers allow for every event past its deadline and returns the earliest deadline still to
- * come (UINT64_MAX: none). Deadlines follow read order, and the queue is in read order, so
- * only its head needs looking at. Called with Rtp.lock held. */
-static uint64_t watchdog_expire_locked(Rtp *r, uint64_t now, uint64_t timeout_us) {
+ * come (UINT64_MAX: none; 0: call again, the batch filled up). Deadlines follow read order,
+ * and the queue is in read order, so only its head needs looking at. Called with Rtp.lock
+ * held. */
+static uint64_t watchdog_expire_locked(Rtp *r, uint64_t now, uint64_t timeout_us,
+                                       RtpCloseBatch *closing) {
         uint64_t next = UINT64_MAX;
 
         for (unsigned i = 0; i < r->n_workers; i++) {
@@ -544,8 +569,10 @@ static uint64_t watchdog_expire_locked(Rtp *r, uint64_t now, uint64_t timeout_us
                         continue;
                 if (deadline > now)
                         next = MIN(next, deadline);
-                else if (event_answer_locked(r, &w->current, FAN_ALLOW))
-                        counter_inc(&r->counters.timeouts);
+                else
+                        /* The worker goes on with its scan, to report, but answers no more. */
+                        (void) event_answer_locked(r, &w->current, FAN_ALLOW,
+                                                   &r->counters.timeouts);
         }
         while (r->queue_count > 0) {
                 RtpEvent *ev = &r->queue[r->queue_head];
@@ -555,10 +582,11 @@ static uint64_t watchdog_expire_locked(Rtp *r, uint64_t now, uint64_t timeout_us
                         next = MIN(next, deadline);
                         break;
                 }
+                if (closing->n == ELEMENTSOF(closing->fds))
+                        return 0;
                 /* Late before a worker took it: answered and dropped, never scanned. */
-                if (event_answer_locked(r, ev, FAN_ALLOW))
-                        counter_inc(&r->counters.timeouts);
-                close(ev->fd);
+                (void) event_answer_locked(r, ev, FAN_ALLOW, &r->counters.timeouts);
+                closing->fds[closing->n++] = ev->fd;
                 r->queue_head = (r->queue_head + 1) % r->queue_capacity;
                 r->queue_count--;
         }
@@ -567,13 +595,20 @@ static uint64_t watchdog_expire_locked(Rtp *r, uint64_t now, uint64_t timeout_us
 
 static void *watchdog_main(void *userdata) {
         Rtp *r = userdata;
+        RtpCloseBatch closing = {};
 
         pthread_mutex_lock(&r->lock);
         while (!r->stopping) {
                 uint64_t timeout_us = (uint64_t) atomic_load(&r->timeout_ms) * 1000;
-                uint64_t next = watchdog_expire_locked(r, rtp_now_usec(), timeout_us);
+                uint64_t next = watchdog_expire_locked(r, rtp_now_usec(), timeout_us, &closing);
                 struct timespec ts;
 
+                if (closing.n > 0) {
+                        pthread_mutex_unlock(&r->lock);
+                        close_batch(&closing);
+                        pthread_mutex_lock(&r->lock);
+                        continue;
+                }
                 if (next == UINT64_MAX) {
                         r->watchdog_idle = true;
                         pthread_cond_wait(&r->watchdog_cond, &r->lock);
@@ -644,21 +679,24 @@ void rtp_events_stop(Rtp *r) {
 
         /* The reader is gone: answer everything it handed over, and let no one answer again. */
         pthread_mutex_lock(&r->lock);
-        while (r->queue_count > 0) {
-                RtpEvent *ev = &r->queue[r->queue_head];
-
-                (void) event_answer_locked(r, ev, FAN_ALLOW);
-                close(ev->fd);
-                r->queue_head = (r->queue_head + 1) % r->queue_capacity;
-                r->queue_count--;
-        }
+        for (size_t i = 0; i < r->queue_count; i++)
+                (void) event_answer_locked(r, &r->queue[(r->queue_head + i) % r->queue_capacity],
+                                           FAN_ALLOW, NULL);
         for (unsigned i = 0; i < r->n_workers; i++)
                 if (r->workers[i].busy)
-                        (void) event_answer_locked(r, &r->workers[i].current, FAN_ALLOW);
+                        (void) event_answer_locked(r, &r->workers[i].current, FAN_ALLOW,
+                                                   NULL);
         r->stopping = true;
         pthread_cond_broadcast(&r->work_cond);
         pthread_cond_broadcast(&r->watchdog_cond);
         pthread_mutex_unlock(&r->lock);
+
+        /* Nobody takes from the queue once stopping is set: its fds are ours to close, without
+         * the lock. */
+        for (; r->queue_count > 0; r->queue_count--) {
+                close(r->queue[r->queue_head].fd);
+                r->queue_head = (r->queue_head + 1) % r->queue_capacity;
+        }
 
         release_group(r);
 

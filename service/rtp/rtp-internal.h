@@ -32,7 +32,8 @@
 /* Inode ignore marks added since the last flush; past this they are all flushed, so that a big
  * tree does not use up the user's fanotify mark budget (shared with other fanotify users). */
 #define RTP_IGNORE_MARKS_MAX 65536U
-/* Processes with statistics; the least recently updated is dropped beyond this. */
+/* Processes with statistics; the least recently updated is dropped beyond this. (The index in
+ * rtp-stats.c has twice as many slots.) */
 #define RTP_STATS_MAX 4096U
 
 /* ---- configuration snapshot (rtp.c) -------------------------------------------------------- */
@@ -150,7 +151,8 @@ struct Rtp {
         RtpPendingDetection *detections, **detections_tail;
         size_t n_detections;
 
-        /* Marks: sync_lock serialises synchronisations (the marks thread and reconfigure);
+        /* Marks: sync_lock serialises synchronisations (the marks thread, reconfigure, which
+         * holds it across the snapshot swap so that the newest snapshot is applied last);
          * marks_lock guards the published list only, so readers never wait for a path lookup. */
         pthread_mutex_t sync_lock;
         pthread_mutex_t marks_lock;
@@ -181,12 +183,12 @@ void rtp_detections_free(Rtp *r);
 
 /* Whether a mount of the table is to be marked under snapshot s. */
 bool rtp_mount_is_selected(const RtpSnapshot *s, const ScanMount *m);
-/* Brings the marks in line with s and the mount table read by the caller (mounts[0..n)):
- * marks what is selected (again: marking is idempotent, and a mount id may have been reused
- * since the last look), unmarks what was marked and is no longer selected. Serialised with
- * other synchronisations. */
-void rtp_marks_apply(Rtp *r, const RtpSnapshot *s, const ScanMount *mounts, size_t n);
-/* Reads the mount table and applies it with the current snapshot. */
+/* Brings the marks in line with s and the mount table mounts[0..n): marks what is selected
+ * (again: marking is idempotent, and a mount id may have been reused since the last look),
+ * unmarks what was marked and is no longer selected, publishes the list. Called with
+ * Rtp.sync_lock held. */
+void rtp_marks_apply_locked(Rtp *r, const RtpSnapshot *s, const ScanMount *mounts, size_t n);
+/* Reads the mount table and applies it with the current snapshot, under Rtp.sync_lock. */
 int rtp_marks_sync(Rtp *r);
 int rtp_marks_start(Rtp *r);            /* the thread following mount changes */
 void rtp_marks_stop(Rtp *r);            /* joins it (after stop_fd was written) */

@@ -5,7 +5,8 @@
  * away through POLLPRI on /proc/self/mountinfo.
  *
  * Owns the list of marked mounts (Rtp.marks: published under marks_lock, changed only under
- * sync_lock) and the marks thread. Resolving a mount point may wait on its filesystem (a
+ * sync_lock, which rtp_reconfigure() also holds while it swaps the snapshot) and the marks
+ * thread. Resolving a mount point may wait on its filesystem (a
  * stalled network mount), which is why this is a thread of its own: the reader must never
  * wait for it. Nothing here touches events, the queue or the snapshot pointer.
  */
@@ -76,11 +77,9 @@ static void marks_list_free(RtpMark *marks, size_t n) {
         free(marks);
 }
 
-void rtp_marks_apply(Rtp *r, const RtpSnapshot *s, const ScanMount *mounts, size_t n) {
+void rtp_marks_apply_locked(Rtp *r, const RtpSnapshot *s, const ScanMount *mounts, size_t n) {
         RtpMark *marked, *old;
         size_t n_marked = 0, n_old;
-
-        pthread_mutex_lock(&r->sync_lock);
 
         /* What was marked and is still mounted but no longer wanted (a new exclusion, a new
          * mount list): unmark. Mounts that went away took their marks with them. */
@@ -114,22 +113,26 @@ void rtp_marks_apply(Rtp *r, const RtpSnapshot *s, const ScanMount *mounts, size
         atomic_store(&r->n_marked, n_marked);
         pthread_mutex_unlock(&r->marks_lock);
         marks_list_free(old, n_old);
-
-        pthread_mutex_unlock(&r->sync_lock);
 }
 
 int rtp_marks_sync(Rtp *r) {
-        _cleanup_(rtp_snapshot_unrefp) RtpSnapshot *s = rtp_snapshot_get(r);
+        RtpSnapshot *s;
         ScanMount *mounts = NULL;
         size_t n = 0;
         int k;
 
+        pthread_mutex_lock(&r->sync_lock);
         k = scan_mounts_read(r->mountinfo_fd, &mounts, &n);
-        if (k < 0)
-                return k;
-        rtp_marks_apply(r, s, mounts, n);
-        scan_mounts_free(mounts, n);
-        return 0;
+        if (k >= 0) {
+                /* Taken under sync_lock: a reconfiguration swaps the snapshot under it too, so
+                 * the last synchronisation always applies the newest one. */
+                s = rtp_snapshot_get(r);
+                rtp_marks_apply_locked(r, s, mounts, n);
+                rtp_snapshot_unref(s);
+                scan_mounts_free(mounts, n);
+        }
+        pthread_mutex_unlock(&r->sync_lock);
+        return k < 0 ? k : 0;
 }
 
 static void *marks_main(void *userdata) {
@@ -142,9 +145,9 @@ static void *marks_main(void *userdata) {
 
         for (;;) {
                 if (poll(fds, ELEMENTSOF(fds), -1) < 0) {
-                        if (errno == EINTR || errno == ENOMEM)
-                                continue;
-                        break;
+                        if (errno != EINTR)
+                                (void) usleep(10000);
+                        continue;
                 }
                 if (fds[1].revents || atomic_load(&r->stop_requested))
                         break;

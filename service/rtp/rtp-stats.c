@@ -53,7 +53,9 @@ const char *rtp_process_exe(RtpProcess *p) {
 
 /* ---- the statistics table ---- */
 
-#define RTP_STATS_SLOTS (RTP_STATS_MAX * 2)     /* index size, a power of two */
+#define RTP_STATS_SLOTS_BITS 13
+#define RTP_STATS_SLOTS (1U << RTP_STATS_SLOTS_BITS)    /* index size: twice RTP_STATS_MAX */
+_Static_assert(RTP_STATS_SLOTS >= 2 * RTP_STATS_MAX, "the index must stay half empty");
 #define RTP_STATS_NONE UINT32_MAX
 
 typedef struct RtpStatsEntry {
@@ -72,8 +74,9 @@ struct RtpStats {
         uint32_t oldest, newest;
 };
 
+/* Fibonacci hashing: the top bits of the product, which every bit of the pid reaches. */
 static size_t slot_home(pid_t pid) {
-        return ((uint32_t) pid * UINT32_C(2654435761)) & (RTP_STATS_SLOTS - 1);
+        return ((uint32_t) pid * UINT32_C(2654435761)) >> (32 - RTP_STATS_SLOTS_BITS);
 }
 
 /* The index slot holding pid, or the empty slot where it would go. */

@@ -203,8 +203,6 @@ static int rtp_open_fds(Rtp *r) {
 int rtp_new(const RtpConfig *config, Rtp **ret) {
         _cleanup_(rtp_freep) Rtp *r = NULL;
         RtpSnapshot *s = NULL;
-        ScanMount *mounts = NULL;
-        size_t n_mounts = 0;
         unsigned n_workers;
         int k;
 
@@ -239,11 +237,9 @@ int rtp_new(const RtpConfig *config, Rtp **ret) {
         k = rtp_events_start(r);
         if (k < 0)
                 return k;
-        k = scan_mounts_read(r->mountinfo_fd, &mounts, &n_mounts);
+        k = rtp_marks_sync(r);
         if (k < 0)
                 return k;
-        rtp_marks_apply(r, s, mounts, n_mounts);
-        scan_mounts_free(mounts, n_mounts);
         k = rtp_marks_start(r);
         if (k < 0)
                 return k;
@@ -263,18 +259,24 @@ int rtp_reconfigure(Rtp *r, const RtpConfig *config) {
         k = rtp_snapshot_new(config, &s);
         if (k < 0)
                 return k;
-        /* Read the table before changing anything, so that a failure leaves the old
-         * configuration whole. */
+
+        /* The mount table is read before anything changes, so that a failure leaves the old
+         * configuration whole; sync_lock is held across the swap, so that the marks thread
+         * cannot apply the old snapshot after us. */
+        pthread_mutex_lock(&r->sync_lock);
         k = scan_mounts_read(-EBADF, &mounts, &n_mounts);
         if (k < 0) {
+                pthread_mutex_unlock(&r->sync_lock);
                 rtp_snapshot_unref(s);
                 return k;
         }
-
         pthread_mutex_lock(&r->config_lock);
         old = r->snapshot;
         r->snapshot = s;
         pthread_mutex_unlock(&r->config_lock);
+        rtp_marks_apply_locked(r, s, mounts, n_mounts);
+        pthread_mutex_unlock(&r->sync_lock);
+        scan_mounts_free(mounts, n_mounts);
 
         if (old->timeout_ms != s->timeout_ms) {
                 atomic_store(&r->timeout_ms, s->timeout_ms);
@@ -284,8 +286,6 @@ int rtp_reconfigure(Rtp *r, const RtpConfig *config) {
                 rtp_ignore_marks_flush(r, s->generation);
         if (!s->statistics)
                 rtp_stats_clear(r->stats);
-        rtp_marks_apply(r, s, mounts, n_mounts);
-        scan_mounts_free(mounts, n_mounts);
         return 0;
 }
 

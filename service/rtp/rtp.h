@@ -70,12 +70,16 @@ typedef struct RtpConfig {
         unsigned n_workers;             /* 0 = RTP_WORKERS_DEFAULT; fixed at rtp_new() */
 } RtpConfig;
 
-/* Creates the fanotify group, marks the mounts and starts the threads. Returns 0, -EPERM (no
- * CAP_SYS_ADMIN), -ENOSYS/-EINVAL (kernel without permission events), -ENOMEM, ... */
+/* Creates the fanotify group, marks the mounts and starts the threads. Each queued event holds
+ * an fd, so the queue is sized against RLIMIT_NOFILE, whose soft limit is raised towards the
+ * hard one when needed (README.md). Returns 0, -EPERM (no CAP_SYS_ADMIN), -ENOSYS/-EINVAL
+ * (kernel without permission events, or no rules), -EMFILE (RLIMIT_NOFILE too low for even a
+ * minimal queue), -ENOMEM, ... */
 int rtp_new(const RtpConfig *config, Rtp **ret);
 
 /* Swaps in a new configuration: mode, rules, exclusions, policies, mounts; a new generation
- * flushes ignore marks. n_workers is ignored. Returns 0 or a negative errno (then the old
+ * flushes ignore marks. n_workers is ignored. The new mount selection is applied before this
+ * returns (it may wait on a stalled mount point). Returns 0 or a negative errno (then the old
  * configuration stays). */
 int rtp_reconfigure(Rtp *r, const RtpConfig *config);
 

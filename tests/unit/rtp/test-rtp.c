@@ -18,11 +18,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -81,6 +84,50 @@ static EngineRules *rules_compile(void) {
  * Helpers run in other processes (argv[1] == "--helper")
  */
 
+/* Starts `self --helper args...` with its stdout on a pipe; *ret_fd is the read end. Returns
+ * the pid or -1. (No ck_assert here: helpers run outside the test runner.) */
+static pid_t spawn_self(const char * const *args, int *ret_fd) {
+        char *argv[64] = { self_path, (char *) "--helper" };
+        size_t n = 2;
+        int p[2];
+        pid_t pid;
+
+        for (; args[n - 2] && n < ELEMENTSOF(argv) - 1; n++)
+                argv[n] = (char *) args[n - 2];
+        argv[n] = NULL;
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -1;
+        pid = fork();
+        if (pid == 0) {
+                dup2(p[1], STDOUT_FILENO);
+                execv(self_path, argv);
+                _exit(127);
+        }
+        close(p[1]);
+        if (pid < 0)
+                close(p[0]);
+        else
+                *ret_fd = p[0];
+        return pid;
+}
+
+/* Runs a helper to the end: its exit status (-1 when it could not run) and its whole output
+ * (caller frees). */
+static int run_self(const char * const *args, char **ret_out, pid_t *ret_pid) {
+        int fd, status, r;
+        pid_t pid = spawn_self(args, &fd);
+
+        if (pid < 0)
+                return -1;
+        r = read_fd_full(fd, 0, 1 << 20, ret_out, NULL);
+        close(fd);
+        if (waitpid(pid, &status, 0) != pid || r < 0)
+                return -1;
+        if (ret_pid)
+                *ret_pid = pid;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 static uint64_t now_ms(void) {
         struct timespec ts;
 
@@ -103,6 +150,34 @@ static int helper_open(int argc, char **argv) {
                 if (fd >= 0)
                         close(fd);
         }
+        return 0;
+}
+
+static void *open_thread(void *path) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0)
+                return (void *) (intptr_t) errno;
+        close(fd);
+        return NULL;
+}
+
+/* parallel PATH...: opens every path at once, one thread each; prints the number of failed
+ * opens. */
+static int helper_parallel(int argc, char **argv) {
+        pthread_t threads[128];
+        int failed = 0, n = MIN(argc, (int) ELEMENTSOF(threads));
+
+        for (int i = 0; i < n; i++)
+                if (pthread_create(&threads[i], NULL, open_thread, argv[i]) != 0)
+                        return 1;
+        for (int i = 0; i < n; i++) {
+                void *result;
+
+                pthread_join(threads[i], &result);
+                failed += result != NULL;
+        }
+        printf("%d\n", failed);
         return 0;
 }
 
@@ -169,10 +244,65 @@ static int helper_loop(const char *dir, int n, int ms) {
         return 0;
 }
 
+/* overload MOUNT BIG FILE...: an Rtp of its own with one worker and a file table so small
+ * (the hard limit, which cannot be raised again without CAP_SYS_RESOURCE: hence a helper) that
+ * only RTP_QUEUE_MIN events can wait; BIG is opened by one process, hashed whole so that the
+ * worker stays busy, and meanwhile the FILEs all at once by another. Prints the failed opens,
+ * the overloads and the timeouts. */
+static int helper_overload(char *mount, char *big, int argc, char **argv) {
+        struct rlimit low = {
+                .rlim_cur = RTP_QUEUE_MIN + 1 + 2 * RTP_FD_RESERVE,
+                .rlim_max = RTP_QUEUE_MIN + 1 + 2 * RTP_FD_RESERVE,
+        };
+        char *mounts[] = { mount, NULL };
+        RtpConfig config = {
+                .block = true,
+                .mounts = mounts,
+                .engine_options = ENGINE_SCAN_OPTIONS_DEFAULT,
+                .n_workers = 1,
+                .timeout_ms = 60000,
+        };
+        const char *parallel[64] = { "parallel" };
+        _cleanup_free_ char *out = NULL;
+        RtpCounters c;
+        Rtp *r = NULL;
+        pid_t slow;
+        int fd;
+
+        config.engine_options.compute_hash = true;
+        config.engine_options.max_hash_bytes = UINT64_MAX;
+        if (setrlimit(RLIMIT_NOFILE, &low) < 0 || engine_global_init() < 0 ||
+            !(config.rules = rules_compile()) || rtp_new(&config, &r) < 0)
+                return 1;
+        slow = spawn_self((const char *[]) { "open", big, NULL }, &fd);
+        if (slow < 0)
+                return 1;
+        for (uint64_t deadline = now_ms() + 5000; rtp_get_counters(r, &c), c.events == 0;)
+                if (now_ms() > deadline)
+                        return 1;
+        for (int i = 0; i < argc && i < (int) ELEMENTSOF(parallel) - 2; i++)
+                parallel[i + 1] = argv[i];
+        if (run_self(parallel, &out, NULL) != 0)
+                return 1;
+        rtp_get_counters(r, &c);
+        printf("%d %llu %llu\n", atoi(out), (unsigned long long) c.overloads,
+               (unsigned long long) c.timeouts);
+        close(fd);
+        (void) waitpid(slow, NULL, 0);
+        rtp_free(r);
+        engine_rules_unref(config.rules);
+        engine_global_done();
+        return 0;
+}
+
 /* hold MOUNT: an Rtp of its own on MOUNT; says "ready" and waits to be killed. */
 static int helper_hold(char *mount) {
         char *mounts[] = { mount, NULL };
-        RtpConfig config = { .block = true, .mounts = mounts };
+        RtpConfig config = {
+                .block = true,
+                .mounts = mounts,
+                .engine_options = ENGINE_SCAN_OPTIONS_DEFAULT,
+        };
         Rtp *r = NULL;
 
         if (engine_global_init() < 0 || !(config.rules = rules_compile()) ||
@@ -189,12 +319,16 @@ static int helper_hold(char *mount) {
 static int helper_main(int argc, char **argv) {
         if (argc >= 1 && streq(argv[0], "open"))
                 return helper_open(argc - 1, argv + 1);
+        if (argc >= 1 && streq(argv[0], "parallel"))
+                return helper_parallel(argc - 1, argv + 1);
         if (argc == 2 && streq(argv[0], "exec"))
                 return helper_exec(argv[1]);
         if (argc == 3 && streq(argv[0], "append"))
                 return helper_append(argv[1], argv[2]);
         if (argc == 4 && streq(argv[0], "loop"))
                 return helper_loop(argv[1], atoi(argv[2]), atoi(argv[3]));
+        if (argc >= 3 && streq(argv[0], "overload"))
+                return helper_overload(argv[1], argv[2], argc - 3, argv + 3);
         if (argc == 2 && streq(argv[0], "hold"))
                 return helper_hold(argv[1]);
         return 2;
@@ -204,26 +338,10 @@ static int helper_main(int argc, char **argv) {
  * Running helpers from the tests
  */
 
-/* Starts `self --helper args...` with its stdout on a pipe; *ret_fd is the read end. */
 static pid_t helper_spawn(const char * const *args, int *ret_fd) {
-        char *argv[16] = { self_path, (char *) "--helper" };
-        size_t n = 2;
-        int p[2];
-        pid_t pid;
+        pid_t pid = spawn_self(args, ret_fd);
 
-        for (; args[n - 2] && n < ELEMENTSOF(argv) - 1; n++)
-                argv[n] = (char *) args[n - 2];
-        argv[n] = NULL;
-        ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-        pid = fork();
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-                dup2(p[1], STDOUT_FILENO);
-                execv(self_path, argv);
-                _exit(127);
-        }
-        close(p[1]);
-        *ret_fd = p[0];
+        ck_assert_int_gt(pid, 0);
         return pid;
 }
 
@@ -250,16 +368,9 @@ static bool helper_read_line(int fd, char *buf, size_t size, int timeout_ms) {
 /* Runs a helper to the end; returns its whole output (caller frees) and checks it exited 0. */
 static char *helper_run(const char * const *args, pid_t *ret_pid) {
         char *out = NULL;
-        int fd, status;
-        pid_t pid = helper_spawn(args, &fd);
+        int status = run_self(args, &out, ret_pid);
 
-        ck_assert_int_eq(read_fd_full(fd, 0, 1 << 20, &out, NULL), 0);
-        close(fd);
-        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "helper %s: status %d",
-                      args[0], status);
-        if (ret_pid)
-                *ret_pid = pid;
+        ck_assert_msg(status == 0, "helper %s: status %d", args[0], status);
         return out;
 }
 
@@ -482,6 +593,59 @@ START_TEST(test_mount_selection) {
         ck_assert(rtp_mount_is_selected(&s, &m[1]));
         ck_assert(!rtp_mount_is_selected(&s, &m[4]));
         ck_assert(!rtp_mount_is_selected(&s, &m[5]));
+}
+END_TEST
+
+/* A process as the statistics see it, without /proc (the pids are made up). */
+static RtpProcess fake_process(pid_t pid) {
+        RtpProcess p = { .pid = pid, .comm_read = true, .exe_read = true };
+
+        snprintf(p.comm, sizeof(p.comm), "p%d", (int) pid);
+        snprintf(p.exe, sizeof(p.exe), "/usr/bin/p%d", (int) pid);
+        return p;
+}
+
+START_TEST(test_stats_table) {
+        enum { EXTRA = 1000 };
+        RtpStats *stats = NULL;
+        RtpProcessStats *l = NULL;
+        size_t n = 0;
+
+        ck_assert_int_eq(rtp_stats_new(&stats), 0);
+        /* More processes than the table holds (pids far apart, as after pid wrap-around). */
+        for (pid_t pid = 1; pid <= (pid_t) (RTP_STATS_MAX + EXTRA); pid++) {
+                RtpProcess p = fake_process(pid * 8192);
+
+                rtp_stats_record(stats, &p, 10);
+        }
+        /* Every survivor is still found (the removals kept the probe runs whole): a second
+         * record adds to its entry instead of making a new one. */
+        for (pid_t pid = EXTRA + 1; pid <= (pid_t) (RTP_STATS_MAX + EXTRA); pid++) {
+                RtpProcess p = fake_process(pid * 8192);
+
+                rtp_stats_record(stats, &p, 5);
+        }
+        ck_assert_int_eq(rtp_stats_snapshot(stats, &l, &n), 0);
+        ck_assert_uint_eq(n, RTP_STATS_MAX);
+        for (size_t i = 0; i < n; i++) {
+                char name[32];
+
+                ck_assert_int_gt(l[i].pid, EXTRA * 8192);
+                ck_assert_uint_eq(l[i].files_scanned, 2);
+                ck_assert_uint_eq(l[i].scan_time_ns, 15);
+                snprintf(name, sizeof(name), "p%d", (int) l[i].pid);
+                ck_assert_str_eq(l[i].name, name);
+                ck_assert_ptr_nonnull(l[i].path);
+        }
+        /* Most recently updated first. */
+        ck_assert_int_eq(l[0].pid, (pid_t) (RTP_STATS_MAX + EXTRA) * 8192);
+        rtp_process_stats_free(l, n);
+
+        rtp_stats_clear(stats);
+        ck_assert_int_eq(rtp_stats_snapshot(stats, &l, &n), 0);
+        ck_assert_uint_eq(n, 0);
+        rtp_process_stats_free(l, n);
+        rtp_stats_free(stats);
 }
 END_TEST
 
@@ -843,22 +1007,54 @@ START_TEST(test_generation_flush) {
 }
 END_TEST
 
-START_TEST(test_timeout) {
-        /* Big enough that the scan takes far longer than the deadline. */
-        size_t size = (RUNNING_ON_VALGRIND ? 4 : 50) << 20;
-        _cleanup_free_ char *big = path_in("big.bin"), *data = malloc(size);
-        RtpConfig config = config_default(STRV_MAKE(mnt));
-        _cleanup_(rtp_freep) Rtp *r = NULL;
-        uint64_t start;
+/* Writes a file of size bytes (not detected) from this process. */
+static char *make_big_file(const char *name, size_t size) {
+        _cleanup_free_ char *data = malloc(size);
+        char *p = path_in(name);
         int fd;
 
         ck_assert_ptr_nonnull(data);
         for (size_t i = 0; i < size; i++)
                 data[i] = (char) ('a' + i % 23);
-        fd = open(big, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         ck_assert_int_ge(fd, 0);
         ck_assert_int_eq(write(fd, data, size), (ssize_t) size);
-        close(fd);
+        ck_assert_int_eq(close(fd), 0);
+        return p;
+}
+
+START_TEST(test_overload) {
+        enum { N = 40 };
+        _cleanup_free_ char *big = make_big_file("big.bin", 128 << 20);
+        _cleanup_strv_free_ char **files = NULL;
+        _cleanup_free_ char *out = NULL;
+        const char *args[N + 4] = { "overload", mnt, big };
+        unsigned long long overloads = 0, timeouts = 1;
+        int failed = -1;
+
+        for (int i = 0; i < N; i++) {
+                char name[16];
+
+                snprintf(name, sizeof(name), "s%d", i);
+                ck_assert_int_eq(strv_consume(&files, make_file(name, "small\n", 0644)), 0);
+                args[i + 3] = files[i];
+        }
+        /* 40 opens at once while the only worker hashes the big file: RTP_QUEUE_MIN wait,
+         * the rest are let through at once. */
+        out = helper_run(args, NULL);
+        ck_assert_int_eq(sscanf(out, "%d %llu %llu", &failed, &overloads, &timeouts), 3);
+        ck_assert_int_eq(failed, 0);
+        ck_assert_uint_ge(overloads, N - RTP_QUEUE_MIN);
+        ck_assert_uint_eq(timeouts, 0);
+}
+END_TEST
+
+START_TEST(test_timeout) {
+        /* Big enough that the scan takes far longer than the deadline. */
+        _cleanup_free_ char *big = make_big_file("big.bin", (RUNNING_ON_VALGRIND ? 4 : 50) << 20);
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        uint64_t start;
 
         config.timeout_ms = 1;
         r = rtp_start(&config);
@@ -1040,7 +1236,13 @@ START_TEST(test_new_mount_followed) {
         eicar = make_eicar("sub/eicar.com");
         ck_assert_int_eq(other_open(eicar, NULL), EPERM);
 
-        ck_assert_int_eq(umount2(sub, 0), 0);
+        /* A worker may hold the event fd of that open a moment longer (the mount is busy
+         * while it does): retry. */
+        for (uint64_t deadline = now_ms() + 2000; umount2(sub, 0) < 0;) {
+                ck_assert_int_eq(errno, EBUSY);
+                ck_assert_uint_lt(now_ms(), deadline);
+                usleep(1000);
+        }
         ck_assert(marked_wait(r, sub, false));
         ck_assert_uint_eq(counters(r).marked_mounts, 1);
 
@@ -1050,6 +1252,58 @@ START_TEST(test_new_mount_followed) {
         free(eicar);
         eicar = make_eicar("sub/eicar.com");
         ck_assert_int_eq(other_open(eicar, NULL), EPERM);
+}
+END_TEST
+
+START_TEST(test_default_selection) {
+        /* Every monitored type but ramfs is unmonitored, and ramfs mounts of the system are
+         * excluded: whatever the machine, only the two ramfs mounts made here are candidates,
+         * and of those the noexec one is muted. */
+        char * const unmonitored[] = {
+                (char *) "btrfs", (char *) "ecryptfs", (char *) "ext2", (char *) "ext3",
+                (char *) "ext4", (char *) "fuseblk", (char *) "jfs", (char *) "overlay",
+                (char *) "reiserfs", (char *) "tmpfs", (char *) "vfat", (char *) "xfs",
+                (char *) "nfs", (char *) "fuse", NULL,
+        };
+        _cleanup_free_ char *ram = path_in("ram"), *ramnx = path_in("ramnx"), *eicar = NULL;
+        _cleanup_free_ SettingExclusion *items = NULL;
+        _cleanup_(exclusion_set_unrefp) ExclusionSet *ex = NULL;
+        _cleanup_strv_free_ char **marked = NULL;
+        RtpConfig config = config_default(NULL);
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        ScanMount *mounts = NULL;
+        size_t n = 0, n_items = 0;
+
+        ck_assert_int_eq(scan_mounts_read(-1, &mounts, &n), 0);
+        items = calloc(n + 1, sizeof(SettingExclusion));
+        ck_assert_ptr_nonnull(items);
+        for (size_t i = 0; i < n; i++)
+                if (streq(mounts[i].fstype, "ramfs"))
+                        items[n_items++] = (SettingExclusion) {
+                                (char *) "excludedPath", mounts[i].mount_point, true,
+                                EXCLUSION_SCOPE_EPP,
+                        };
+        ck_assert_int_ge(exclusion_set_new(items, n_items, &ex), 0);
+        scan_mounts_free(mounts, n);
+
+        ck_assert_int_eq(mkdir(ram, 0755), 0);
+        ck_assert_int_eq(mkdir(ramnx, 0755), 0);
+        ck_assert_int_eq(mount("test-rtp-ram", ram, "ramfs", 0, NULL), 0);
+        ck_assert_int_eq(mount("test-rtp-ramnx", ramnx, "ramfs", MS_NOEXEC, NULL), 0);
+        config.unmonitored_filesystems = (char **) unmonitored;
+        config.exclusions = ex;
+        config.mute_noexec = true;
+        r = rtp_start(&config);
+        ck_assert_int_eq(rtp_get_marked_mounts(r, &marked), 0);
+        ck_assert(strv_equal(marked, STRV_MAKE(ram)));
+        eicar = make_eicar("ram/eicar.com");
+        ck_assert_int_eq(other_open(eicar, NULL), EPERM);
+
+        /* Not muted any more: the noexec mount is marked too. */
+        config.mute_noexec = false;
+        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        ck_assert(marked_wait(r, ramnx, true));
+        ck_assert_uint_eq(counters(r).marked_mounts, 2);
 }
 END_TEST
 
@@ -1094,6 +1348,7 @@ static Suite *rtp_suite(void) {
         tcase_add_test(basics, test_available);
         tcase_add_test(basics, test_bad_config);
         tcase_add_test(basics, test_mount_selection);
+        tcase_add_test(basics, test_stats_table);
         suite_add_tcase(s, basics);
 
         tcase_add_checked_fixture(tc, setup, teardown);
@@ -1114,12 +1369,14 @@ static Suite *rtp_suite(void) {
         tcase_add_test(tc, test_restored_grace);
         tcase_add_test(tc, test_generation_flush);
         tcase_add_test(tc, test_timeout);
+        tcase_add_test(tc, test_overload);
         tcase_add_test(tc, test_self);
         tcase_add_test(tc, test_fifo);
         tcase_add_test(tc, test_statistics);
         tcase_add_test(tc, test_conflicts);
         tcase_add_test(tc, test_killed_holder);
         tcase_add_test(tc, test_new_mount_followed);
+        tcase_add_test(tc, test_default_selection);
         tcase_add_test(tc, test_free_under_load);
         suite_add_tcase(s, tc);
         return s;
@@ -1129,15 +1386,15 @@ int main(int argc, char **argv) {
         SRunner *sr;
         int failed;
 
-        if (argc >= 2 && streq(argv[1], "--helper"))
-                return helper_main(argc - 2, argv + 2);
-
         /* The helpers are this very binary; argv[0] (not /proc/self/exe, which is valgrind's
          * own binary under valgrind). */
         if (!realpath(argv[0], self_path)) {
                 perror("realpath");
                 return EXIT_FAILURE;
         }
+        if (argc >= 2 && streq(argv[1], "--helper"))
+                return helper_main(argc - 2, argv + 2);
+
         if (engine_global_init() < 0 || !(rules = rules_compile())) {
                 fprintf(stderr, "Failed to set up the engine\n");
                 return EXIT_FAILURE;
