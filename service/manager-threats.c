@@ -212,15 +212,10 @@ static void restored_expire(Manager *m, uint64_t now) {
         m->n_restored = w;
 }
 
-static bool restored_key_equal(const VerdictKey *a, const VerdictKey *b) {
-        return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-               a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
-}
-
 static void restored_add(Manager *m, const struct stat *st) {
         uint64_t seconds = (uint64_t) settings_get_int(m->settings,
                                                        "antivirusEngine.threatRestorationExclusionTime");
-        RtpRestoredFile *a;
+        RestoredFile *a;
 
         restored_expire(m, now_realtime_usec());
         if (seconds == 0 || m->n_restored >= RESTORED_MAX)
@@ -246,10 +241,7 @@ bool manager_threat_restored_recently(Manager *m, const char *path) {
         if (!file || lstat(file, &st) < 0 || !S_ISREG(st.st_mode))
                 return false;
         verdict_key_from_stat(&key, &st, 0);
-        for (size_t i = 0; i < m->n_restored; i++)
-                if (restored_key_equal(&m->restored[i].key, &key))
-                        return true;
-        return false;
+        return restored_file_find(m->restored, m->n_restored, &key, now_realtime_usec());
 }
 
 static int restore_entry(Manager *m, const char *id, const char *destination, char **ret_path,

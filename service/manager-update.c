@@ -195,9 +195,11 @@ static int update_done_handler(sd_event_source *s, int fd, uint32_t revents, voi
                 manager_update_schedule(m);
                 (void) bus_definitions_emit_changed(m);
         }
-        update_reply(j, m);
+        /* The scan starts before the answer, so that a client that hears "updated" also
+         * finds the scan it caused. */
         if (!j->connectivity_only && j->r == 0)
                 manager_scan_after_update(m);
+        update_reply(j, m);
         update_job_free(j);
         return 0;
 }

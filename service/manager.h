@@ -110,7 +110,7 @@ struct Manager {
         /* Threat handling (manager-threats.c). */
         QuarantineStore *quarantine;
         char *quarantine_error;         /* the quarantine could not be opened: a health issue */
-        RtpRestoredFile *restored;      /* files restored lately, left alone until they expire */
+        RestoredFile *restored;         /* files restored lately, left alone until they expire */
         size_t n_restored;
         sd_event_source *retention_timer;
 

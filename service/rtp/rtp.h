@@ -37,12 +37,8 @@ typedef struct Rtp Rtp;
 #define RTP_QUEUE_MAX 4096U             /* events waiting for a worker, then allow */
 #define RTP_WORKERS_DEFAULT 2U
 
-/* A file restored from quarantine: left alone until expires_usec (CLOCK_REALTIME µs) while it
- * is unchanged (same dev, ino, size, mtime, ctime; key.generation is ignored). */
-typedef struct RtpRestoredFile {
-        VerdictKey key;
-        uint64_t expires_usec;
-} RtpRestoredFile;
+/* A file restored from the quarantine (scan.h): left alone while unchanged and in its grace. */
+typedef RestoredFile RtpRestoredFile;
 
 typedef struct RtpConfig {
         bool block;                     /* true: real_time (deny); false: passive (report) */

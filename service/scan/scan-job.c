@@ -21,6 +21,7 @@
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "scan/scan.h"
@@ -51,6 +52,8 @@ struct ScanJob {
         EngineScanOptions options;
         char **ignored_types;
         VerdictCache *cache;
+        RestoredFile *restored;
+        size_t n_restored;
 
         pthread_t walker;
         pthread_t *workers;
@@ -205,6 +208,17 @@ static char *path_child(const char *parent, const char *name) {
         return p;
 }
 
+/* A file restored from the quarantine lately and unchanged since. */
+static bool scan_job_restored(ScanJob *job, const VerdictKey *key) {
+        struct timespec ts;
+
+        if (job->n_restored == 0)
+                return false;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return restored_file_find(job->restored, job->n_restored, key,
+                                  (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000);
+}
+
 /* Opens a regular file found by the walk and queues it, unless excluded or cached. */
 static void walk_file(ScanJob *job, int dir_fd, const char *name, char *path,
                       const struct stat *st) {
@@ -219,6 +233,11 @@ static void walk_file(ScanJob *job, int dir_fd, const char *name, char *path,
                 return;
         }
         verdict_key_from_stat(&key, st, job->generation);
+        if (scan_job_restored(job, &key)) {
+                atomic_fetch_add(&job->files_excluded, 1);
+                free(path);
+                return;
+        }
         if (job->cache && verdict_cache_lookup(job->cache, &key)) {
                 atomic_fetch_add(&job->files_cached, 1);
                 free(path);
@@ -349,9 +368,9 @@ static bool walk_root(ScanJob *job, const char *root) {
 
                 atomic_fetch_add(&job->files_total, 1);
                 verdict_key_from_stat(&key, &st, job->generation);
-                if (!path || (job->exclusions && exclusion_set_match_file(
-                                                         job->exclusions, EXCLUSION_SCOPE_EPP,
-                                                         root))) {
+                if (!path || scan_job_restored(job, &key) ||
+                    (job->exclusions && exclusion_set_match_file(job->exclusions,
+                                                                 EXCLUSION_SCOPE_EPP, root))) {
                         if (path)
                                 atomic_fetch_add(&job->files_excluded, 1);
                         close(fd);
@@ -490,6 +509,13 @@ static ScanJob *scan_job_alloc(const ScanJobConfig *c) {
         job->options.ignored_types = job->ignored_types;
         job->cache = c->cache;
         job->joined = true;     /* until threads exist */
+        if (c->n_restored > 0) {
+                job->restored = calloc(c->n_restored, sizeof(RestoredFile));
+                if (!job->restored)
+                        return scan_job_free(job);
+                memcpy(job->restored, c->restored, c->n_restored * sizeof(RestoredFile));
+                job->n_restored = c->n_restored;
+        }
         return job;
 }
 
@@ -632,6 +658,7 @@ ScanJob *scan_job_free(ScanJob *job) {
         exclusion_set_unref(job->exclusions);
         strv_free(job->ignored_types);
         strv_free(job->roots);
+        free(job->restored);
         free(job->workers);
         pthread_cond_destroy(&job->not_full);
         pthread_cond_destroy(&job->not_empty);

@@ -71,6 +71,18 @@ int verdict_cache_save(VerdictCache *c, const char *path);
 int verdict_cache_load(VerdictCache *c, const char *path);
 /* A key from a stat buffer. */
 void verdict_key_from_stat(VerdictKey *k, const struct stat *st, uint64_t generation);
+/* Whether two keys name the same unchanged file, whatever definitions judged it. */
+bool verdict_key_same_file(const VerdictKey *a, const VerdictKey *b);
+
+/* A file restored from the quarantine: scans and real-time protection leave it alone until
+ * expires_usec (CLOCK_REALTIME µs) while it is unchanged (key.generation is ignored). */
+typedef struct RestoredFile {
+        VerdictKey key;
+        uint64_t expires_usec;
+} RestoredFile;
+/* Whether key is one of files[0..n) and still in its grace period at now_usec. */
+bool restored_file_find(const RestoredFile *files, size_t n, const VerdictKey *key,
+                        uint64_t now_usec);
 
 /* ---- where scans look ----------------------------------------------------------------------- */
 
@@ -121,6 +133,8 @@ typedef struct ScanJobConfig {
         ExclusionSet *exclusions;       /* NULL = none (or --ignore-exclusions) */
         EngineScanOptions engine_options; /* ignored_types is copied */
         VerdictCache *cache;            /* shared; must outlive the job; NULL = none */
+        const RestoredFile *restored;   /* left alone, counted as excluded; copied */
+        size_t n_restored;
 } ScanJobConfig;
 
 typedef struct ScanCounters {

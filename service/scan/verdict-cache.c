@@ -223,3 +223,16 @@ int verdict_cache_load(VerdictCache *c, const char *path) {
         pthread_mutex_unlock(&c->lock);
         return 0;
 }
+
+bool verdict_key_same_file(const VerdictKey *a, const VerdictKey *b) {
+        return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+               a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}
+
+bool restored_file_find(const RestoredFile *files, size_t n, const VerdictKey *key,
+                        uint64_t now_usec) {
+        for (size_t i = 0; i < n; i++)
+                if (files[i].expires_usec > now_usec && verdict_key_same_file(&files[i].key, key))
+                        return true;
+        return false;
+}
