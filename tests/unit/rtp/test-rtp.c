@@ -9,7 +9,8 @@
  * stdout. `hold` creates an Rtp of its own, for the tests of a second group (SIGKILL under
  * load, conflicting applications).
  *
- * Needs root (mount, fanotify permission events): without it every test fails, loudly.
+ * Needs root (mount, fanotify permission events): without it every test fails, loudly. The run
+ * has a mount namespace of its own, so its mounts go away with it whatever happens.
  * The EICAR test string is put together from two halves, so that this source never holds it
  * in one piece.
  */
@@ -19,6 +20,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -68,7 +70,8 @@ static const char rules_text[] =
         "}\n";
 
 static char self_path[PATH_MAX];        /* this binary, for the helpers */
-static char mnt[64];                    /* the test's tmpfs */
+static char base[] = "/tmp/test-rtp-run-XXXXXX";      /* holds the mount points */
+static char mnt[128];                   /* the test's tmpfs */
 static EngineRules *rules;
 
 static EngineRules *rules_compile(void) {
@@ -395,7 +398,7 @@ static int other_append(const char *path, const char *text) {
 static void setup(void) {
         ck_assert_msg(geteuid() == 0, "test-rtp must run as root (mount, fanotify permission "
                                       "events); it does not skip");
-        snprintf(mnt, sizeof(mnt), "/tmp/test-rtp-XXXXXX");
+        snprintf(mnt, sizeof(mnt), "%s/test-rtp-XXXXXX", base);
         ck_assert_ptr_nonnull(mkdtemp(mnt));
         ck_assert_int_eq(mount("test-rtp", mnt, "tmpfs", 0, "size=256m,mode=0755"), 0);
 }
@@ -1395,6 +1398,15 @@ int main(int argc, char **argv) {
         if (argc >= 2 && streq(argv[1], "--helper"))
                 return helper_main(argc - 2, argv + 2);
 
+        /* A mount namespace of our own, and a directory for the test mounts with a tmpfs of
+         * its own: the mounts and files of the tests are invisible to the rest of the machine,
+         * and vanish with the last process of the run even when a failing test never reaches
+         * its teardown. (Without root this fails; the tests then say why.) */
+        if (!mkdtemp(base) || unshare(CLONE_NEWNS) < 0 ||
+            mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
+            mount("test-rtp-base", base, "tmpfs", 0, "size=16m,mode=0755") < 0)
+                fprintf(stderr, "Failed to make a private mount namespace: %m\n");
+
         if (engine_global_init() < 0 || !(rules = rules_compile())) {
                 fprintf(stderr, "Failed to set up the engine\n");
                 return EXIT_FAILURE;
@@ -1405,5 +1417,7 @@ int main(int argc, char **argv) {
         srunner_free(sr);
         engine_rules_unref(rules);
         engine_global_done();
+        (void) umount2(base, MNT_DETACH);
+        (void) rmdir(base);
         return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
