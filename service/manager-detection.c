@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <unistd.h>
 #include <string.h>
 
@@ -219,6 +220,7 @@ void manager_scan_after_update(Manager *m) {
         ManagerScan *s;
         DIR *d;
         struct dirent *de;
+        int r;
 
         if (!settings_get_bool(m->settings, "antivirusEngine.scanAfterDefinitionUpdate") ||
             !level || !streq(level, "real_time") || m->running_scan)
@@ -227,16 +229,30 @@ void manager_scan_after_update(Manager *m) {
         if (!d)
                 return;
         while ((de = readdir(d))) {
-                char path[sizeof("/proc//exe") + sizeof(de->d_name)];
+                char path[sizeof("/proc//exe") + sizeof(de->d_name)], exe[PATH_MAX];
+                ssize_t n;
+
                 if (strspn(de->d_name, "0123456789") != strlen(de->d_name))
                         continue;
                 (void) snprintf(path, sizeof(path), "/proc/%s/exe", de->d_name);
-                /* Kernel threads have no executable: access() filters them out. */
-                if (access(path, F_OK) == 0 && strv_extend(&exes, path) < 0)
+                /* The executable itself, once each: a process may exit before the scan starts,
+                 * its file stays. Kernel threads have none; deleted ones cannot be scanned. */
+                n = readlink(path, exe, sizeof(exe) - 1);
+                if (n <= 0 || exe[0] != '/')
+                        continue;
+                exe[n] = '\0';
+                if (access(exe, F_OK) == 0 && !strv_contains(exes, exe) &&
+                    strv_extend(&exes, exe) < 0)
                         break;
         }
         closedir(d);
-        if (exes && manager_scan_start(m, SCAN_KIND_CUSTOM, exes, false, &s, &msg) == 0)
+        if (!exes)
+                return;
+        r = manager_scan_start(m, SCAN_KIND_CUSTOM, exes, false, &s, &msg);
+        if (r == 0)
                 log_info("Scanning %zu running executables after the definition update (scan %u).",
                          strv_length(exes), s->id);
+        else
+                log_warning("Running executables not scanned after the definition update: %s",
+                            msg ?: r < 0 ? strerror(-r) : "refused");
 }

@@ -254,11 +254,6 @@ static void ignore_mark_remove(Rtp *r, int fd) {
         pthread_rwlock_unlock(&r->ignore_lock);
 }
 
-static bool verdict_key_equal_ignoring_generation(const VerdictKey *a, const VerdictKey *b) {
-        return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-               a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
-}
-
 /* Marks the file clean: ignore mark first, then a second look at its identity. A write that
  * came after the mark clears it (the kernel does); one that came between our scan and the mark
  * shows in size, mtime or ctime, and then the mark goes and nothing is cached. True when the
@@ -272,7 +267,7 @@ static bool mark_clean(Rtp *r, const RtpSnapshot *s, int fd, const VerdictKey *j
         if (fstat(fd, &st) < 0)
                 return false;
         verdict_key_from_stat(&now, &st, s->generation);
-        if (!verdict_key_equal_ignoring_generation(&now, judged)) {
+        if (!verdict_key_same_file(&now, judged)) {
                 if (k == 0)
                         ignore_mark_remove(r, fd);
                 return false;
@@ -336,16 +331,8 @@ static const char *fd_path(int fd, char buf[static PATH_MAX]) {
 
 /* A restored file still in its grace period and unchanged since it was restored. */
 static bool restored_match(const RtpSnapshot *s, const VerdictKey *k) {
-        uint64_t now;
-
-        if (s->n_restored == 0)
-                return false;
-        now = realtime_usec();
-        for (size_t i = 0; i < s->n_restored; i++)
-                if (s->restored[i].expires_usec > now &&
-                    verdict_key_equal_ignoring_generation(&s->restored[i].key, k))
-                        return true;
-        return false;
+        return s->n_restored > 0 &&
+               restored_file_find(s->restored, s->n_restored, k, realtime_usec());
 }
 
 static bool exclusions_match(const ExclusionSet *set, unsigned scope, const char *path,
