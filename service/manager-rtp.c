@@ -18,25 +18,10 @@
 /* $MDATP_RTP_MOUNTS (colon-separated mount points) limits the marks, for tests and sandboxes. */
 static int rtp_mounts_from_env(char ***ret) {
         const char *env = getenv("MDATP_RTP_MOUNTS");
-        _cleanup_free_ char *copy = NULL;
-        _cleanup_strv_free_ char **l = NULL;
-        char *save = NULL;
 
         *ret = NULL;
-        if (!env)
-                return 0;
-        copy = strdup(env);
-        if (!copy)
-                return -ENOMEM;
-        for (char *p = strtok_r(copy, ":", &save); p; p = strtok_r(NULL, ":", &save))
-                if (p[0] == '/' && strv_extend(&l, p) < 0)
-                        return -ENOMEM;
-        if (!l && !(l = calloc(1, sizeof(char *))))
-                return -ENOMEM;
-        *ret = TAKE_PTR(l);
-        return 0;
+        return env ? strv_split_paths(env, ret) : 0;
 }
-
 static unsigned rtp_timeout_from_env(void) {
         const char *env = getenv("MDATP_RTP_TIMEOUT_MS");
         char *end;
@@ -46,23 +31,6 @@ static unsigned rtp_timeout_from_env(void) {
                 return 0;
         v = strtoul(env, &end, 10);
         return *end || v > 600000 ? 0 : (unsigned) v;
-}
-
-/* Names of the types whose policy is "audit": reported, never denied. */
-static int audit_types(Manager *m, char ***ret) {
-        _cleanup_(setting_value_done) SettingValue v = {};
-        _cleanup_strv_free_ char **l = NULL;
-        int r;
-
-        r = settings_get(m->settings, setting_def_find("antivirusEngine.threatTypeSettings"), &v,
-                         NULL);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; v.strv && v.strv[i] && v.strv[i + 1]; i += 2)
-                if (streq(v.strv[i + 1], "audit") && strv_extend(&l, v.strv[i]) < 0)
-                        return -ENOMEM;
-        *ret = TAKE_PTR(l);
-        return 0;
 }
 
 static void rtp_on_detection(const RtpDetection *d, void *userdata) {
@@ -118,7 +86,7 @@ static int rtp_config_build(Manager *m, bool block, RtpConfig *c, char ***ignore
         if (r >= 0)
                 r = manager_exclusion_set(m, excl);
         if (r >= 0)
-                r = audit_types(m, audit);
+                r = manager_threat_types_with_action(m, "audit", audit);  /* reported, never denied */
         if (r >= 0)
                 r = rtp_mounts_from_env(mounts);
         if (r >= 0)

@@ -202,8 +202,7 @@ static int scan_roots(Manager *m, ScanKind kind, char * const *paths, char ***re
         }
 }
 
-/* Threat types whose policy is "off" never produce a detection. */
-static int ignored_threat_types(Manager *m, char ***ret) {
+int manager_threat_types_with_action(Manager *m, const char *action, char ***ret) {
         _cleanup_(setting_value_done) SettingValue v = {};
         _cleanup_strv_free_ char **l = NULL;
         int r;
@@ -213,19 +212,18 @@ static int ignored_threat_types(Manager *m, char ***ret) {
         if (r < 0)
                 return r;
         for (size_t i = 0; v.strv && v.strv[i] && v.strv[i + 1]; i += 2)
-                if (streq(v.strv[i + 1], "off") && strv_extend(&l, v.strv[i]) < 0)
+                if (streq(v.strv[i + 1], action) && strv_extend(&l, v.strv[i]) < 0)
                         return -ENOMEM;
         *ret = TAKE_PTR(l);
         return 0;
 }
-
 int manager_engine_options(Manager *m, EngineScanOptions *opts, char ***ret_ignored,
                            uint64_t *ret_generation) {
         _cleanup_strv_free_ char **ignored = NULL;
         uint64_t generation;
         int r;
 
-        r = ignored_threat_types(m, &ignored);
+        r = manager_threat_types_with_action(m, "off", &ignored);  /* never detected */
         if (r < 0)
                 return r;
         *opts = (EngineScanOptions) ENGINE_SCAN_OPTIONS_DEFAULT;

@@ -210,6 +210,9 @@ int manager_threat_allow(Manager *m, const char *name, bool allow, char **ret_me
 int manager_threat_type_policy_set(Manager *m, const char *type, const char *action,
                                    char **ret_message, char ***ret_changed);
 
+/* The threat types whose policy (threatTypeSettings) is action; *ret may be NULL (none). */
+int manager_threat_types_with_action(Manager *m, const char *action, char ***ret);
+
 /* Engine options from the settings, shared by scans and real-time protection: *ret_ignored
  * (caller frees) backs opts->ignored_types; *ret_generation names the definitions and the
  * options a clean verdict was made under. */

@@ -22,6 +22,7 @@
 
 #include "definitions/definitions-internal.h"
 #include "util/fileio.h"
+#include "util/hexdecode.h"
 #include "util/macro.h"
 
 /* A PEM public key is a few hundred bytes; anything much larger is not one. */
@@ -41,29 +42,12 @@ void definition_sha256_to_hex(const uint8_t sha256[32], char buf[65]) {
         buf[64] = '\0';
 }
 
-static int hex_value(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 int definition_sha256_from_hex(const char *s, size_t len, uint8_t ret[32]) {
         uint8_t buf[32];
 
-        if (len != 64)
+        if (len != 64 || hex_decode(s, sizeof(buf), buf) < 0)
                 return -EINVAL;
-        for (size_t i = 0; i < 32; i++) {
-                int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
-
-                if (hi < 0 || lo < 0)
-                        return -EINVAL;
-                buf[i] = (uint8_t) (hi << 4 | lo);
-        }
-        memcpy(ret, buf, 32);
+        memcpy(ret, buf, sizeof(buf));
         return 0;
 }
 

@@ -55,6 +55,7 @@
 #include <unistd.h>
 
 #include "definitions/definitions-internal.h"
+#include "util/fileio.h"
 #include "util/macro.h"
 #include "util/strv.h"
 
@@ -382,23 +383,6 @@ finish:
         return r;
 }
 
-static int write_all(int fd, const void *data, size_t size) {
-        const char *p = data;
-
-        while (size > 0) {
-                ssize_t n = write(fd, p, size);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                p += n;
-                size -= (size_t) n;
-        }
-        return 0;
-}
-
 /* Creates the file path (relative, validated) below dir_fd with data, creating its directories;
  * every file and every directory that gained an entry is fsync()ed. */
 static int store_write_file(int dir_fd, const char *path, const void *data, size_t size) {
@@ -432,7 +416,7 @@ static int store_write_file(int dir_fd, const char *path, const void *data, size
         fd = openat(at, component, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0)
                 return negative_errno();
-        r = write_all(fd, data, size);
+        r = write_full(fd, data, size);
         if (r < 0)
                 return r;
         if (fchmod(fd, 0644) < 0)

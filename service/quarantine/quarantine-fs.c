@@ -27,6 +27,7 @@
 #include <openssl/evp.h>
 
 #include "quarantine/quarantine-internal.h"
+#include "util/fileio.h"
 #include "util/macro.h"
 
 #define QUARANTINE_COPY_BUFFER_SIZE (128U * 1024U)
@@ -178,21 +179,6 @@ static void evp_md_ctx_freep(EVP_MD_CTX **c) {
         EVP_MD_CTX_free(*c);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t size) {
-        while (size > 0) {
-                ssize_t n = write(fd, p, size);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                p += n;
-                size -= n;
-        }
-        return 0;
-}
-
 static void xor_with_key(uint8_t *buf, size_t n, const uint8_t key[QUARANTINE_KEY_SIZE],
                          uint64_t offset) {
         for (size_t i = 0; i < n; i++)
@@ -245,7 +231,7 @@ int quarantine_transcode(int in_fd, int out_fd, const uint8_t key[QUARANTINE_KEY
                 if (!encode && EVP_DigestUpdate(ctx, buf, n) != 1)
                         return -EIO;
                 if (out_fd >= 0) {
-                        r = write_all(out_fd, buf, n);
+                        r = write_full(out_fd, buf, n);
                         if (r < 0)
                                 return r;
                 }

@@ -20,6 +20,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "quarantine/quarantine-internal.h"
+#include "util/hexdecode.h"
 #include "util/json.h"
 #include "util/macro.h"
 
@@ -70,23 +71,11 @@ bool quarantine_id_valid(const char *id) {
         return strspn(id, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-") == n;
 }
 
-static bool is_hex(char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static unsigned hex_value(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        return c - 'A' + 10;
-}
-
 bool quarantine_sha256_valid(const char *s) {
         if (!s || strlen(s) != QUARANTINE_SHA256_LENGTH)
                 return false;
         for (size_t i = 0; i < QUARANTINE_SHA256_LENGTH; i++)
-                if (!is_hex(s[i]))
+                if (!hex_digit_is_valid(s[i]))
                         return false;
         return true;
 }
@@ -119,31 +108,7 @@ int quarantine_escape(const char *s, char **ret) {
 }
 
 int quarantine_unescape(const char *s, char **ret) {
-        _cleanup_free_ char *d = NULL;
-        size_t n = strlen(s), o = 0;
-
-        d = malloc(n + 1);
-        if (!d)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                unsigned v;
-
-                if (s[i] != '%') {
-                        d[o++] = s[i];
-                        continue;
-                }
-                /* s[i + 2] is read only when s[i + 1] is a hex digit, so not the terminator. */
-                if (!is_hex(s[i + 1]) || !is_hex(s[i + 2]))
-                        return -EINVAL;
-                v = hex_value(s[i + 1]) << 4 | hex_value(s[i + 2]);
-                if (v == 0)
-                        return -EINVAL;
-                d[o++] = (char) v;
-                i += 2;
-        }
-        d[o] = '\0';
-        *ret = TAKE_PTR(d);
-        return 0;
+        return percent_unescape(s, ret);
 }
 
 /* ---- writing ---- */
@@ -330,12 +295,7 @@ static int member_unescaped(const JsonNode *root, const char *key, size_t max, c
 static int parse_key(const char *hex, uint8_t key[QUARANTINE_KEY_SIZE]) {
         if (!hex || strlen(hex) != 2 * QUARANTINE_KEY_SIZE)
                 return -EBADMSG;
-        for (size_t i = 0; i < QUARANTINE_KEY_SIZE; i++) {
-                if (!is_hex(hex[2 * i]) || !is_hex(hex[2 * i + 1]))
-                        return -EBADMSG;
-                key[i] = hex_value(hex[2 * i]) << 4 | hex_value(hex[2 * i + 1]);
-        }
-        return 0;
+        return hex_decode(hex, QUARANTINE_KEY_SIZE, key) < 0 ? -EBADMSG : 0;
 }
 
 /* An absolute path with a last component to act on, as quarantine_split_path() accepts. */

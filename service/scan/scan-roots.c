@@ -31,28 +31,12 @@ static const char * const pseudo_fstypes[] = {
         "binfmt_misc", "efivarfs", "rpc_pipefs", "nsfs", "selinuxfs", NULL,
 };
 
-static int split_env_paths(const char *value, char ***ret) {
-        _cleanup_strv_free_ char **l = NULL;
-        _cleanup_free_ char *copy = strdup(value);
-        char *save = NULL;
-
-        if (!copy)
-                return -ENOMEM;
-        for (char *p = strtok_r(copy, ":", &save); p; p = strtok_r(NULL, ":", &save))
-                if (p[0] == '/' && strv_extend(&l, p) < 0)
-                        return -ENOMEM;
-        if (!l && !(l = calloc(1, sizeof(char *))))
-                return -ENOMEM;
-        *ret = TAKE_PTR(l);
-        return 0;
-}
-
 int scan_quick_paths(char ***ret) {
         const char *env = getenv("MDATP_SCAN_QUICK_PATHS");
         char **l;
 
         if (env)
-                return split_env_paths(env, ret);
+                return strv_split_paths(env, ret);
         l = strv_copy((char **) quick_paths);
         if (!l)
                 return -ENOMEM;
@@ -72,7 +56,7 @@ int scan_full_roots(char * const *unmonitored, char ***ret) {
         int r;
 
         if (env)
-                return split_env_paths(env, ret);
+                return strv_split_paths(env, ret);
 
         r = scan_mounts_read(-EBADF, &mounts, &n_mounts);
         if (r < 0)

@@ -16,6 +16,7 @@
 
 #include "threats/threats-internal.h"
 #include "threats/threats.h"
+#include "util/hexdecode.h"
 #include "util/macro.h"
 
 static const char * const threat_source_table[_THREAT_SOURCE_MAX] = {
@@ -116,25 +117,13 @@ bool threat_utf8_valid(const char *s, size_t n) {
         return true;
 }
 
-static bool threat_is_hex(char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static unsigned threat_hex_value(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        return c - 'A' + 10;
-}
-
 bool threat_id_valid(const char *s) {
         if (!s || strlen(s) != THREAT_ID_LENGTH)
                 return false;
         for (size_t i = 0; i < THREAT_ID_LENGTH; i++) {
                 bool dash = i == 8 || i == 13 || i == 18 || i == 23;
 
-                if (dash ? s[i] != '-' : !threat_is_hex(s[i]))
+                if (dash ? s[i] != '-' : !hex_digit_is_valid(s[i]))
                         return false;
         }
         return true;
@@ -177,7 +166,7 @@ bool threat_sha256_normalize(const char *s, char *out) {
         if (n != 0 && n != THREAT_SHA256_LENGTH)
                 return false;
         for (size_t i = 0; i < n; i++) {
-                if (!threat_is_hex(s[i]))
+                if (!hex_digit_is_valid(s[i]))
                         return false;
                 out[i] = s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 'a' : s[i];
         }
@@ -317,30 +306,5 @@ int threat_path_escape(const char *path, char **ret) {
 }
 
 int threat_path_unescape(const char *s, char **ret) {
-        size_t n = strlen(s), o = 0;
-        _cleanup_free_ char *d = NULL;
-
-        d = malloc(n + 1);
-        if (!d)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                unsigned v;
-
-                if (s[i] != '%') {
-                        d[o++] = s[i];
-                        continue;
-                }
-                /* s is NUL-terminated and NUL is no hex digit: s[i + 2] is read only when
-                 * s[i + 1] is not the terminator. */
-                if (!threat_is_hex(s[i + 1]) || !threat_is_hex(s[i + 2]))
-                        return -EINVAL;
-                v = threat_hex_value(s[i + 1]) << 4 | threat_hex_value(s[i + 2]);
-                if (v == 0)
-                        return -EINVAL;
-                d[o++] = (char) v;
-                i += 2;
-        }
-        d[o] = '\0';
-        *ret = TAKE_PTR(d);
-        return 0;
+        return percent_unescape(s, ret);
 }

@@ -75,7 +75,7 @@ int read_file_full(const char *path, size_t max_size, char **ret_data, size_t *r
         return read_fd_full(fd, st.st_size, max_size, ret_data, ret_size);
 }
 
-static int write_all(int fd, const void *data, size_t size) {
+int write_full(int fd, const void *data, size_t size) {
         const char *p = data;
 
         while (size > 0) {
@@ -123,7 +123,7 @@ static int write_and_rename(int fd, const char *template, const char *path, cons
                             size_t size, mode_t mode) {
         int r;
 
-        r = write_all(fd, data, size);
+        r = write_full(fd, data, size);
         if (r < 0)
                 return r;
         /* fchmod, not umask: the caller's mode is what the file gets. */

@@ -21,3 +21,6 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
 
 /* "a/b", or NULL on OOM. */
 char *path_join(const char *a, const char *b);
+
+/* Writes all of data to fd, retrying short writes and EINTR. 0 or a negative errno. */
+int write_full(int fd, const void *data, size_t size);

@@ -25,3 +25,7 @@ static inline bool strv_isempty(char * const *l) { return !l || !*l; }
 
 /* A NULL-terminated literal list: STRV_MAKE("a", "b"). */
 #define STRV_MAKE(...) ((char **) ((const char *[]) { __VA_ARGS__, NULL }))
+
+/* The absolute paths of a colon-separated list ("/a:/b"; other entries are dropped), as a strv
+ * that may be empty but is never NULL. 0 or -ENOMEM. */
+int strv_split_paths(const char *value, char ***ret);

@@ -395,22 +395,14 @@ static int build_created(uint64_t *ret_usec) {
 static int write_new_file_at(int dir_fd, const char *name, const void *data, size_t size,
                              mode_t mode) {
         _cleanup_close_ int fd = -EBADF;
-        const char *p = data;
+        int r;
 
         fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
         if (fd < 0)
                 return negative_errno();
-        while (size > 0) {
-                ssize_t n = write(fd, p, size);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                p += n;
-                size -= (size_t) n;
-        }
+        r = write_full(fd, data, size);
+        if (r < 0)
+                return r;
         if (fchmod(fd, mode) < 0)
                 return negative_errno();
         if (fsync(fd) < 0)
