@@ -374,7 +374,7 @@ START_TEST(test_threat_history) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *h = NULL;
         _cleanup_(threat_list_done) ThreatList l = THREAT_LIST_INIT;
         _cleanup_free_ char *json = NULL;
-        TestBus tb = {};
+        TestBus tb = {}, tb_history = {};
 
         m = test_message(&tb);
         ck_assert_int_ge(sd_bus_message_open_container(m, SD_BUS_TYPE_ARRAY, "(ssssstss)"), 0);
@@ -383,7 +383,7 @@ START_TEST(test_threat_history) {
         seal(m);
         ck_assert_int_eq(threat_list_read(m, &l), 0);
 
-        h = test_message(&tb);
+        h = test_message(&tb_history);
         ck_assert_int_ge(sd_bus_message_append(h, "a(sa(tss))", 2,
                                                "zz", 1, UINT64_C(1), "active", "",
                                                "b2", 3,
@@ -399,6 +399,7 @@ START_TEST(test_threat_history) {
                                            "{\"key\":1795438923001,\"value\":\"quarantined\"},"
                                            "{\"key\":1795438925000,\"value\":\"restored\"}]"));
         test_bus_done(&tb);
+        test_bus_done(&tb_history);
 }
 END_TEST
 
