@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# bench/rtp-bench-inner.sh run
+# bench/rtp-bench-inner.sh run | warm-prepare MODE DIR
 #
 # The part of bench/run-rtp-bench.sh that runs inside scripts/sandbox.sh (private bus, real mdatpd
 # loaded with the bench pack, watching only the sandbox's tmpfs $MDATP_RTP_MOUNTS). Not meant to
@@ -15,8 +15,15 @@
 # again at the end for the small-file cases ("off2"; the VM's speed drifts). Cases per mode:
 #   cold    hyperfine --prepare writes a fresh tree of BENCH_FILES small files (new inodes, never
 #           opened for reading), the timed command reads every file once
-#   warm    the tree the last cold run left, read again (each file opened once before)
+#   warm    --prepare (warm-prepare) writes a fresh tree and reads it once, untimed; the timed
+#           command reads it again: every timed run is a true second pass
 #   build   --prepare untars the project's source; timed: meson setup -Dtests=false + ninja
+# and, unless BENCH_MARKS=0, the ignore-mark limit: BENCH_MARKS_FILES (70,000) files, more than
+# the daemon's 65,536 ignore marks, read three times with mdatp on (not timed with hyperfine).
+#
+#   warm-prepare MODE DIR   hyperfine's --prepare of the warm case; for MODE mdatp it also
+#                           appends GetCounters before and after to $RES/mdatp-warm.cur.counters.jsonl,
+#                           so the events of each timed pass are known
 # Everything this script starts (clamd, clamonacc) is stopped by PID on exit.
 set -euo pipefail
 
@@ -26,14 +33,15 @@ log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 case "${1:-}" in
 run) ;;
-*) sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+warm-prepare) [ $# = 3 ] || exit 2 ;;
+*) sed -n '3,26p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
 RES=${BENCH_RES:?run from bench/run-rtp-bench.sh}
 
 T=${MDATP_RTP_MOUNTS:?no watched mount}
 mountpoint -q "$T" || { log "$T is not a mount point"; exit 1; }
 N=$BENCH_FILES RUNS=$BENCH_RUNS BRUNS=$BENCH_BUILD_RUNS CRUNS=$BENCH_CLAM_RUNS
-READER=$BENCH_READER TAR=$BENCH_SRC_TAR
+READER=$BENCH_READER TAR=$BENCH_SRC_TAR SELF=$HERE/rtp-bench-inner.sh
 TO=${CASE_TIMEOUT:-300}
 QUIET_WAIT=${QUIET_WAIT:-30} OTHER_MAX=${OTHER_MAX:-0.10} TRIES=$((${RETRIES:-1} + 1))
 BUDGET=${BENCH_BUDGET:-360}    # s of this script after which nothing waits or retries any more
@@ -60,6 +68,10 @@ counters() {            # counters FILE: GetCounters as one JSON object
         busctl --system --json=short call com.microsoft.Mdatp1 "$RTP_OBJ" "$RTP_IF" GetCounters |
                 $PY -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["data"][0]))' > "$1"
 }
+counters_line() {        # counters_line FILE: appends GetCounters as one JSON line
+        busctl --system --json=short call com.microsoft.Mdatp1 "$RTP_OBJ" "$RTP_IF" GetCounters |
+                $PY -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["data"][0]))' >> "$1"
+}
 # Off and on again: a new fanotify group, so the counters (max_latency_us too) start from 0 and
 # no ignore mark is left. The verdict cache stays (fresh trees have new inodes and times).
 rtp_fresh() {
@@ -69,7 +81,7 @@ rtp_fresh() {
 rtp_off() { set_level on_demand; wait_enabled false; }
 
 # ---- clamd + clamonacc -----------------------------------------------------------------------
-CLAMD_PID= ONACC_PID= CD=
+CLAMD_PID= ONACC_PID= CD= AFTER=
 clam_stop() {
         local p
         for p in $ONACC_PID $CLAMD_PID; do
@@ -174,8 +186,9 @@ wait_quiet() {
         done
 }
 
-# timed NAME TRIES HYPERFINE-ARGS...: hyperfine into $RES/NAME.json; the reader's lines of the
-# attempt kept go to $RES/NAME.jsonl (commands write $RES/NAME.cur.jsonl). Up to TRIES attempts
+# timed NAME TRIES HYPERFINE-ARGS...: hyperfine into $RES/NAME.json; the files the commands write
+# as $RES/NAME.cur.* are kept, of the attempt kept, as $RES/NAME.* (e.g. the reader's lines in
+# NAME.jsonl). $AFTER, when set, runs after each attempt's hyperfine. Up to TRIES attempts
 # while others took more than OTHER_MAX of the machine and the budget lasts; keeps the attempt
 # with the least interference. Sets OTHER.
 timed() {
@@ -183,22 +196,24 @@ timed() {
         shift 2
         for ((attempt = 1; attempt <= tries; attempt++)); do
                 wait_quiet
-                rm -f "$RES/$name.cur.jsonl"
+                rm -f "$RES/$name".cur.*
                 s0=$(self_ticks); b0=$(busy_ticks); w0=$(date +%s.%N)
                 timeout "$TO" hyperfine --style basic --export-json "$RES/$name.cur.json" \
                         --command-name "$name" "$@" > "$RES/$name.hf" 2>&1 ||
                         log "hyperfine failed for $name (see $RES/$name.hf)"
                 w1=$(date +%s.%N); b1=$(busy_ticks); s1=$(self_ticks)
+                [ -z "$AFTER" ] || $AFTER
                 OTHER=$(awk -v b=$((b1 - b0)) -v s=$((s1 - s0)) -v hz="$hz" -v n="$ncpu" \
                         -v w0="$w0" -v w1="$w1" 'BEGIN { o = (b - s) / hz / n / (w1 - w0);
                                                        printf "%.3f", o < 0 ? 0 : o }')
                 echo "$name attempt $attempt: others took $OTHER of the machine" >> "$RES/load.txt"
                 if [ -z "$best" ] || awk -v o="$OTHER" -v b="$best" 'BEGIN { exit !(o < b) }'; then
                         best=$OTHER
-                        [ -f "$RES/$name.cur.json" ] && mv "$RES/$name.cur.json" "$RES/$name.json"
-                        [ -f "$RES/$name.cur.jsonl" ] && mv "$RES/$name.cur.jsonl" "$RES/$name.jsonl"
+                        for f in "$RES/$name".cur.*; do
+                                [ -e "$f" ] && mv "$f" "$RES/$name.${f##*/"$name".cur.}"
+                        done
                 fi
-                rm -f "$RES/$name.cur.json" "$RES/$name.cur.jsonl"
+                rm -f "$RES/$name".cur.*
                 awk -v o="$OTHER" -v m="$OTHER_MAX" 'BEGIN { exit !(o <= m) }' && break
                 [ "$SECONDS" -lt "$BUDGET" ] || { log "$name: time budget spent, no more attempts"; break; }
                 [ "$attempt" -lt "$tries" ] &&
@@ -217,9 +232,36 @@ files() {
                 --prepare "sh -c 'rm -rf $d && $READER make $d $N'" \
                 "$READER read $d $N --out $RES/$m-cold.cur.jsonl"
         [ "$m" = mdatp ] && counters "$RES/mdatp-cold.counters.json"
-        log "$m: second pass (the same files again), $runs run(s)"
-        timed "$m-warm" "$tries" -N --runs "$runs" "$READER read $d $N --out $RES/$m-warm.cur.jsonl"
+        log "$m: second pass (a fresh tree read once untimed, then again), $runs run(s)"
+        [ "$m" = mdatp ] && rtp_fresh   # the ignore-mark count starts from 0, as for the cold case
+        # mdatp: GetCounters at the end of the last timed pass too (warm-prepare took the others)
+        [ "$m" = mdatp ] && AFTER="counters_line $RES/mdatp-warm.cur.counters.jsonl"
+        timed "$m-warm" "$tries" -N --runs "$runs" --prepare "$SELF warm-prepare $m $d" \
+                "$READER read $d $N --out $RES/$m-warm.cur.jsonl"
+        AFTER=
         [ "$m" = mdatp ] && counters "$RES/mdatp-warm.counters.json"
+        rm -rf "$d"
+}
+warm_prepare() {        # warm_prepare MODE DIR, from hyperfine: a tree read once
+        local m=$1 d=$2
+        if [ "$m" = mdatp ]; then counters_line "$RES/mdatp-warm.cur.counters.jsonl"; fi
+        rm -rf "$d"
+        "$READER" make "$d" "$N"
+        "$READER" read "$d" "$N" --out "$RES/$m-warm.cur.first.jsonl" > /dev/null
+        if [ "$m" = mdatp ]; then counters_line "$RES/mdatp-warm.cur.counters.jsonl"; fi
+}
+# The ignore-mark limit: a working set larger than RTP_IGNORE_MARKS_MAX (65,536), read 3 times.
+marks_check() {
+        local d=$T/marks n=${BENCH_MARKS_FILES:-70000} i
+        log "ignore-mark limit: $n files, written with RTP off, read 3 times with mdatp on"
+        rtp_off
+        "$READER" make "$d" "$n"
+        rtp_fresh
+        for i in 1 2 3; do
+                "$READER" read "$d" "$n" --out "$RES/marks.jsonl" > /dev/null
+                counters_line "$RES/marks.counters.jsonl"
+        done
+        rtp_off
         rm -rf "$d"
 }
 build() {
@@ -231,6 +273,12 @@ build() {
         [ "$m" = mdatp ] && counters "$RES/mdatp-build.counters.json"
         rm -rf "$b" "$b".*.log
 }
+
+if [ "$1" = warm-prepare ]; then
+        trap - EXIT
+        warm_prepare "$2" "$3"
+        exit 0
+fi
 
 rtp_off
 {
@@ -266,6 +314,7 @@ rtp_fresh       # counters of the cases only
 files mdatp "$RUNS" "$TRIES"
 rtp_fresh
 build mdatp "$BRUNS"
+[ "${BENCH_MARKS:-1}" = 1 ] && marks_check
 rtp_off
 
 # ---- clamonacc -------------------------------------------------------------------------------

@@ -51,6 +51,18 @@ def failed(res, name):
     except OSError:
         return False
 
+def jsonl(path):
+    out = []
+    try:
+        for line in open(path):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+    except OSError:
+        pass
+    return out
+
 def med(xs):
     return statistics.median(xs) if xs else None
 
@@ -165,15 +177,12 @@ def main():
             cnt = load_json(os.path.join(res, "%s-%s.counters.json" % (mode, case))) if mode == "mdatp" else None
             cstr = "—"
             if cnt:
-                # The warm case runs on the group of the cold case: its own events are the
-                # difference; max_latency_us is the maximum over both.
-                prev = load_json(os.path.join(res, "mdatp-cold.counters.json")) if case == "warm" else None
-                d = {k: cnt[k] - (prev[k] if prev else 0) for k in
-                     ("events", "scanned", "cached", "timeouts", "overloads", "errors", "overflows")}
-                cstr = "%s µs%s; events %s, scanned %s, cached %s; timeouts %s, overloads %s, errors %s, overflows %s" % (
-                    "{:,}".format(cnt["max_latency_us"]), " (since the cold case)" if prev else "",
-                    "{:,}".format(d["events"]), "{:,}".format(d["scanned"]), "{:,}".format(d["cached"]),
-                    d["timeouts"], d["overloads"], d["errors"], d["overflows"])
+                cstr = "%s µs; events %s, scanned %s, cached %s; timeouts %s, overloads %s, errors %s, overflows %s" % (
+                    "{:,}".format(cnt["max_latency_us"]), "{:,}".format(cnt["events"]),
+                    "{:,}".format(cnt["scanned"]), "{:,}".format(cnt["cached"]), cnt["timeouts"],
+                    cnt["overloads"], cnt["errors"], cnt["overflows"])
+                if case == "warm":
+                    cstr += " (with the untimed first passes)"
             lat.append("| %s | %s | %d | %.1f | %.1f | **%s** | %s | %d / %d | %d | %s |" % (
                 label, case, len(ls), med([x["open_us_p50"] for x in ls]),
                 med([x["open_us_p99"] for x in ls]), "{:,.0f}".format(worst["open_us_max"]),
@@ -216,10 +225,42 @@ def main():
             "its answer.", "",
             "| mode | pass | runs | p50 µs | p99 µs | max µs | slowest file | opens ≥ 1 ms / ≥ 10 ms | errors | GetCounters after the case |",
             "|---|---|---|---|---|---|---|---|---|---|"] + lat
+    # Events of each timed second pass: warm-prepare took GetCounters before and after each
+    # untimed first pass, and the last line is the end of the last timed pass:
+    # A0 B1 A1 B2 ... Bn An -> pass i = A_i - B_i.
+    wl = jsonl(os.path.join(res, "mdatp-warm.counters.jsonl"))
+    if len(wl) >= 3:
+        passes = [(wl[i], wl[i + 1]) for i in range(1, len(wl) - 1, 2)]
+        ev = ["%s (%s from the cache)" % ("{:,}".format(b["events"] - a["events"]),
+                                          "{:,}".format(b["cached"] - a["cached"])) for a, b in passes]
+        wt = times(res, "mdatp-warm")
+        out += ["", "mdatp, second pass, per timed run: events " + ", ".join(ev) +
+                "; wall s " + ", ".join(fmt_s(t) for t in wt) + " (a second pass raises no event "
+                "while the first pass's ignore marks last)."]
+        summary["warm"]["mdatp_events_per_run"] = [b["events"] - a["events"] for a, b in passes]
     cnt = load_json(os.path.join(res, "mdatp-build.counters.json"))
     if cnt:
         out += ["", "mdatp GetCounters after the build case: " + ", ".join(
             "%s %s" % (k, "{:,}".format(v)) for k, v in cnt.items())]
+    ml, mc = jsonl(os.path.join(res, "marks.jsonl")), jsonl(os.path.join(res, "marks.counters.jsonl"))
+    if ml:
+        out += ["", "## A working set past the ignore-mark limit (mdatp on)", "",
+                "%s files written with RTP off, then read three times with mdatp on (a new group "
+                "first). The daemon keeps at most 65,536 ignore marks and flushes them all when "
+                "it has added that many." % "{:,}".format(ml[0]["files"]), "",
+                "| pass | s | p50 µs | p99 µs | max µs | slowest file | events | scanned | from the cache |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        prev = {"events": 0, "scanned": 0, "cached": 0}
+        for i, x in enumerate(ml):
+            c = mc[i] if i < len(mc) else None
+            d = {k: c[k] - prev[k] for k in prev} if c else None
+            out.append("| %d | %.3f | %.1f | %.1f | %s | %s | %s | %s | %s |" % (
+                i + 1, x["secs"], x["open_us_p50"], x["open_us_p99"],
+                "{:,.0f}".format(x["open_us_max"]), os.path.basename(x["max_file"]),
+                *(["{:,}".format(d[k]) for k in ("events", "scanned", "cached")] if d else ["—"] * 3)))
+            if c:
+                prev = c
+        summary["marks"] = {"reads": ml, "counters": mc}
     if others:
         out += ["", "Others' share of the machine during each case: " +
                 ", ".join("%s %.0f %%" % (k, v * 100) for k, v in others.items())]
