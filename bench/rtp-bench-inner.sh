@@ -11,7 +11,8 @@
 # BENCH_CLAM).
 #
 # Modes, in this order: "off" (enforcementLevel on_demand: no fanotify group), "mdatp"
-# (real_time), "clam" (on_demand, clamd + clamonacc --fdpass watching the same tmpfs), and "off"
+# (real_time), "floor" (on_demand, bench/rtp-floor answering every event at once; small-file
+# cases only), "clam" (on_demand, clamd + clamonacc --fdpass watching the same tmpfs), and "off"
 # again at the end for the small-file cases ("off2"; the VM's speed drifts). Cases per mode:
 #   cold    hyperfine --prepare writes a fresh tree of BENCH_FILES small files (new inodes, never
 #           opened for reading), the timed command reads every file once
@@ -24,7 +25,7 @@
 #   warm-prepare MODE DIR   hyperfine's --prepare of the warm case; for MODE mdatp it also
 #                           appends GetCounters before and after to $RES/mdatp-warm.cur.counters.jsonl,
 #                           so the events of each timed pass are known
-# Everything this script starts (clamd, clamonacc) is stopped by PID on exit.
+# Everything this script starts (clamd, clamonacc, rtp-floor) is stopped by PID on exit.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -34,7 +35,7 @@ log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 case "${1:-}" in
 run) ;;
 warm-prepare) [ $# = 3 ] || exit 2 ;;
-*) sed -n '3,26p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+*) sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
 RES=${BENCH_RES:?run from bench/run-rtp-bench.sh}
 
@@ -81,7 +82,7 @@ rtp_fresh() {
 rtp_off() { set_level on_demand; wait_enabled false; }
 
 # ---- clamd + clamonacc -----------------------------------------------------------------------
-CLAMD_PID= ONACC_PID= CD= AFTER=
+CLAMD_PID= ONACC_PID= CD= AFTER= FLOOR_PID=
 clam_stop() {
         local p
         for p in $ONACC_PID $CLAMD_PID; do
@@ -97,7 +98,13 @@ clam_stop() {
                 rm -rf "$CD"; CD=
         fi
 }
-cleanup() { set +e; clam_stop; }
+floor_stop() {
+        [ -n "$FLOOR_PID" ] || return 0
+        kill -TERM "$FLOOR_PID" 2>/dev/null
+        wait "$FLOOR_PID" 2>/dev/null || true
+        FLOOR_PID=
+}
+cleanup() { set +e; clam_stop; floor_stop; }
 trap cleanup EXIT
 
 eicar() { printf '%s%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-' 'ANTIVIRUS-TEST-FILE!$H+H*'; }
@@ -167,7 +174,7 @@ busy_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat
 STACK_PIDS=$(ps -o pid=,comm= --ppid "$PPID" | awk '$2 == "dbus-daemon" || $2 == "polkitd" {print $1}')
 self_ticks() {
         local p t=0
-        for p in $$ $STACK_PIDS "$(cat "$MDATPD_PID_FILE")" $CLAMD_PID $ONACC_PID; do
+        for p in $$ $STACK_PIDS "$(cat "$MDATPD_PID_FILE")" $CLAMD_PID $ONACC_PID $FLOOR_PID; do
                 [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$p/stat")))
         done
         echo "$t"
@@ -316,6 +323,21 @@ rtp_fresh
 build mdatp "$BRUNS"
 [ "${BENCH_MARKS:-1}" = 1 ] && marks_check
 rtp_off
+
+# ---- the floor: a minimal responder (bench/rtp-floor.c) -----------------------------------------
+# What any fanotify permission-event scanner costs at least here: allow + ignore mark, one thread.
+if [ "${BENCH_FLOOR:-}" ]; then
+        rm -f "$RES/floor.ready"
+        "$BENCH_FLOOR" "$T" "$RES/floor.ready" 2> "$RES/floor.log" &
+        FLOOR_PID=$!
+        for ((i = 0; i < 100; i++)); do [ -s "$RES/floor.ready" ] && break; sleep 0.05; done
+        if [ -s "$RES/floor.ready" ]; then
+                files floor "$RUNS" "$TRIES"
+        else
+                log "rtp-floor did not start (see $RES/floor.log)"
+        fi
+        floor_stop
+fi
 
 # ---- clamonacc -------------------------------------------------------------------------------
 if [ "$BENCH_CLAM" = 1 ]; then

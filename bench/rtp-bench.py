@@ -149,7 +149,7 @@ def main():
         base_runs = off + (times(res, "off2-" + case) if case != "build" else [])
         base = med(base_runs)
         m, c = times(res, "mdatp-" + case), times(res, "clam-" + case)
-        fails = [n for n in ("off-", "mdatp-", "clam-", "off2-") if failed(res, n + case)]
+        fails = [n for n in ("off-", "mdatp-", "floor-", "clam-", "off2-") if failed(res, n + case)]
         rm, rc = ratio(med(m), base), ratio(med(c), base)
         target = TARGETS[case]
         met_abs = None if rm is None else rm <= target
@@ -166,9 +166,20 @@ def main():
             LABELS[case].format(n="{:,}".format(a.files)), fmt_span(base_runs), fmt_span(m),
             fmt_r(rm), fmt_span(c), fmt_r(rc), target, yn(met_abs), yn(met_half)))
 
+    floor_rows = []
+    for case in ("cold", "warm"):
+        f = times(res, "floor-" + case)
+        if f:
+            base = summary[case]["base"]
+            rf, rm = ratio(med(f), base), summary[case]["ratio_mdatp"]
+            summary[case]["floor"], summary[case]["ratio_floor"] = f, rf
+            floor_rows.append("| %s | %s | %s | %s | %s |" % (
+                LABELS[case].format(n="{:,}".format(a.files)), fmt_span(f), fmt_r(rf), fmt_r(rm),
+                fmt_r(ratio(summary[case]["ratio_mdatp"], rf))))
+
     lat = []
-    for mode, label in (("off", "RTP off"), ("mdatp", "mdatp RTP on"), ("clam", "clamonacc"),
-                        ("off2", "RTP off, at the end")):
+    for mode, label in (("off", "RTP off"), ("mdatp", "mdatp RTP on"), ("floor", "minimal responder"),
+                        ("clam", "clamonacc"), ("off2", "RTP off, at the end")):
         for case in ("cold", "warm"):
             ls = reader_lines(res, "%s-%s" % (mode, case))
             if not ls:
@@ -213,6 +224,11 @@ def main():
             "|---|---|---|---|---|---|---|---|"] + rows
     if notes:
         out += [""] + [n + "  " for n in notes]
+    if floor_rows:
+        out += ["", "The floor: bench/rtp-floor.c, one thread answering every event at once after an "
+                "ignore mark (no scan, no queue), against the same RTP-off runs.", "",
+                "| case | minimal responder s | ratio | mdatp ratio | mdatp / floor |",
+                "|---|---|---|---|---|"] + floor_rows
     for case in ("cold", "warm"):
         o1, o2 = med(times(res, "off-" + case)), med(times(res, "off2-" + case))
         if o1 is not None and o2 is not None:

@@ -9,13 +9,16 @@
 # (clamd + clamonacc --fdpass, OnAccessPrevention yes; mdatpd on_demand meanwhile):
 #   first pass   open+read 20,000 small files (200–600 bytes) never opened since they were
 #                written: a fresh tree before every timed run (bench/rtp-files.c)
-#   second pass  the same files again
+#   second pass  the same files again (each timed run after its own untimed first pass)
 #   build        untar this repository's HEAD (git archive), meson setup -Dtests=false + ninja
 # and the worst single open(): the reader's own clock around every open(), and mdatpd's
-# GetCounters max_latency_us. Then, with mdatp only, 70,000 files (more than the daemon keeps
-# ignore marks for) read three times: what a working set past that limit costs. Both products get the same detections: the EICAR string anywhere in
-# a file, and the small corpus' hash list of ../shared/bench (mdatpd: a signed pack of small.yar's
-# EICAR rule + the hashes; ClamAV: a private DB of the corpus' bench.ndb + bench.hsb).
+# GetCounters max_latency_us. The small-file cases run once more under bench/rtp-floor.c, a
+# minimal one-thread responder (allow + ignore mark, no scan): the least any fanotify
+# permission-event scanner can cost on this machine. Then, with mdatp only, 70,000 files (more
+# than the daemon keeps ignore marks for) read three times: what a working set past that limit
+# costs. Both products get the same detections: the EICAR string anywhere in a file, and the
+# small corpus' hash list of ../shared/bench (mdatpd: a signed pack of small.yar's EICAR rule +
+# the hashes; ClamAV: a private DB of the corpus' bench.ndb + bench.hsb).
 #
 #   -r RUNS  timed runs of each small-file case, RTP off and mdatp (median reported), default 5
 #   -b RUNS  timed builds, RTP off and mdatp, default 3
@@ -34,8 +37,8 @@
 #
 # Results: $BENCH_ROOT/results/rtp-<UTC time>/results.md (+ summary.json, hyperfine JSON, the
 # reader's lines, mdatpd's counters and log, clamd's and clamonacc's config and logs). Needs root
-# (sandbox.sh does). freshclam is never run. clamd and clamonacc are stopped by PID at the end,
-# and the sandbox tears down the rest.
+# (sandbox.sh does). freshclam is never run. clamd, clamonacc and rtp-floor are stopped by PID at
+# the end, and the sandbox tears down the rest.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -49,7 +52,7 @@ while getopts "r:b:c:CMnkh" o; do
         case $o in
         r) RUNS=$OPTARG ;; b) BRUNS=$OPTARG ;; c) CRUNS=$OPTARG ;; C) CLAM=0 ;; M) MARKS=0 ;;
         n) INSTALL=0 ;; k) KEEP=(--keep) ;;
-        *) sed -n '3,38p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+        *) sed -n '3,41p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
         esac
 done
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -89,8 +92,9 @@ done
 
 # ---- the reader, the signatures, the pack, the source -----------------------------------------
 mkdir -p "$ROOT/bin" "$ROOT/results"
-READER=$ROOT/bin/rtp-files
+READER=$ROOT/bin/rtp-files FLOOR=$ROOT/bin/rtp-floor
 cc -O2 -Wall -o "$READER" "$HERE/rtp-files.c"
+cc -O2 -Wall -o "$FLOOR" "$HERE/rtp-floor.c"
 
 C=small SIGS=$ROOT/small/sigs
 if [ ! -s "$SIGS/hashes.sha256" ] || [ ! -s "$SIGS/clamav/bench.ndb" ]; then
@@ -152,7 +156,7 @@ log "results: $RES (setup took $((SECONDS - T0)) s)"
 export BENCH_MARKS_FILES=${BENCH_MARKS_FILES:-70000}
 export BENCH_RES=$RES BENCH_FILES=${RTP_FILES:-20000} BENCH_RUNS=$RUNS BENCH_BUILD_RUNS=$BRUNS
 export BENCH_CLAM_RUNS=$CRUNS BENCH_CLAM=$CLAM BENCH_READER=$READER BENCH_SRC_TAR=$TAR
-export BENCH_CLAMDB=$CLAMDB BENCH_MARKS=$MARKS CASE_TIMEOUT=${CASE_TIMEOUT:-300}
+export BENCH_FLOOR=$FLOOR BENCH_CLAMDB=$CLAMDB BENCH_MARKS=$MARKS CASE_TIMEOUT=${CASE_TIMEOUT:-300}
 export MDATP_BUILD_DIR=$BUILD MDATP_SHIPPED_DEFINITIONS=$PACK
 export MDATP_DEFINITIONS_KEY=$REPO/definitions/keys/test-signing-key.pub.pem
 unset MDATP_RTP_MOUNTS          # the sandbox's own tmpfs, and nothing else, is watched
