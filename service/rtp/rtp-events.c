@@ -240,10 +240,12 @@ static int ignore_mark_add(Rtp *r, const RtpSnapshot *s, int fd) {
         }
         pthread_rwlock_unlock(&r->ignore_lock);
 
-        /* Too many marks, ours or the user's (ENOSPC: max_user_marks): start over. */
+        /* Too many marks, ours or the user's (ENOSPC: max_user_marks): start over, but not
+         * here: a flush of many marks takes tens of milliseconds, and the open being decided
+         * would wait for it. worker_finish() flushes once the event is answered. */
         if (k == -ENOSPC ||
-            (k == 0 && atomic_fetch_add(&r->n_ignore_marks, 1) + 1 >= RTP_IGNORE_MARKS_MAX))
-                rtp_ignore_marks_flush(r, s->generation);
+            (k == 0 && atomic_fetch_add(&r->n_ignore_marks, 1) + 1 >= r->ignore_marks_limit))
+                atomic_store(&r->ignore_flush_wanted, true);
         return k;
 }
 
@@ -263,7 +265,9 @@ static bool mark_clean(Rtp *r, const RtpSnapshot *s, int fd, const VerdictKey *j
         VerdictKey now;
         int k;
 
-        k = ignore_mark_add(r, s, fd);
+        /* An empty file is mostly one being created or truncated for writing: its first write
+         * would drop the mark at once, so it would only count against the limit. */
+        k = judged->size > 0 ? ignore_mark_add(r, s, fd) : -ENODATA;
         if (fstat(fd, &st) < 0)
                 return false;
         verdict_key_from_stat(&now, &st, s->generation);
@@ -487,6 +491,10 @@ static void worker_finish(RtpWorker *w) {
         w->current.fd = -EBADF;
         pthread_mutex_unlock(&r->lock);
         close(fd);
+        if (atomic_exchange(&r->ignore_flush_wanted, false)) {
+                _cleanup_(rtp_snapshot_unrefp) RtpSnapshot *s = rtp_snapshot_get(r);
+                rtp_ignore_marks_flush(r, s->generation);
+        }
 }
 
 /* Before sleeping: let go of a snapshot of rules that has been replaced, so that it can be

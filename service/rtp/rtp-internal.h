@@ -31,7 +31,11 @@
 #define RTP_DETECTIONS_MAX 1024U
 /* Inode ignore marks added since the last flush; past this they are all flushed, so that a big
  * tree does not use up the user's fanotify mark budget (shared with other fanotify users). */
-#define RTP_IGNORE_MARKS_MAX 65536U
+/* Ignore marks kept before starting over: half of the kernel's per-user budget
+ * (fs.fanotify.max_user_marks, shared with every other fanotify user of root), within these
+ * bounds. */
+#define RTP_IGNORE_MARKS_MIN 16384U
+#define RTP_IGNORE_MARKS_MAX (1U << 20)
 /* Processes with statistics; the least recently updated is dropped beyond this. (The index in
  * rtp-stats.c has twice as many slots.) */
 #define RTP_STATS_MAX 4096U
@@ -143,7 +147,10 @@ struct Rtp {
          * worker adds a mark for a verdict of an older generation after the flush. */
         pthread_rwlock_t ignore_lock;
         uint64_t ignore_generation;     /* guarded by ignore_lock */
-        atomic_uint n_ignore_marks;
+        atomic_uint n_ignore_marks;     /* added since the last flush (an upper bound) */
+        unsigned ignore_marks_limit;    /* fixed at rtp_new() */
+        atomic_bool ignore_flush_wanted;        /* the limit was reached: a worker flushes
+                                                 * once its event is answered */
         atomic_bool ignore_evictable;   /* FAN_MARK_EVICTABLE works here */
 
         /* Detections for the main thread. */

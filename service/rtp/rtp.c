@@ -14,8 +14,9 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
-#include <sys/resource.h>
 #include <signal.h>
+#include <stdio.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -145,6 +146,18 @@ static int rtp_queue_capacity(unsigned n_workers, size_t *ret) {
         return 0;
 }
 
+/* Half of fs.fanotify.max_user_marks: the rest stays for mount marks and other fanotify users
+ * of root. */
+static unsigned ignore_marks_limit(void) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/sys/fs/fanotify/max_user_marks", "re");
+        unsigned long v = 0;
+
+        if (!f || fscanf(f, "%lu", &v) != 1)
+                return RTP_IGNORE_MARKS_MIN;
+        return (unsigned) MIN(MAX(v / 2, (unsigned long) RTP_IGNORE_MARKS_MIN),
+                              (unsigned long) RTP_IGNORE_MARKS_MAX);
+}
+
 static Rtp *rtp_alloc(unsigned n_workers) {
         Rtp *r = calloc(1, sizeof(*r));
         pthread_condattr_t attr;
@@ -168,6 +181,7 @@ static Rtp *rtp_alloc(unsigned n_workers) {
         pthread_condattr_destroy(&attr);
         r->detections_tail = &r->detections;
         atomic_init(&r->ignore_evictable, true);
+        r->ignore_marks_limit = ignore_marks_limit();
         r->n_workers = n_workers;
         r->workers = calloc(n_workers, sizeof(RtpWorker));
         if (!r->workers)

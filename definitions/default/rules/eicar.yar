@@ -13,7 +13,7 @@ rule EICAR_Test_File
         description = "EICAR anti-virus test file"
 
     strings:
-        // X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*
+        // The string in hex only (see above); eicar.org publishes it.
         $eicar = {
             58 35 4F 21 50 25 40 41 50 5B 34 5C 50 5A 58 35
             34 28 50 5E 29 37 43 43 29 37 7D 24 45 49 43 41

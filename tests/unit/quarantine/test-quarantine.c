@@ -29,7 +29,7 @@
 #include "util/macro.h"
 #include "util/strv.h"
 
-#define EICAR "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+#define EICAR "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-" "ANTIVIRUS-TEST-FILE!$H+H*"
 #define EICAR_NAME "Virus:DOS/EICAR_Test_File"
 #define SHA_EICAR "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"
 #define SAMPLE_UID 1234
