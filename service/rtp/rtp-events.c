@@ -226,7 +226,10 @@ static int ignore_mark_add(Rtp *r, const RtpSnapshot *s, int fd) {
         unsigned flags = FAN_MARK_ADD | FAN_MARK_IGNORED_MASK;
         int k = -ESTALE;
 
-        pthread_rwlock_rdlock(&r->ignore_lock);
+        /* A flush in progress holds the lock for tens of milliseconds: skip the mark rather
+         * than make the open being decided wait (the mark is only a shortcut). */
+        if (pthread_rwlock_tryrdlock(&r->ignore_lock) != 0)
+                return -EBUSY;
         if (s->generation == r->ignore_generation) {
                 bool evictable = atomic_load(&r->ignore_evictable);
 
@@ -250,7 +253,9 @@ static int ignore_mark_add(Rtp *r, const RtpSnapshot *s, int fd) {
 }
 
 static void ignore_mark_remove(Rtp *r, int fd) {
-        pthread_rwlock_rdlock(&r->ignore_lock);
+        /* Busy: a flush holds the lock, and it removes this mark too. */
+        if (pthread_rwlock_tryrdlock(&r->ignore_lock) != 0)
+                return;
         (void) fanotify_mark(r->fanotify_fd, FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK,
                              RTP_EVENT_MASK, fd, NULL);
         pthread_rwlock_unlock(&r->ignore_lock);
