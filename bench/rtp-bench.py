@@ -262,8 +262,9 @@ def main():
     if ml:
         out += ["", "## A working set past the ignore-mark limit (mdatp on)", "",
                 "%s files written with RTP off, then read three times with mdatp on (a new group "
-                "first). The daemon keeps at most 65,536 ignore marks and flushes them all when "
-                "it has added that many." % "{:,}".format(ml[0]["files"]), "",
+                "first). The daemon keeps at most half of fs.fanotify.max_user_marks ignore marks "
+                "and flushes them all, after answering, when it has added that many."
+                % "{:,}".format(ml[0]["files"]), "",
                 "| pass | s | p50 µs | p99 µs | max µs | slowest file | events | scanned | from the cache |",
                 "|---|---|---|---|---|---|---|---|---|"]
         prev = {"events": 0, "scanned": 0, "cached": 0}
