@@ -20,7 +20,7 @@
 #           command reads it again: every timed run is a true second pass
 #   build   --prepare untars the project's source; timed: meson setup -Dtests=false + ninja
 # and, unless BENCH_MARKS=0, the ignore-mark limit: BENCH_MARKS_FILES (70,000) files, more than
-# the daemon's 65,536 ignore marks, read three times with mdatp on (not timed with hyperfine).
+# the daemon's old ignore-mark limit (65,536), read three times with mdatp on (not timed with hyperfine).
 #
 #   warm-prepare MODE DIR   hyperfine's --prepare of the warm case; for MODE mdatp it also
 #                           appends GetCounters before and after to $RES/mdatp-warm.cur.counters.jsonl,
@@ -257,7 +257,7 @@ warm_prepare() {        # warm_prepare MODE DIR, from hyperfine: a tree read onc
         "$READER" read "$d" "$N" --out "$RES/$m-warm.cur.first.jsonl" > /dev/null
         if [ "$m" = mdatp ]; then counters_line "$RES/mdatp-warm.cur.counters.jsonl"; fi
 }
-# The ignore-mark limit: a working set larger than RTP_IGNORE_MARKS_MAX (65,536), read 3 times.
+# The ignore-mark limit: a working set larger than the old fixed limit (65,536), read 3 times.
 marks_check() {
         local d=$T/marks n=${BENCH_MARKS_FILES:-70000} i
         log "ignore-mark limit: $n files, written with RTP off, read 3 times with mdatp on"
