@@ -52,88 +52,99 @@ static int threats_call(const char *member, const char *what, sd_bus_message **r
         return bus_call(bus, m, what, ret_reply);
 }
 
-/* ---- quarantine ------------------------------------------------------------------------------ */
+/* ---- list views ------------------------------------------------------------------------------ */
 
-static int quarantine_format(sd_bus_message *reply, bool json, char **ret) {
-        _cleanup_(yajl_gen_freep) yajl_gen g = NULL;
-        char *buf = NULL;
-        size_t size = 0, n = 0;
-        FILE *f = NULL;
+/* A list reply rendered both ways at once: {"<key>":[rows]} and one text block per row. */
+typedef struct ListOutput {
+        yajl_gen g;
+        FILE *f;
+        char *buf;
+        size_t size;
+        size_t n;                       /* rows */
+} ListOutput;
+
+/* Appends one row, read from m (positioned on it), to both outputs. > 0 a row, 0 the end. */
+typedef int (*ListRow)(sd_bus_message *m, ListOutput *o);
+
+/* Reads the array of rows (signature row_signature) from reply; *ret gets the JSON or the text
+ * (empty_text when there are no rows). Caller frees. */
+static int list_format(sd_bus_message *reply, const char *row_signature, const char *key,
+                       ListRow row, const char *empty_text, bool json, char **ret) {
+        _cleanup_(yajl_gen_freep) yajl_gen g = format_json_new();
+        ListOutput o = { .g = g };
         int r;
 
-        if (json) {
-                g = format_json_new();
-                if (!g)
-                        return -ENOMEM;
-                r = format_json_open_object(g);
-                if (r >= 0)
-                        r = format_json_string(g, "quarantinedFiles");
-                if (r >= 0)
-                        r = format_json_open_array(g);
-        } else {
-                f = open_memstream(&buf, &size);
-                r = f ? 0 : -ENOMEM;
-        }
+        o.f = open_memstream(&o.buf, &o.size);
+        r = g && o.f ? 0 : -ENOMEM;
         if (r >= 0)
-                r = sd_bus_message_enter_container(reply, 'a', "(sssstt)");
-        while (r >= 0) {
-                const char *id, *name, *path, *sha;
-                uint64_t bytes, when;
-                char stamp[FORMAT_TIMESTAMP_MAX];
-                _cleanup_free_ char *qpath = NULL, *qname = NULL;
-
-                r = sd_bus_message_read(reply, "(sssstt)", &id, &name, &path, &sha, &bytes, &when);
-                if (r <= 0)
-                        break;
-                n++;
-                if (json) {
-                        r = format_json_open_object(g);
-                        if (r >= 0)
-                                r = format_json_pair_string(g, "id", id);
-                        if (r >= 0)
-                                r = format_json_pair_string(g, "name", name);
-                        if (r >= 0)
-                                r = format_json_pair_string(g, "originalPath", path);
-                        if (r >= 0)
-                                r = format_json_pair_string(g, "sha256", sha);
-                        if (r >= 0)
-                                r = format_json_pair_uint(g, "size", bytes);
-                        if (r >= 0)
-                                r = format_json_pair_date(g, "quarantineTime", when);
-                        if (r >= 0)
-                                r = format_json_close_object(g);
-                        continue;
-                }
-                r = format_json_quote(path, &qpath);
-                if (r >= 0)
-                        r = format_json_quote(name, &qname);
-                if (r >= 0)
-                        r = format_timestamp(when, stamp, sizeof(stamp));
-                if (r >= 0)
-                        (void) fprintf(f, "%sId: \"%s\"\nName: %s\nOriginal path: %s\n"
-                                       "Quarantine time: \"%s\"\nSize: %" PRIu64 "\n"
-                                       "SHA-256: \"%s\"\n", n > 1 ? "\n" : "", id, qname, qpath,
-                                       stamp, bytes, sha);
-        }
+                r = format_json_open_object(g);
+        if (r >= 0)
+                r = format_json_string(g, key);
+        if (r >= 0)
+                r = format_json_open_array(g);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', row_signature);
+        while (r > 0 && (r = row(reply, &o)) > 0)
+                o.n++;
         if (r >= 0)
                 r = sd_bus_message_exit_container(reply);
-        if (json) {
-                if (r >= 0)
-                        r = format_json_close_array(g);
-                if (r >= 0)
-                        r = format_json_close_object(g);
-                return r < 0 ? r : format_json_take(g, ret);
-        }
-        if (f && r >= 0 && n == 0)
-                (void) fputs("No quarantined files\n", f);
-        if (f && fclose(f) != 0 && r >= 0)
+        if (r >= 0)
+                r = format_json_close_array(g);
+        if (r >= 0)
+                r = format_json_close_object(g);
+        if (o.f && r >= 0 && o.n == 0)
+                (void) fputs(empty_text, o.f);
+        if (o.f && fclose(o.f) != 0 && r >= 0)
                 r = -ENOMEM;
-        if (r < 0) {
-                free(buf);
-                return r;
+        if (r >= 0 && json)
+                r = format_json_take(g, ret);
+        if (r < 0 || json) {
+                free(o.buf);
+                return r < 0 ? r : 0;
         }
-        *ret = buf;
+        *ret = o.buf;
         return 0;
+}
+
+/* ---- quarantine ------------------------------------------------------------------------------ */
+
+static int quarantine_row(sd_bus_message *m, ListOutput *o) {
+        const char *id, *name, *path, *sha;
+        _cleanup_free_ char *qpath = NULL, *qname = NULL;
+        char stamp[FORMAT_TIMESTAMP_MAX];
+        uint64_t bytes, when;
+        int r;
+
+        r = sd_bus_message_read(m, "(sssstt)", &id, &name, &path, &sha, &bytes, &when);
+        if (r <= 0)
+                return r;
+        r = format_json_open_object(o->g);
+        if (r >= 0)
+                r = format_json_pair_string(o->g, "id", id);
+        if (r >= 0)
+                r = format_json_pair_string(o->g, "name", name);
+        if (r >= 0)
+                r = format_json_pair_string(o->g, "originalPath", path);
+        if (r >= 0)
+                r = format_json_pair_string(o->g, "sha256", sha);
+        if (r >= 0)
+                r = format_json_pair_uint(o->g, "size", bytes);
+        if (r >= 0)
+                r = format_json_pair_date(o->g, "quarantineTime", when);
+        if (r >= 0)
+                r = format_json_close_object(o->g);
+        if (r >= 0)
+                r = format_json_quote(path, &qpath);
+        if (r >= 0)
+                r = format_json_quote(name, &qname);
+        if (r >= 0)
+                r = format_timestamp(when, stamp, sizeof(stamp));
+        if (r < 0)
+                return r;
+        (void) fprintf(o->f, "%sId: \"%s\"\nName: %s\nOriginal path: %s\nQuarantine time: \"%s\"\n"
+                       "Size: %" PRIu64 "\nSHA-256: \"%s\"\n", o->n > 0 ? "\n" : "", id, qname,
+                       qpath, stamp, bytes, sha);
+        return 1;
 }
 
 static int quarantine_list_run(const CliInvocation *inv) {
@@ -147,7 +158,8 @@ static int quarantine_list_run(const CliInvocation *inv) {
         r = threats_call("ListQuarantined", BUS_WHAT_READ_THREATS, &reply, NULL);
         if (r < 0)
                 return r;
-        r = quarantine_format(reply, inv->json, &out);
+        r = list_format(reply, "(sssstt)", "quarantinedFiles", quarantine_row,
+                        "No quarantined files\n", inv->json, &out);
         return bus_print_formatted(r, out, inv->json, "quarantined files");
 }
 
@@ -285,51 +297,18 @@ static int allowed_change_run(const CliInvocation *inv) {
         return 0;
 }
 
-/* Lists of (s... b managed) as text lines or a JSON array of objects. */
-static int allowed_format(sd_bus_message *reply, bool json, char **ret) {
-        _cleanup_(yajl_gen_freep) yajl_gen g = format_json_new();
-        char *buf = NULL;
-        size_t size = 0, n = 0;
-        FILE *f = open_memstream(&buf, &size);
-        int r = g && f ? 0 : -ENOMEM;
+static int allowed_row(sd_bus_message *m, ListOutput *o) {
+        const char *name;
+        int managed, r;
 
-        if (r >= 0)
-                r = format_json_open_object(g);
-        if (r >= 0)
-                r = format_json_string(g, "allowedThreats");
-        if (r >= 0)
-                r = format_json_open_array(g);
-        if (r >= 0)
-                r = sd_bus_message_enter_container(reply, 'a', "(sb)");
-        while (r >= 0) {
-                const char *name;
-                int managed;
-
-                r = sd_bus_message_read(reply, "(sb)", &name, &managed);
-                if (r <= 0)
-                        break;
-                n++;
-                r = format_json_string(g, name);
-                (void) fprintf(f, "%s%s\n", name, managed ? " [managed]" : "");
-        }
-        if (r >= 0)
-                r = sd_bus_message_exit_container(reply);
-        if (r >= 0)
-                r = format_json_close_array(g);
-        if (r >= 0)
-                r = format_json_close_object(g);
-        if (f && r >= 0 && n == 0)
-                (void) fputs("No allowed threats\n", f);
-        if (f && fclose(f) != 0 && r >= 0)
-                r = -ENOMEM;
-        if (r >= 0 && json)
-                r = format_json_take(g, ret);
-        if (r < 0 || json) {
-                free(buf);
+        r = sd_bus_message_read(m, "(sb)", &name, &managed);
+        if (r <= 0)
                 return r;
-        }
-        *ret = buf;
-        return 0;
+        r = format_json_string(o->g, name);
+        if (r < 0)
+                return r;
+        (void) fprintf(o->f, "%s%s\n", name, managed ? " [managed]" : "");
+        return 1;
 }
 
 static int allowed_list_run(const CliInvocation *inv) {
@@ -343,7 +322,8 @@ static int allowed_list_run(const CliInvocation *inv) {
         r = threats_call("ListAllowed", BUS_WHAT_READ_THREATS, &reply, NULL);
         if (r < 0)
                 return r;
-        r = allowed_format(reply, inv->json, &out);
+        r = list_format(reply, "(sb)", "allowedThreats", allowed_row, "No allowed threats\n",
+                        inv->json, &out);
         return bus_print_formatted(r, out, inv->json, "allowed threats");
 }
 
@@ -390,55 +370,26 @@ static int policy_set_run(const CliInvocation *inv) {
         return 0;
 }
 
-static int policy_format(sd_bus_message *reply, bool json, char **ret) {
-        _cleanup_(yajl_gen_freep) yajl_gen g = format_json_new();
-        char *buf = NULL;
-        size_t size = 0;
-        FILE *f = open_memstream(&buf, &size);
-        int r = g && f ? 0 : -ENOMEM;
+static int policy_row(sd_bus_message *m, ListOutput *o) {
+        const char *type, *action;
+        int managed, r;
 
-        if (r >= 0)
-                r = format_json_open_object(g);
-        if (r >= 0)
-                r = format_json_string(g, "threatTypeSettings");
-        if (r >= 0)
-                r = format_json_open_array(g);
-        if (r >= 0)
-                r = sd_bus_message_enter_container(reply, 'a', "(ssb)");
-        while (r >= 0) {
-                const char *type, *action;
-                int managed;
-
-                r = sd_bus_message_read(reply, "(ssb)", &type, &action, &managed);
-                if (r <= 0)
-                        break;
-                r = format_json_open_object(g);
-                if (r >= 0)
-                        r = format_json_pair_string(g, "key", type);
-                if (r >= 0)
-                        r = format_json_pair_string(g, "value", action);
-                if (r >= 0)
-                        r = format_json_pair_bool(g, "managed", managed);
-                if (r >= 0)
-                        r = format_json_close_object(g);
-                (void) fprintf(f, "%s: %s%s\n", type, action, managed ? " [managed]" : "");
-        }
-        if (r >= 0)
-                r = sd_bus_message_exit_container(reply);
-        if (r >= 0)
-                r = format_json_close_array(g);
-        if (r >= 0)
-                r = format_json_close_object(g);
-        if (f && fclose(f) != 0 && r >= 0)
-                r = -ENOMEM;
-        if (r >= 0 && json)
-                r = format_json_take(g, ret);
-        if (r < 0 || json) {
-                free(buf);
+        r = sd_bus_message_read(m, "(ssb)", &type, &action, &managed);
+        if (r <= 0)
                 return r;
-        }
-        *ret = buf;
-        return 0;
+        r = format_json_open_object(o->g);
+        if (r >= 0)
+                r = format_json_pair_string(o->g, "key", type);
+        if (r >= 0)
+                r = format_json_pair_string(o->g, "value", action);
+        if (r >= 0)
+                r = format_json_pair_bool(o->g, "managed", managed);
+        if (r >= 0)
+                r = format_json_close_object(o->g);
+        if (r < 0)
+                return r;
+        (void) fprintf(o->f, "%s: %s%s\n", type, action, managed ? " [managed]" : "");
+        return 1;
 }
 
 static int policy_list_run(const CliInvocation *inv) {
@@ -452,7 +403,7 @@ static int policy_list_run(const CliInvocation *inv) {
         r = threats_call("ListTypePolicies", BUS_WHAT_READ_THREATS, &reply, NULL);
         if (r < 0)
                 return r;
-        r = policy_format(reply, inv->json, &out);
+        r = list_format(reply, "(ssb)", "threatTypeSettings", policy_row, "", inv->json, &out);
         return bus_print_formatted(r, out, inv->json, "threat type policies");
 }
 
