@@ -222,24 +222,26 @@ static int method_restore(sd_bus_message *message, void *userdata, sd_bus_error 
 }
 
 static int method_restore_by_path(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ char *text = NULL, *what = NULL, *path = NULL, *original = NULL;
+        _cleanup_free_ char *text = NULL, *what = NULL, *path = NULL, *decoded = NULL;
         Manager *m = userdata;
-        const char *escaped, *destination;
+        const char *original, *destination;
         int r;
 
-        r = sd_bus_message_read(message, "ss", &escaped, &destination);
+        r = sd_bus_message_read(message, "ss", &original, &destination);
         if (r < 0)
                 return r;
-        /* Paths travel escaped when they are not UTF-8; a plain one is taken as it is. */
-        if (threat_path_unescape(escaped, &original) < 0 && !(original = strdup(escaped)))
-                return -ENOMEM;
         r = verify(message, m, "Restoring a quarantined file", error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
+        /* A path is listed as it is when it is UTF-8 (a '%' in it included) and percent-escaped
+         * when not: the path as given first, then as decoded. */
         r = manager_threat_restore_by_path(m, original, destination, &path, &text);
+        if (r == MANAGER_THREAT_NOT_FOUND && threat_path_unescape(original, &decoded) >= 0 &&
+            !streq(decoded, original))
+                r = manager_threat_restore_by_path(m, decoded, destination, &path, &text);
         if (r != 0) {
                 if (asprintf(&what, "No quarantined file was at '%s'; 'mdatp threat quarantine "
-                             "list' shows them", escaped) < 0)
+                             "list' shows them", original) < 0)
                         return -ENOMEM;
                 return threat_error(m, r, what, text, error);
         }
@@ -339,6 +341,7 @@ static int method_list_allowed(sd_bus_message *message, void *userdata, sd_bus_e
 }
 
 static int method_set_type_policy(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const SettingDef *def = setting_def_find("antivirusEngine.threatTypeSettings");
         _cleanup_strv_free_ char **changed = NULL;
         _cleanup_free_ char *text = NULL;
         Manager *m = userdata;
@@ -348,11 +351,12 @@ static int method_set_type_policy(sd_bus_message *message, void *userdata, sd_bu
         r = sd_bus_message_read(message, "ss", &type, &action);
         if (r < 0)
                 return r;
-        if (!strv_contains(STRV_MAKE("potentially_unwanted_application", "archive_bomb"), type))
+        /* The schema's lists of types and actions, so that both stay one. */
+        if (!strv_contains((char **) def->allowed, type))
                 return sd_bus_error_setf(error, MDATP_ERROR_INVALID_ARGUMENT,
                                          "Unknown threat type '%s': expected "
                                          "potentially_unwanted_application or archive_bomb", type);
-        if (!strv_contains(STRV_MAKE("block", "audit", "off"), action))
+        if (!strv_contains((char **) def->allowed_values, action))
                 return sd_bus_error_setf(error, MDATP_ERROR_INVALID_ARGUMENT,
                                          "Unknown action '%s': expected block, audit or off",
                                          action);

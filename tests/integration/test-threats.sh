@@ -79,6 +79,13 @@ expect_contains "... saying why" "$OUT" "symbolic link"
 [ ! -e "$samples/dest/eicar.com" ] && pass "... and nothing appeared there" || fail "restored through a symlink"
 run mdatp threat quarantine restore threat-path --path "$f" --destination-path relative/dir
 expect_rc "restore to a relative destination fails" 1
+pct="$samples/100%41.com"                       # a '%' that is part of the name, not an escape
+eicar >"$pct"
+run timeout 60 mdatp scan custom --path "$pct"
+run mdatp threat quarantine restore threat-path --path "$pct"
+expect_rc "restore by a path holding '%41' takes it literally" 0
+[ -e "$pct" ] && pass "... and the file is back under its own name" || fail "'%' path not restored: $OUT"
+rm -f "$pct"
 run mdatp threat quarantine restore --id "$(threat_field "$f" tracking_id)" --path "$samples/dest"
 expect_rc "the older restore form (--id, --path folder) works" 0
 [ -e "$samples/dest/eicar.com" ] && pass "... and the file is there" || fail "older form restored nothing"
