@@ -47,11 +47,10 @@ static bool threat_action_disallowed(Manager *m, const char *action) {
 }
 
 /* The effective action for a threat type: "block" for every type the policy does not name. */
-static const char *threat_type_action(Manager *m, const char *type, SettingValue *policies) {
+static const char *threat_type_action(const char *type, const SettingValue *policies) {
         for (size_t i = 0; policies->strv && policies->strv[i] && policies->strv[i + 1]; i += 2)
                 if (streq(policies->strv[i], type))
                         return policies->strv[i + 1];
-        (void) m;
         return "block";
 }
 
@@ -64,7 +63,7 @@ bool manager_threat_should_quarantine(Manager *m, const Threat *t) {
         if (settings_get(m->settings, setting_def_find("antivirusEngine.threatTypeSettings"),
                          &policies, NULL) < 0)
                 return false;
-        return streq(threat_type_action(m, t->type, &policies), "block");
+        return streq(threat_type_action(t->type, &policies), "block");
 }
 
 /* A sentence for the user about why a quarantine operation failed. */

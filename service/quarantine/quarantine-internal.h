@@ -70,9 +70,7 @@ bool quarantine_sha256_valid(const char *s);    /* 64 hex digits, either case */
  * (0x20..0x7E) and every '%' becomes "%XY" (uppercase hex). The result is always ASCII, so it is
  * valid JSON string content and valid UTF-8 for D-Bus and logs. -ENOMEM. */
 int quarantine_escape(const char *s, char **ret);
-/* Undoes quarantine_escape(): "%XY" (either case) becomes the byte. -EINVAL on a '%' not followed
- * by two hex digits or on "%00", -ENOMEM. */
-int quarantine_unescape(const char *s, char **ret);
+/* percent_unescape() (util/hexdecode.h) undoes it. */
 
 /* Serialises r as the text of <id>.json (one line, ending in a newline). Caller frees. 0,
  * -ENOMEM, -E2BIG (over QUARANTINE_METADATA_MAX), -EINVAL (a field out of range). */

@@ -107,10 +107,6 @@ int quarantine_escape(const char *s, char **ret) {
         return 0;
 }
 
-int quarantine_unescape(const char *s, char **ret) {
-        return percent_unescape(s, ret);
-}
-
 /* ---- writing ---- */
 
 static void yajl_gen_freep(yajl_gen *g) {
@@ -283,7 +279,7 @@ static int member_unescaped(const JsonNode *root, const char *key, size_t max, c
 
         if (!s)
                 return -EBADMSG;
-        r = quarantine_unescape(s, &d);
+        r = percent_unescape(s, &d);
         if (r == -ENOMEM)
                 return r;
         if (r < 0 || strlen(d) > max)

@@ -27,6 +27,7 @@
 #include "quarantine/quarantine.h"
 #include "util/fileio.h"
 #include "util/macro.h"
+#include "util/hexdecode.h"
 #include "util/strv.h"
 
 #define EICAR "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-" "ANTIVIRUS-TEST-FILE!$H+H*"
@@ -1222,17 +1223,17 @@ START_TEST(test_escape) {
         ck_assert_int_eq(quarantine_escape(all, &e), 0);
         for (const char *p = e; *p; p++)
                 ck_assert(*p >= 0x20 && *p <= 0x7E);
-        ck_assert_int_eq(quarantine_unescape(e, &d), 0);
+        ck_assert_int_eq(percent_unescape(e, &d), 0);
         ck_assert_str_eq(d, all);
         d = mfree(d);
 
-        ck_assert_int_eq(quarantine_unescape("/a%2fb%2Fc", &d), 0);
+        ck_assert_int_eq(percent_unescape("/a%2fb%2Fc", &d), 0);
         ck_assert_str_eq(d, "/a/b/c");
         d = mfree(d);
-        ck_assert_int_eq(quarantine_unescape("%", &d), -EINVAL);
-        ck_assert_int_eq(quarantine_unescape("%4", &d), -EINVAL);
-        ck_assert_int_eq(quarantine_unescape("%zz", &d), -EINVAL);
-        ck_assert_int_eq(quarantine_unescape("a%00b", &d), -EINVAL);
+        ck_assert_int_eq(percent_unescape("%", &d), -EINVAL);
+        ck_assert_int_eq(percent_unescape("%4", &d), -EINVAL);
+        ck_assert_int_eq(percent_unescape("%zz", &d), -EINVAL);
+        ck_assert_int_eq(percent_unescape("a%00b", &d), -EINVAL);
         ck_assert_ptr_null(d);
 }
 END_TEST
