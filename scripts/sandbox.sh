@@ -147,6 +147,9 @@ if [ -z "${MDATP_RTP_MOUNTS:-}" ]; then
         MDATP_RTP_MOUNTS="$dir/rtp"
 fi
 export MDATP_RTP_MOUNTS
+# The daemon's self-check proves its marks against the mount namespace the tests act from (ours;
+# PID 1 may be another namespace, or out of reach, on a build machine). A test may name another.
+export MDATP_RTP_SELF_CHECK_PID="${MDATP_RTP_SELF_CHECK_PID:-$$}"
 
 # Restart mdatpd whenever it exits until teardown, as Restart=always would. Before each start,
 # $dir/daemon.env (KEY=VALUE lines, if a test wrote one) is added to the daemon's environment.

@@ -6,7 +6,11 @@
  * stops the Rtp (rtp/) and keeps rtp_error for health. Detections come back on the main loop
  * through the Rtp's eventfd and go the way of every detection (manager_threat_detected()).
  *
- * Owns m->rtp, m->rtp_source and m->rtp_error. Main thread only.
+ * Protection is claimed only once proven: the Rtp's self-check (rtp.h) must have seen an open
+ * made in PID 1's mount namespace; until then, or when it fails, rtp_error says why and health
+ * is not healthy.
+ *
+ * Owns m->rtp, m->rtp_source, m->rtp_error and m->rtp_self_check_state. Main thread only.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,15 +26,50 @@ static int rtp_mounts_from_env(char ***ret) {
         *ret = NULL;
         return env ? strv_split_paths(env, ret) : 0;
 }
-static unsigned rtp_timeout_from_env(void) {
-        const char *env = getenv("MDATP_RTP_TIMEOUT_MS");
+/* An unsigned number from the environment variable name, at most max; 0 when unset or bad. */
+static unsigned long number_from_env(const char *name, unsigned long max) {
+        const char *env = getenv(name);
         char *end;
         unsigned long v;
 
-        if (!env)
+        if (!env || !*env)
                 return 0;
         v = strtoul(env, &end, 10);
-        return *end || v > 600000 ? 0 : (unsigned) v;
+        return *end || v > max ? 0 : v;
+}
+
+/* The self-check proves the marks against PID 1's mount namespace, the one the machine's
+ * processes share. $MDATP_RTP_SELF_CHECK_PID names another process whose namespace stands for
+ * "the machine": a sandbox whose PID 1 is out of reach, or a test that proves the check fails
+ * against a namespace of its own. */
+static pid_t rtp_self_check_pid_from_env(void) {
+        return (pid_t) number_from_env("MDATP_RTP_SELF_CHECK_PID", INT32_MAX);
+}
+
+/* Takes the self-check's verdict into rtp_error: protection that is not proven is reported as
+ * not running. Returns whether the state changed since the last call. */
+static bool rtp_self_check_follow(Manager *m) {
+        RtpSelfCheck sc;
+        bool changed;
+
+        if (!m->rtp)
+                return false;
+        rtp_get_self_check(m->rtp, &sc);
+        changed = sc.state != m->rtp_self_check_state;
+        m->rtp_self_check_state = sc.state;
+        if (sc.state == RTP_SELF_CHECK_PASSED) {
+                if (changed)
+                        log_info("Real-time protection self-check passed: %s.", sc.message);
+                m->rtp_error = mfree(m->rtp_error);
+                return changed;
+        }
+        if (changed || !m->rtp_error || !streq(m->rtp_error, sc.message)) {
+                free(m->rtp_error);
+                m->rtp_error = strdup(sc.message);
+                log_error("Real-time protection is not proven to see file accesses: %s.",
+                          sc.message);
+        }
+        return changed;
 }
 
 static void rtp_on_detection(const RtpDetection *d, void *userdata) {
@@ -54,8 +93,13 @@ static int rtp_event_handler(sd_event_source *s, int fd, uint32_t revents, void 
         (void) s;
         (void) fd;
         (void) revents;
-        if (m->rtp)
-                (void) rtp_drain(m->rtp, rtp_on_detection, m);
+        if (!m->rtp)
+                return 0;
+        (void) rtp_drain(m->rtp, rtp_on_detection, m);
+        if (rtp_self_check_follow(m)) {
+                (void) bus_rtp_emit_changed(m);
+                (void) bus_notify_settings_changed(m, NULL);    /* health issues */
+        }
         return 0;
 }
 
@@ -116,7 +160,9 @@ static int rtp_config_build(Manager *m, bool block, RtpConfig *c, char ***ignore
                 .mute_noexec = noexec && streq(noexec, "mute"),
                 .statistics = settings_get_bool(m->settings,
                                                 "antivirusEngine.realTimeProtectionStatistics"),
-                .timeout_ms = rtp_timeout_from_env(),
+                .timeout_ms = (unsigned) number_from_env("MDATP_RTP_TIMEOUT_MS", 600000),
+                .self_check_pid = rtp_self_check_pid_from_env(),
+                .self_check_dir = m->state_dir,
         };
         return 0;
 }
@@ -160,7 +206,9 @@ static int rtp_apply(Manager *m) {
                 if (r < 0)
                         return rtp_set_error(m, "reconfiguring failed, the previous "
                                              "configuration stays", r);
+                /* The last self-check stands until the one the re-mark asked for is known. */
                 m->rtp_error = mfree(m->rtp_error);
+                (void) rtp_self_check_follow(m);
                 return 0;
         }
         r = rtp_new(&c, &m->rtp);
@@ -173,7 +221,9 @@ static int rtp_apply(Manager *m) {
                 return rtp_set_error(m, "its events cannot be watched", r);
         }
         m->rtp_error = mfree(m->rtp_error);
+        m->rtp_self_check_state = RTP_SELF_CHECK_PENDING;
         log_info("Real-time protection started (%s).", block ? "blocking" : "reporting only");
+        (void) rtp_self_check_follow(m);
         return 0;
 }
 

@@ -119,6 +119,7 @@ struct Manager {
         sd_event_source *rtp_source;
         bool rtp_available;
         char *rtp_error;                /* why it is not running although asked for */
+        RtpSelfCheckState rtp_self_check_state; /* the last one taken into rtp_error */
 };
 
 int manager_new(const ManagerConfig *config, Manager **ret);

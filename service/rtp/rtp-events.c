@@ -140,6 +140,13 @@ static void reader_handle(Rtp *r, const struct fanotify_event_metadata *m, uint6
 
         /* Our own accesses (the workers' /proc reads, the main loop's files) are never held:
          * waiting on ourselves is the classic fanotify deadlock. */
+        /* The self-check's probe: proof enough that the marks see it; never held. */
+        if (m->pid == atomic_load(&r->self_check_pid)) {
+                atomic_store(&r->self_check_seen, true);
+                response_write(r, &ev, FAN_ALLOW, &r->counters.self);
+                close(m->fd);
+                return;
+        }
         if (m->pid == r->self_pid) {
                 response_write(r, &ev, FAN_ALLOW, &r->counters.self);
                 close(m->fd);

@@ -63,6 +63,8 @@ typedef struct RtpSnapshot {
         bool mute_noexec;
         bool statistics;
         unsigned timeout_ms;
+        pid_t self_check_pid;
+        char *self_check_dir;
 } RtpSnapshot;
 
 RtpSnapshot *rtp_snapshot_ref(RtpSnapshot *s);
@@ -169,6 +171,15 @@ struct Rtp {
 
         RtpStats *stats;
         RtpAtomicCounters counters;
+
+        /* The self-check (rtp-self-check.c): the probing child's pid while one runs (0 when
+         * none), which the reader answers at once and reports through self_check_seen. */
+        atomic_int self_check_pid;
+        atomic_bool self_check_seen;
+        int self_check_fd;              /* eventfd: the marks thread runs a check when readable */
+        pthread_mutex_t self_check_run_lock;    /* one check at a time */
+        pthread_mutex_t self_check_lock;        /* self_check */
+        RtpSelfCheck self_check;
 };
 
 uint64_t rtp_now_usec(void);            /* CLOCK_MONOTONIC */
@@ -200,6 +211,14 @@ int rtp_marks_sync(Rtp *r);
 int rtp_marks_start(Rtp *r);            /* the thread following mount changes */
 void rtp_marks_stop(Rtp *r);            /* joins it (after stop_fd was written) */
 void rtp_marks_free(Rtp *r);
+
+/* ---- the self-check (rtp-self-check.c) ----------------------------------------------------- */
+
+/* Probes now and publishes the result (on the calling thread; waits for the probe, at most a
+ * few seconds). */
+void rtp_self_check_run(Rtp *r);
+/* Asks the marks thread to run a check soon. */
+void rtp_self_check_request(Rtp *r);
 
 /* ---- processes and statistics (rtp-stats.c) ------------------------------------------------ */
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/fanotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -141,9 +142,13 @@ static void *marks_main(void *userdata) {
                 /* mountinfo reports a change of the mount table as POLLPRI (with POLLERR). */
                 { .fd = r->mountinfo_fd, .events = POLLPRI },
                 { .fd = r->stop_fd, .events = POLLIN },
+                { .fd = r->self_check_fd, .events = POLLIN },
         };
 
         for (;;) {
+                eventfd_t v;
+                bool check = false;
+
                 if (poll(fds, ELEMENTSOF(fds), -1) < 0) {
                         if (errno != EINTR)
                                 (void) usleep(10000);
@@ -151,8 +156,17 @@ static void *marks_main(void *userdata) {
                 }
                 if (fds[1].revents || atomic_load(&r->stop_requested))
                         break;
-                if (fds[0].revents & (POLLPRI | POLLERR))
+                if (fds[0].revents & (POLLPRI | POLLERR)) {
                         (void) rtp_marks_sync(r);
+                        check = true;
+                }
+                if (fds[2].revents & POLLIN) {
+                        (void) eventfd_read(r->self_check_fd, &v);
+                        check = true;
+                }
+                /* Every new set of marks proves itself again. */
+                if (check)
+                        rtp_self_check_run(r);
         }
         return NULL;
 }

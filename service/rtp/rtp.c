@@ -60,6 +60,7 @@ RtpSnapshot *rtp_snapshot_unref(RtpSnapshot *s) {
         strv_free(s->audit_types);
         strv_free(s->mounts);
         strv_free(s->unmonitored_filesystems);
+        free(s->self_check_dir);
         free(s->restored);
         free(s);
         return NULL;
@@ -99,6 +100,9 @@ static int rtp_snapshot_new(const RtpConfig *c, RtpSnapshot **ret) {
         s->mute_noexec = c->mute_noexec;
         s->statistics = c->statistics;
         s->timeout_ms = c->timeout_ms ?: RTP_TIMEOUT_MS_DEFAULT;
+        s->self_check_pid = c->self_check_pid;
+        if (c->self_check_dir && !(s->self_check_dir = strdup(c->self_check_dir)))
+                return -ENOMEM;
         if (!strv_copy_nullable(c->engine_options.ignored_types, &s->ignored_types) ||
             !strv_copy_nullable(c->allowed_threats, &s->allowed_threats) ||
             !strv_copy_nullable(c->audit_types, &s->audit_types) ||
@@ -165,13 +169,15 @@ static Rtp *rtp_alloc(unsigned n_workers) {
         if (!r)
                 return NULL;
         r->fanotify_fd = r->stop_fd = r->notify_fd = r->mountinfo_fd = -EBADF;
-        r->placeholder_fd = -EBADF;
+        r->placeholder_fd = r->self_check_fd = -EBADF;
         r->self_pid = getpid();
         pthread_mutex_init(&r->config_lock, NULL);
         pthread_mutex_init(&r->lock, NULL);
         pthread_mutex_init(&r->detections_lock, NULL);
         pthread_mutex_init(&r->sync_lock, NULL);
         pthread_mutex_init(&r->marks_lock, NULL);
+        pthread_mutex_init(&r->self_check_run_lock, NULL);
+        pthread_mutex_init(&r->self_check_lock, NULL);
         pthread_rwlock_init(&r->ignore_lock, NULL);
         /* The watchdog sleeps until a deadline on the monotonic clock. */
         pthread_condattr_init(&attr);
@@ -192,7 +198,8 @@ static Rtp *rtp_alloc(unsigned n_workers) {
 static int rtp_open_fds(Rtp *r) {
         r->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         r->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (r->stop_fd < 0 || r->notify_fd < 0)
+        r->self_check_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (r->stop_fd < 0 || r->notify_fd < 0 || r->self_check_fd < 0)
                 return negative_errno();
         /* Opened before the first read of the table: a mount appearing in between still makes
          * the first poll() report POLLPRI. */
@@ -254,6 +261,9 @@ int rtp_new(const RtpConfig *config, Rtp **ret) {
         k = rtp_marks_sync(r);
         if (k < 0)
                 return k;
+        /* A new Rtp has a verdict on itself before anyone asks (the marks thread is not
+         * running yet, so nothing re-marks underneath). */
+        rtp_self_check_run(r);
         k = rtp_marks_start(r);
         if (k < 0)
                 return k;
@@ -300,6 +310,7 @@ int rtp_reconfigure(Rtp *r, const RtpConfig *config) {
                 rtp_ignore_marks_flush(r, s->generation);
         if (!s->statistics)
                 rtp_stats_clear(r->stats);
+        rtp_self_check_request(r);
         return 0;
 }
 
@@ -322,10 +333,13 @@ Rtp *rtp_free(Rtp *r) {
         closep(&r->notify_fd);
         closep(&r->mountinfo_fd);
         closep(&r->placeholder_fd);
+        closep(&r->self_check_fd);
         pthread_cond_destroy(&r->work_cond);
         pthread_cond_destroy(&r->watchdog_cond);
         pthread_rwlock_destroy(&r->ignore_lock);
         pthread_mutex_destroy(&r->marks_lock);
+        pthread_mutex_destroy(&r->self_check_lock);
+        pthread_mutex_destroy(&r->self_check_run_lock);
         pthread_mutex_destroy(&r->sync_lock);
         pthread_mutex_destroy(&r->detections_lock);
         pthread_mutex_destroy(&r->lock);

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -64,6 +65,11 @@ typedef struct RtpConfig {
         bool statistics;                /* keep per-process counters */
         unsigned timeout_ms;            /* 0 = RTP_TIMEOUT_MS_DEFAULT */
         unsigned n_workers;             /* 0 = RTP_WORKERS_DEFAULT; fixed at rtp_new() */
+        /* The self-check (rtp_get_self_check()): whose mount namespace it opens a file from
+         * (0 = PID 1, the machine's), and the directory it prefers for that file (the state
+         * directory; NULL = marked mount points only). */
+        pid_t self_check_pid;
+        const char *self_check_dir;
 } RtpConfig;
 
 /* Creates the fanotify group, marks the mounts and starts the threads. Each queued event holds
@@ -134,6 +140,23 @@ void rtp_process_stats_free(RtpProcessStats *stats, size_t n);
 
 /* The mount points marked now (caller frees the strv). */
 int rtp_get_marked_mounts(Rtp *r, char ***ret);
+
+/* The self-check proves that the marks see opens made in the reference mount namespace (PID
+ * 1's): a forked child joins it and creates a probe file in a marked directory, and the reader
+ * must report that open. It runs in rtp_new() (so a new Rtp has a result), then after every
+ * re-mark, in the background; the previous result stands until the next one is known. A change
+ * of state makes rtp_get_fd() readable, like a detection does. */
+typedef enum RtpSelfCheckState {
+        RTP_SELF_CHECK_PENDING,
+        RTP_SELF_CHECK_PASSED,
+        RTP_SELF_CHECK_FAILED,
+} RtpSelfCheckState;
+
+typedef struct RtpSelfCheck {
+        RtpSelfCheckState state;
+        char message[PATH_MAX + 256];   /* what was seen, or why it failed */
+} RtpSelfCheck;
+void rtp_get_self_check(Rtp *r, RtpSelfCheck *ret);
 
 /* Whether real-time protection can run here: a fanotify permission group can be created. */
 bool rtp_available(void);

@@ -199,4 +199,25 @@ expect_rc "a scan past its deadline answers allow" 0
 rm -f "$MDATP_SANDBOX_DIR/daemon.env" "$rtp/big.bin"
 restart_daemon || fail "restart"
 
+# ---- the self-check: protection is claimed only when an open from the reference namespace is
+# seen. A reference process with a private copy of the mounts (what a namespaced unit gives a
+# service) opens through mounts the daemon did not mark: health must say so.
+expect_eq "self-check passes against the sandbox's namespace" "$(mdatp health --field healthy)" "true"
+unshare -m --propagation private sleep 600 &
+private_ns=$!
+wait_until 5 sh -c "[ \"\$(readlink /proc/$private_ns/ns/mnt)\" != \"\$(readlink /proc/self/ns/mnt)\" ]" || fail "no private namespace"
+echo "MDATP_RTP_SELF_CHECK_PID=$private_ns" >"$MDATP_SANDBOX_DIR/daemon.env"
+restart_daemon || fail "restart with a private reference namespace"
+wait_until 10 sh -c "mdatp health --field healthy | grep -qx false" || fail "still healthy"
+run mdatp health --field health_issues
+expect_contains "a blind daemon is reported: not running" "$OUT" "real-time protection is enabled but not running"
+expect_contains "... and why" "$OUT" "raised no event"
+expect_contains "RealTimeProtection.Error says it too" "$(rtp_prop Error)" "raised no event"
+grep -q "not proven to see file accesses" "$MDATP_SANDBOX_DIR/mdatpd.log" && pass "... and the log" || fail "no log line for the failed self-check"
+kill "$private_ns"; wait "$private_ns" 2>/dev/null
+rm -f "$MDATP_SANDBOX_DIR/daemon.env"
+restart_daemon || fail "restart"
+wait_until 10 sh -c "mdatp health --field healthy | grep -qx true" && pass "healthy again once the self-check passes" || fail "not healthy again: $(mdatp health --field health_issues)"
+ls -A "$rtp" | grep -q mdatp-rtp-self-check && fail "a probe file was left in $rtp" || pass "no probe file left behind"
+
 finish

@@ -15,6 +15,7 @@
  * in one piece.
  */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1343,6 +1344,151 @@ START_TEST(test_free_under_load) {
 }
 END_TEST
 
+/* ---- the self-check ---- */
+
+/* A process in a mount namespace of its own (a private copy of ours): what a unit with
+ * PrivateTmp= or ProtectSystem= gives a service. Killed with holder_kill(). */
+static pid_t private_namespace_start(void) {
+        int p[2];
+        char c;
+        pid_t pid;
+
+        ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                if (unshare(CLONE_NEWNS) < 0 ||
+                    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                        _exit(1);
+                (void) !write(p[1], "x", 1);
+                for (;;)
+                        pause();
+        }
+        close(p[1]);
+        ck_assert_int_eq(read(p[0], &c, 1), 1);
+        close(p[0]);
+        return pid;
+}
+
+static RtpSelfCheck self_check_of(Rtp *r) {
+        RtpSelfCheck sc;
+
+        rtp_get_self_check(r, &sc);
+        return sc;
+}
+
+/* Whether a probe file was left behind in dir. */
+static bool probe_left(const char *dir) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        bool found = false;
+
+        ck_assert_ptr_nonnull(d);
+        while (!found && (de = readdir(d)))
+                found = strstr(de->d_name, "mdatp-rtp-self-check") != NULL;
+        closedir(d);
+        return found;
+}
+
+START_TEST(test_self_check_passes) {
+        _cleanup_free_ char *state = path_in("state");
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        RtpSelfCheck sc;
+
+        /* Our own namespace stands for the machine's: the open is seen, in the preferred
+         * directory, and nothing is left behind. */
+        ck_assert_int_eq(mkdir(state, 0700), 0);
+        config.self_check_pid = getpid();
+        config.self_check_dir = state;
+        r = rtp_start(&config);
+        sc = self_check_of(r);
+        ck_assert_msg(sc.state == RTP_SELF_CHECK_PASSED, "%s", sc.message);
+        ck_assert_msg(strstr(sc.message, state), "%s", sc.message);
+        ck_assert(!probe_left(state));
+        ck_assert_uint_eq(counters(r).denied, 0);
+}
+END_TEST
+
+START_TEST(test_self_check_falls_back_to_mount_point) {
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        RtpSelfCheck sc;
+
+        /* The preferred directory is not on a marked mount (nor there at all): the mount
+         * point is probed instead. */
+        config.self_check_pid = getpid();
+        config.self_check_dir = "/nonexistent-mdatp-state";
+        r = rtp_start(&config);
+        sc = self_check_of(r);
+        ck_assert_msg(sc.state == RTP_SELF_CHECK_PASSED, "%s", sc.message);
+        ck_assert_msg(strstr(sc.message, mnt), "%s", sc.message);
+        ck_assert(!probe_left(mnt));
+}
+END_TEST
+
+START_TEST(test_self_check_private_namespace_fails) {
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        pid_t other = private_namespace_start();
+        RtpSelfCheck sc;
+
+        /* The reference process opens through its own copy of the mount, which our mark does
+         * not cover: exactly the blindness of a namespaced service. */
+        config.self_check_pid = other;
+        r = rtp_start(&config);
+        sc = self_check_of(r);
+        holder_kill(other);
+        ck_assert_msg(sc.state == RTP_SELF_CHECK_FAILED, "%s", sc.message);
+        ck_assert_msg(strstr(sc.message, "raised no event"), "%s", sc.message);
+}
+END_TEST
+
+START_TEST(test_self_check_unreachable_namespace_fails) {
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        RtpSelfCheck sc;
+        pid_t gone = fork();
+
+        ck_assert_int_ge(gone, 0);
+        if (gone == 0)
+                _exit(0);
+        ck_assert_int_eq(waitpid(gone, NULL, 0), gone);
+        config.self_check_pid = gone;
+        r = rtp_start(&config);
+        sc = self_check_of(r);
+        ck_assert_msg(sc.state == RTP_SELF_CHECK_FAILED, "%s", sc.message);
+        ck_assert_msg(strstr(sc.message, "cannot open the mount namespace"), "%s", sc.message);
+}
+END_TEST
+
+START_TEST(test_self_check_after_remark) {
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        pid_t other = private_namespace_start();
+        struct pollfd p = {};
+        RtpSelfCheck sc;
+
+        config.self_check_pid = getpid();
+        r = rtp_start(&config);
+        ck_assert(self_check_of(r).state == RTP_SELF_CHECK_PASSED);
+
+        /* A reconfiguration re-marks, and the check runs again in the background; its new
+         * verdict wakes the owner's fd. */
+        config.self_check_pid = other;
+        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        p = (struct pollfd) { .fd = rtp_get_fd(r), .events = POLLIN };
+        for (uint64_t deadline = now_ms() + 5000;
+             (sc = self_check_of(r)).state == RTP_SELF_CHECK_PASSED;) {
+                ck_assert_uint_lt(now_ms(), deadline);
+                usleep(5000);
+        }
+        ck_assert_int_eq(poll(&p, 1, 1000), 1);
+        holder_kill(other);
+        ck_assert_msg(sc.state == RTP_SELF_CHECK_FAILED, "%s", sc.message);
+}
+END_TEST
+
 static Suite *rtp_suite(void) {
         Suite *s = suite_create("rtp");
         TCase *basics = tcase_create("basics");
@@ -1381,6 +1527,11 @@ static Suite *rtp_suite(void) {
         tcase_add_test(tc, test_new_mount_followed);
         tcase_add_test(tc, test_default_selection);
         tcase_add_test(tc, test_free_under_load);
+        tcase_add_test(tc, test_self_check_passes);
+        tcase_add_test(tc, test_self_check_falls_back_to_mount_point);
+        tcase_add_test(tc, test_self_check_private_namespace_fails);
+        tcase_add_test(tc, test_self_check_unreachable_namespace_fails);
+        tcase_add_test(tc, test_self_check_after_remark);
         suite_add_tcase(s, tc);
         return s;
 }
