@@ -41,8 +41,9 @@ else
                 for _ in $(seq 100); do name_owned com.microsoft.Mdatp1 || break; sleep 0.1; done
         fi
         # Without a service manager, PID 1 may be out of reach (a build container): the
-        # daemon's self-check proves its marks against this shell's mount namespace instead.
-        MDATP_RTP_SELF_CHECK_PID=$$ nohup /usr/sbin/mdatpd >>/var/log/mdatpd.log 2>&1 &
+        # daemon's self-check proves its marks against its own mount namespace, the one this
+        # shell shares (sh's $$ is the daemon's pid once it execs).
+        nohup sh -c 'MDATP_RTP_SELF_CHECK_PID=$$ exec /usr/sbin/mdatpd' >>/var/log/mdatpd.log 2>&1 &
 fi
 
 for _ in $(seq 100); do name_owned com.microsoft.Mdatp1 && break; sleep 0.1; done
