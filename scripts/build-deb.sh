@@ -77,6 +77,9 @@ openssl pkey -in "$signing_key" -pubout -out "$work/keys/signing-key.pub.pem" 2>
         die "'$signing_key' is not a private key openssl can read"
 openssl pkey -pubin -in "$work/keys/signing-key.pub.pem" -noout -text 2>/dev/null | grep -q ED25519 ||
         die "'$signing_key' is not an Ed25519 key"
+# Its private half is published: a package trusting it accepts definitions from anyone.
+cmp -s "$work/keys/signing-key.pub.pem" "$src_dir/definitions/keys/test-signing-key.pub.pem" &&
+        die "'$signing_key' is the published test key; use a release key or --ephemeral-key"
 
 # A copy of the tree, so that the build writes nothing here or beside it (dpkg-buildpackage puts
 # its results in the parent directory): tracked and new files, not the build directories.
