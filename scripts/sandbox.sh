@@ -18,10 +18,12 @@
 # mounts at $MDATP_SANDBOX_DIR/rtp, so real-time protection never watches the whole machine;
 # tests write the files they want watched there), MDATP_SCAN_QUICK_PATHS and
 # MDATP_SCAN_FULL_ROOTS (passed to mdatpd), MDATP_SHIPPED_DEFINITIONS and MDATP_DEFINITIONS_KEY
-# (another definition pack and its public key, e.g. for benchmarks). A test can also write KEY=VALUE lines to
+# (another definition pack and its public key, e.g. for benchmarks), MDATP_DEFINITIONS_SIGNING_KEY
+# (the private key tests sign packs with; default: the build directory's own generated key,
+# definitions/ephemeral-key/signing-key.pem). A test can also write KEY=VALUE lines to
 # $MDATP_SANDBOX_DIR/daemon.env: they apply from the daemon's next (re)start.
 # COMMAND sees: MDATP_SANDBOX_DIR, MDATP_STATE_DIR, MDATP_MANAGED_DIR, MDATPD_PID_FILE,
-# MDATP_BUILD_DIR, DBUS_SYSTEM_BUS_ADDRESS.
+# MDATP_BUILD_DIR, MDATP_DEFINITIONS_SIGNING_KEY, DBUS_SYSTEM_BUS_ADDRESS.
 # Needs root (mount namespace for polkitd; dropping to nobody in tests).
 set -euo pipefail
 
@@ -33,7 +35,7 @@ while [ $# -gt 0 ]; do
         case "$1" in
         --keep) keep=1; shift ;;
         --) shift; break ;;
-        -h|--help) sed -n '3,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '3,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "sandbox.sh: unknown option '$1'; usage: sandbox.sh [--keep] -- COMMAND" >&2; exit 2 ;;
         esac
 done
@@ -140,6 +142,7 @@ wait_for 10 "polkitd on the private bus" has_owner org.freedesktop.PolicyKit1
 
 export MDATP_SANDBOX_DIR="$dir" MDATP_STATE_DIR="$dir/state" MDATP_MANAGED_DIR="$managed_dir"
 export MDATPD_PID_FILE="$dir/mdatpd.pid" MDATP_BUILD_DIR="$build_dir"
+export MDATP_DEFINITIONS_SIGNING_KEY="${MDATP_DEFINITIONS_SIGNING_KEY:-$build_dir/definitions/ephemeral-key/signing-key.pem}"
 if [ -z "${MDATP_RTP_MOUNTS:-}" ]; then
         mkdir -p "$dir/rtp"
         mount -t tmpfs -o size=512m,mode=1777 mdatp-sandbox-rtp "$dir/rtp" || die "cannot mount a tmpfs at $dir/rtp"

@@ -12,6 +12,7 @@
 
 #include "bus/bus.h"
 #include "config.h"
+#include "definitions-config.h"
 #include "manager.h"
 #include "util/strv.h"
 
@@ -37,6 +38,13 @@ static int definitions_store_setup(Manager *m) {
                                 "not be loaded: %s", m->definitions_key_path,
                                 strerror(-r)) < 0 ? -ENOMEM : r;
         m->definitions_key = key;       /* kept: updates verify with it too */
+        /* Its private half is published, so anyone could sign what this daemon loads; only a
+         * test setup should ever trust it. */
+        m->definitions_key_is_test =
+                definitions_public_key_equals_spki(key, MDATP_DEFINITIONS_TEST_PUBLIC_KEY_SPKI) > 0;
+        if (m->definitions_key_is_test)
+                log_warning("The definitions signing key '%s' is the published test key: anyone "
+                            "can sign definitions this daemon accepts.", m->definitions_key_path);
         if (asprintf(&dir, "%s/definitions", m->state_dir) < 0)
                 return -ENOMEM;
         r = definitions_store_open(&(DefinitionsStoreConfig) {

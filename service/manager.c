@@ -666,6 +666,12 @@ int manager_health_issues(Manager *m, char ***ret) {
                         return r;
         }
 
+        if (m->definitions_key_is_test) {
+                r = strv_extend(&issues, "definitions signed with the public test key are trusted");
+                if (r < 0)
+                        return r;
+        }
+
         if (m->quarantine_error) {
                 r = strv_extend(&issues, m->quarantine_error);
                 if (r < 0)

@@ -91,6 +91,7 @@ struct Manager {
         const char *definitions_source; /* "current", "previous", "shipped" */
         char *definitions_error;        /* why none could be loaded: a health issue */
         EVP_PKEY *definitions_key;      /* verifies packs, installed and downloaded */
+        bool definitions_key_is_test;   /* it is the published test key: a health issue */
 
         /* Updates (manager-update.c). */
         UpdateJob *update_job;          /* the running update or connectivity test */

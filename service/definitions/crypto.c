@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
+#include <openssl/x509.h>
 
 #include "definitions/definitions-internal.h"
 #include "util/fileio.h"
@@ -144,4 +145,31 @@ int definitions_public_key_load_pem(const char *path, EVP_PKEY **ret_key) {
 
         *ret_key = TAKE_PTR(k);
         return 0;
+}
+
+int definitions_public_key_equals_spki(EVP_PKEY *key, const char *spki_base64) {
+        _cleanup_(evp_pkey_freep) EVP_PKEY *other = NULL;
+        unsigned char der[128];
+        const unsigned char *p = der;
+        size_t len = strlen(spki_base64);
+        int n;
+
+        /* An Ed25519 SubjectPublicKeyInfo is 44 bytes; 3/4 of the text bounds what decodes. */
+        if (len == 0 || len % 4 != 0 || len / 4 * 3 > sizeof(der))
+                return -EINVAL;
+        n = EVP_DecodeBlock(der, (const unsigned char *) spki_base64, (int) len);
+        if (n < 0) {
+                ERR_clear_error();
+                return -EINVAL;
+        }
+        /* d2i reads the DER length itself, so the padding bytes EVP_DecodeBlock leaves at the end
+         * do not matter. */
+        other = d2i_PUBKEY(NULL, &p, n);
+        if (!other) {
+                ERR_clear_error();
+                return -EINVAL;
+        }
+        n = EVP_PKEY_eq(key, other);
+        ERR_clear_error();
+        return n == 1;
 }

@@ -123,6 +123,11 @@ int definitions_public_key_load_pem(const char *path, EVP_PKEY **ret_key);
 int definitions_public_key_from_raw(const uint8_t raw[DEFINITIONS_PUBLIC_KEY_SIZE],
                                     EVP_PKEY **ret_key);
 
+/* Whether key is the public key whose DER SubjectPublicKeyInfo spki_base64 encodes (the middle
+ * line of a one-line PEM public key). Returns 1 same key, 0 another, -EINVAL spki_base64 is not
+ * such a key. */
+int definitions_public_key_equals_spki(EVP_PKEY *key, const char *spki_base64);
+
 static inline void evp_pkey_freep(EVP_PKEY **k) {
         if (*k)
                 EVP_PKEY_free(*k);

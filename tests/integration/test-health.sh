@@ -16,6 +16,8 @@ expect_contains "definitions up to date" "$OUT" "definitions_status             
 expect_contains "real-time protection available" "$OUT" "real_time_protection_available              : true"
 expect_contains "real-time protection subsystem" "$OUT" "real_time_protection_subsystem              : \"fanotify\""
 expect_not_contains "nothing is managed without a policy" "$OUT" "[managed]"
+# The sandbox trusts the build's own key, never the published test key (test-test-key.sh).
+expect_contains "healthy with the build's key" "$OUT" "healthy                                     : true"
 # Every line is `key<pad to 44>: value`.
 bad=$(printf '%s\n' "$OUT" | grep -v -E '^[a-z_]{1,43} +: .+$' | head -n 3)
 expect_eq "every text line is aligned key : value" "$bad" ""
@@ -71,7 +73,7 @@ expect_eq "nobody sees the same value" "$OUT" "true"
 # A tampered, newer pack in the store is refused with the reason in health; the shipped pack
 # keeps protecting.
 src=$(cd "$(dirname "$0")/../.." && pwd)
-"$MDATP_BUILD_DIR/tools/mdatp-pack/mdatp-pack" build --key "$src/definitions/keys/test-signing-key.pem" \
+"$MDATP_BUILD_DIR/tools/mdatp-pack/mdatp-pack" build --key "$MDATP_DEFINITIONS_SIGNING_KEY" \
         --version 2.0.0.0 --out "$MDATP_STATE_DIR/definitions/current" "$src/definitions/default" >/dev/null
 echo "rule x { condition: true }" >>"$MDATP_STATE_DIR/definitions/current/rules/eicar.yar"
 kill -HUP "$(cat "$MDATPD_PID_FILE")"

@@ -134,7 +134,7 @@ path=$(echo "$out" | awk '{ print $2 }' | tr -d '"')
 run busctl --system call com.microsoft.Mdatp1 /com/microsoft/Mdatp1/Scans com.microsoft.Mdatp1.ScanManager Start 'sasa{sv}' custom 1 "$big" 0
 expect_contains "a second scan while one runs is Busy" "$OUT" "already running"
 # A newer pack installed in the store, then SIGHUP: the swap happens under the running scan.
-"$MDATP_BUILD_DIR/tools/mdatp-pack/mdatp-pack" build --key "$(dirname "$0")/../../definitions/keys/test-signing-key.pem" \
+"$MDATP_BUILD_DIR/tools/mdatp-pack/mdatp-pack" build --key "$MDATP_DEFINITIONS_SIGNING_KEY" \
         --version 1.0.0.1 --out "$MDATP_STATE_DIR/definitions/current" "$(dirname "$0")/../../definitions/default" >/dev/null
 kill -HUP "$(cat "$MDATPD_PID_FILE")"
 if wait_until 5 sh -c "[ \"\$(mdatp health --field definitions_version)\" = '\"1.0.0.1\"' ]"; then pass "definitions swapped while a scan runs"; else fail "no swap: $(mdatp health --field definitions_version)"; fi

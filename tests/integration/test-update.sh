@@ -8,7 +8,7 @@
 
 src=$(cd "$(dirname "$0")/../.." && pwd)
 pack_tool="$MDATP_BUILD_DIR/tools/mdatp-pack/mdatp-pack"
-key="$src/definitions/keys/test-signing-key.pem"
+key="$MDATP_DEFINITIONS_SIGNING_KEY"
 work="$MDATP_SANDBOX_DIR/update"
 mirror="$work/mirror"
 mkdir -p "$work" "$mirror"

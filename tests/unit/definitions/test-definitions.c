@@ -30,6 +30,7 @@
 #include <openssl/pem.h>
 #include <yara.h>
 
+#include "definitions-config.h"
 #include "definitions/definitions-internal.h"
 #include "definitions/definitions.h"
 #include "util/fileio.h"
@@ -962,6 +963,28 @@ START_TEST(test_public_key_pem) {
 }
 END_TEST
 
+/* The daemon recognises the published test key by the SPKI embedded at build time: it must be
+ * the key of keys/, and no other key may match it. */
+START_TEST(test_public_key_is_test_key) {
+        _cleanup_(evp_pkey_freep) EVP_PKEY *test = NULL, *other = NULL;
+        char path[PATH_MAX];
+
+        snprintf(path, sizeof(path), "%s/keys/test-signing-key.pub.pem", DEFINITIONS_SOURCE_DIR);
+        ck_assert_int_eq(definitions_public_key_load_pem(path, &test), 0);
+        ck_assert_int_eq(definitions_public_key_equals_spki(test,
+                                                            MDATP_DEFINITIONS_TEST_PUBLIC_KEY_SPKI), 1);
+
+        other = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+        ck_assert_ptr_nonnull(other);
+        ck_assert_int_eq(definitions_public_key_equals_spki(other,
+                                                            MDATP_DEFINITIONS_TEST_PUBLIC_KEY_SPKI), 0);
+
+        ck_assert_int_eq(definitions_public_key_equals_spki(test, ""), -EINVAL);
+        ck_assert_int_eq(definitions_public_key_equals_spki(test, "AAAA"), -EINVAL);
+        ck_assert_int_eq(definitions_public_key_equals_spki(test, "not base64!"), -EINVAL);
+}
+END_TEST
+
 /* ---------------------------------------------------------------------------------------- */
 /* The store */
 
@@ -1716,6 +1739,7 @@ static Suite *definitions_suite(void) {
         tcase_add_test(tc, test_hash_duplicate_across_files);
         tcase_add_test(tc, test_bad_hash_list_in_pack);
         tcase_add_test(tc, test_public_key_pem);
+        tcase_add_test(tc, test_public_key_is_test_key);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("parsers");
