@@ -194,6 +194,9 @@ static int rtp_statistics_run(const CliInvocation *inv) {
 }
 
 const CliVerb diagnostic_verbs[] = {
+        { .name = "create",
+          .description = "Create a diagnostic file (a zip archive) for support",
+          .usage = "[--path DIR] [--output json]", .run = diagnostic_create_run },
         { .name = "real-time-protection-statistics",
           .description = "Per-process real-time protection counters",
           .usage = "[--output json] [--sort [--top N]]", .run = rtp_statistics_run },

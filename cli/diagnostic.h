@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* `mdatp diagnostic ...` (diagnostic.c): real-time protection statistics. */
+/* `mdatp diagnostic ...`: real-time protection statistics (diagnostic.c) and the support bundle
+ * (diagnostic-create.c). */
 #pragma once
 
 #include <stdbool.h>
@@ -30,5 +31,8 @@ int rtp_stats_read(sd_bus_message *m, RtpStatsList *ret);
 void rtp_stats_sort(RtpStatsList *l, size_t top);
 /* The text blocks or {"counters":[...]}. Caller frees. */
 int rtp_stats_format(const RtpStatsList *l, bool json, char **ret);
+
+/* `mdatp diagnostic create`. */
+int diagnostic_create_run(const CliInvocation *inv);
 
 extern const CliVerb diagnostic_verbs[];

@@ -677,6 +677,35 @@ static uint64_t health_now_usec(void) {
 }
 
 /* The `mdatp health` leaf: checks the arguments, asks the daemon, prints one view or field. */
+int health_render_default(sd_bus *bus, char **ret_text, char **ret_json) {
+        _cleanup_(cli_value_list_done) CliValueList properties = CLI_VALUE_LIST_INIT;
+        _cleanup_(cli_value_list_done) CliValueList settings = CLI_VALUE_LIST_INIT;
+        _cleanup_free_ char *text = NULL, *json = NULL;
+        HealthData d;
+        int r;
+
+        r = bus_health_get_all(bus, &properties);
+        if (r < 0)
+                return r;
+        r = bus_settings_list(bus, &settings);
+        if (r < 0)
+                return r;
+        d = (HealthData) {
+                .properties = &properties,
+                .settings = &settings,
+                .now_usec = health_now_usec(),
+        };
+        r = health_render_text(HEALTH_VIEW_DEFAULT, &d, &text);
+        if (r >= 0)
+                r = health_render_json(HEALTH_VIEW_DEFAULT, &d, &json);
+        if (r < 0)
+                return report_error(CLI_EXIT_FAILURE, r, "Failed to format the health: %s",
+                                    strerror(-r));
+        *ret_text = TAKE_PTR(text);
+        *ret_json = TAKE_PTR(json);
+        return 0;
+}
+
 int health_run(const CliInvocation *inv) {
         static const char * const details[] = {
                 "antivirus", "definitions", "edr", "features", "help", NULL

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <systemd/sd-bus.h>
 #include <yajl/yajl_gen.h>
 
 #include "args.h"
@@ -104,6 +105,10 @@ int health_field_format_json(yajl_gen g, const HealthField *f, const CliValue *v
 /* Renders a whole view of d as text lines or as one JSON object. Caller frees. */
 int health_render_text(HealthView view, const HealthData *d, char **ret);
 int health_render_json(HealthView view, const HealthData *d, char **ret);
+
+/* The default view as `mdatp health` and `mdatp health --output json` print it, read from the
+ * daemon on bus (for diagnostic bundles). Reports failures. Caller frees both. */
+int health_render_default(sd_bus *bus, char **ret_text, char **ret_json);
 
 /* The `mdatp health` leaf. */
 int health_run(const CliInvocation *inv);

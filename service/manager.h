@@ -157,6 +157,10 @@ int manager_reset_setting(Manager *m, const SettingDef *def, char ***ret_changed
 /* Sets the log level now; with persist, also across restarts. */
 int manager_set_log_level(Manager *m, LogLevel level, bool persist);
 
+/* Diagnostics (manager-diagnostic.c): the support bundle, a zip archive in a sealed anonymous
+ * file positioned at its start (*ret_fd, the caller's). Changes nothing. */
+int manager_diagnostic_bundle(Manager *m, int *ret_fd);
+
 /* The current health issues, one sentence each (caller frees). */
 int manager_health_issues(Manager *m, char ***ret);
 

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * com.microsoft.Mdatp1.Diagnostics on /com/microsoft/Mdatp1/Diagnostics: SetLogLevel.
+ * com.microsoft.Mdatp1.Diagnostics on /com/microsoft/Mdatp1/Diagnostics: SetLogLevel and
+ * CreateBundle.
  */
 #include "bus/bus.h"
 #include "mdatp-bus.h"
+#include "util/macro.h"
 
 static int method_set_log_level(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
@@ -35,11 +37,35 @@ static int method_set_log_level(sd_bus_message *message, void *userdata, sd_bus_
         return sd_bus_reply_method_return(message, NULL);
 }
 
+/* The bundle goes back as a descriptor, never as a path: the caller writes it where it chooses,
+ * with its own rights, so being allowed to collect diagnostics never means writing as root. */
+static int method_create_bundle(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_close_ int fd = -EBADF;
+        Manager *m = userdata;
+        int r;
+
+        r = bus_verify_polkit_async(message, MDATP_POLKIT_DIAGNOSTICS,
+                                    "Collecting diagnostics", &m->polkit_registry, error);
+        if (r <= 0)
+                return r == 0 ? 1 : r;
+
+        r = manager_diagnostic_bundle(m, &fd);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r,
+                                               "Failed to create the diagnostic bundle: %m");
+        log_info("Diagnostic bundle created for %s", sd_bus_message_get_sender(message) ?: "?");
+        return sd_bus_reply_method_return(message, "h", fd);
+}
+
 const sd_bus_vtable bus_diagnostics_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("SetLogLevel",
                                 SD_BUS_ARGS("s", level, "b", persist),
                                 SD_BUS_NO_RESULT,
                                 method_set_log_level, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CreateBundle",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("h", bundle),
+                                method_create_bundle, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };

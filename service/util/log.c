@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Log output. Owns the current level and the choice of sink (journald or stderr). Called from
- * the main thread; worker threads that must never block (the fanotify reader) do not log
- * through here.
+ * Log output. Owns the current level, the choice of sink (journald or stderr) and the ring of
+ * recent lines that diagnostic bundles include. Called from the main thread and from worker
+ * threads (scans, updates); threads that must never block (the fanotify reader) do not log
+ * through here. The ring has its own lock, held only for a bounded copy, so a logging thread
+ * never waits on anything but another copy.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 #include <systemd/sd-journal.h>
 
@@ -16,6 +20,15 @@
 
 static LogLevel log_level = LOG_LEVEL_INFO;
 static bool log_to_journal = false;
+
+/* The ring: fixed slots, so recording a line allocates nothing and the memory is bounded
+ * (LOG_RING_LINES * LOG_RING_LINE_MAX) whatever is logged. */
+static struct {
+        pthread_mutex_t lock;
+        char lines[LOG_RING_LINES][LOG_RING_LINE_MAX];
+        size_t next;            /* slot the next line goes to */
+        size_t n;               /* slots in use, up to LOG_RING_LINES */
+} log_ring = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static const char * const log_level_names[_LOG_LEVEL_MAX] = {
         [LOG_LEVEL_ERROR] = "error",
@@ -63,6 +76,64 @@ void log_open(void) {
         log_to_journal = getenv("JOURNAL_STREAM") != NULL;
 }
 
+/* Records one formatted message in the ring, with the wall-clock time and the level; a message
+ * longer than a slot is cut. */
+static void log_ring_push(LogLevel level, const char *message) {
+        struct timespec ts = {};
+        struct tm tm = {};
+        char stamp[32];
+
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        if (!gmtime_r(&ts.tv_sec, &tm) ||
+            strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+                stamp[0] = '\0';
+
+        pthread_mutex_lock(&log_ring.lock);
+        /* Cutting a long message is intended; the return value is checked for errors only. */
+        if (snprintf(log_ring.lines[log_ring.next], LOG_RING_LINE_MAX, "%s.%06ldZ %s: %s",
+                     stamp, ts.tv_nsec / 1000, log_level_names[level], message) < 0)
+                log_ring.lines[log_ring.next][0] = '\0';
+        log_ring.next = (log_ring.next + 1) % LOG_RING_LINES;
+        if (log_ring.n < LOG_RING_LINES)
+                log_ring.n++;
+        pthread_mutex_unlock(&log_ring.lock);
+}
+
+int log_ring_dump(char **ret, size_t *ret_size) {
+        size_t size = 0, first;
+        char *buf, *p;
+
+        /* Allocate for the worst case first, so the lock is never held across malloc. */
+        buf = malloc(LOG_RING_LINES * LOG_RING_LINE_MAX + 1);
+        if (!buf)
+                return -ENOMEM;
+        p = buf;
+        pthread_mutex_lock(&log_ring.lock);
+        first = (log_ring.next + LOG_RING_LINES - log_ring.n) % LOG_RING_LINES;
+        for (size_t i = 0; i < log_ring.n; i++) {
+                const char *line = log_ring.lines[(first + i) % LOG_RING_LINES];
+                size_t len = strnlen(line, LOG_RING_LINE_MAX - 1);
+
+                memcpy(p, line, len);
+                p[len] = '\n';
+                p += len + 1;
+        }
+        pthread_mutex_unlock(&log_ring.lock);
+        size = p - buf;
+        *p = '\0';
+        *ret = buf;
+        if (ret_size)
+                *ret_size = size;
+        return 0;
+}
+
+void log_ring_clear(void) {
+        pthread_mutex_lock(&log_ring.lock);
+        log_ring.n = 0;
+        log_ring.next = 0;
+        pthread_mutex_unlock(&log_ring.lock);
+}
+
 int log_internal(LogLevel level, int error, const char *file, int line, const char *func,
                  const char *format, ...) {
         char buf[2048];
@@ -78,6 +149,8 @@ int log_internal(LogLevel level, int error, const char *file, int line, const ch
         va_start(ap, format);
         (void) vsnprintf(buf, sizeof(buf), format, ap);
         va_end(ap);
+
+        log_ring_push(level, buf);
 
         if (log_to_journal)
                 (void) sd_journal_send("MESSAGE=%s", buf,

@@ -6,10 +6,15 @@
  *
  * log_*_errno(r, ...) log and return r (negative), so callers can write
  * `return log_error_errno(r, "Failed to …: %m");` — %m prints strerror(-r).
+ *
+ * Every message that is logged also lands in a bounded in-memory ring of recent lines, whatever
+ * the sink, so that a diagnostic bundle carries the daemon's recent log under systemd and
+ * outside it alike. The ring is safe to use from any thread.
  */
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "util/macro.h"
 
@@ -48,6 +53,16 @@ int log_internal(LogLevel level, int error, const char *file, int line, const ch
 #define log_warning_errno(error, ...) log_full_errno(LOG_LEVEL_WARNING, (error), __VA_ARGS__)
 #define log_info_errno(error, ...) log_full_errno(LOG_LEVEL_INFO, (error), __VA_ARGS__)
 #define log_debug_errno(error, ...) log_full_errno(LOG_LEVEL_DEBUG, (error), __VA_ARGS__)
+
+/* The ring of recent lines: at most LOG_RING_LINES lines of LOG_RING_LINE_MAX - 1 bytes each
+ * (longer messages are cut), oldest dropped first. */
+#define LOG_RING_LINES 400
+#define LOG_RING_LINE_MAX 512
+/* A copy of the ring, oldest line first, one "<UTC time> <level>: <message>\n" per line,
+ * NUL-terminated; *ret_size (may be NULL) excludes the NUL. Caller frees. */
+int log_ring_dump(char **ret, size_t *ret_size);
+/* Empties the ring (for tests). */
+void log_ring_clear(void);
 
 /* For OOM on paths that cannot do anything better. */
 #define log_oom() log_error_errno(-ENOMEM, "Out of memory.")

@@ -46,6 +46,7 @@ SAMPLE_ARGS = {
         ("antivirusEngine.scanArchives", dbus.Boolean(False, variant_level=1)),
     "com.microsoft.Mdatp1.Settings.Reset": ("antivirusEngine.scanArchives",),
     "com.microsoft.Mdatp1.Diagnostics.SetLogLevel": ("info", False),
+    "com.microsoft.Mdatp1.Diagnostics.CreateBundle": (),
     "com.microsoft.Mdatp1.ScanManager.Start": ("custom", [SCAN_DIR], {}),
     "com.microsoft.Mdatp1.ScanManager.CancelRunning": (),
     "com.microsoft.Mdatp1.Scan.Cancel": (),
