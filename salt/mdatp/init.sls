@@ -8,9 +8,20 @@
 {%- set manage_service = mdatp.get('manage_service', True) %}
 
 {%- if install %}
+{%- if mdatp.get('apt_source') %}
+mdatp-repository:
+  pkgrepo.managed:
+    - name: {{ mdatp.apt_source | tojson }}
+    - file: /etc/apt/sources.list.d/mdatp.list
+{%- endif %}
 mdatp-package:
   pkg.installed:
-{%- if mdatp.get('package_path') %}
+{%- if mdatp.get('apt_source') %}
+    - name: {{ mdatp.get('package', 'mdatp') | tojson }}
+    - refresh: true
+    - require:
+      - pkgrepo: mdatp-repository
+{%- elif mdatp.get('package_path') %}
     - sources:
       - mdatp: {{ mdatp.package_path | tojson }}
 {%- else %}

@@ -1,8 +1,12 @@
 # frozen_string_literal: true
 
-# Install from a package file (.deb/.rpm on the node) when package_path is set, otherwise the
-# package named package_name from a configured repository; install false leaves it alone.
+# Install from a package file (.deb/.rpm on the node) when package_path is set; otherwise the
+# package named package_name from the apt repository apt_repository describes (the normal way:
+# { 'uri' => 'https://packages.example.org/mdatp', 'distribution' => 'bookworm',
+#   'components' => ['main'], 'signed_by' => '/usr/share/keyrings/mdatp.gpg' }), or from a
+# repository configured elsewhere when it is nil; install false leaves it alone.
 default['mdatp']['install'] = true
+default['mdatp']['apt_repository'] = nil
 default['mdatp']['package_path'] = nil
 default['mdatp']['package_name'] = 'mdatp'
 

@@ -16,7 +16,20 @@ policy = JSON.parse(JSON.generate(conf['managed_policy'].to_hash))
 
 if conf['install']
   path = conf['package_path'].to_s
-  if path.end_with?('.deb')
+  repo = conf['apt_repository']
+  if repo && path.empty?
+    # The normal way: the package from an apt repository.
+    apt_repository 'mdatp' do
+      uri repo['uri']
+      distribution repo['distribution']
+      components repo['components']
+      trusted repo['trusted'] if repo.key?('trusted')
+      signed_by repo['signed_by'] if repo.key?('signed_by')
+    end
+    package conf['package_name'] do
+      notifies :restart, "service[#{conf['service_name']}]", :delayed if conf['manage_service']
+    end
+  elsif path.end_with?('.deb')
     dpkg_package 'mdatp' do
       source path
       notifies :restart, "service[#{conf['service_name']}]", :delayed if conf['manage_service']

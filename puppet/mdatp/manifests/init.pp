@@ -2,6 +2,8 @@
 #   settings, exclusions and threat policy over D-Bus (com.microsoft.Mdatp1).
 #
 # @param install Install the package (false: leave the installation alone).
+# @param apt_source An apt source line of a repository carrying the package (the normal way),
+#   written to /etc/apt/sources.list.d/mdatp.list before the package is installed from it.
 # @param package_path A .deb or .rpm file on the node; without it, package_name from a repository.
 # @param package_name The package.
 # @param manage_policy Write mdatp_managed.json from managed_policy.
@@ -23,6 +25,7 @@
 #   }
 class mdatp (
   Boolean $install = true,
+  Optional[String[1]] $apt_source = undef,
   Optional[String[1]] $package_path = undef,
   String[1] $package_name = 'mdatp',
   Boolean $manage_policy = true,
@@ -47,9 +50,27 @@ class mdatp (
         source   => $package_path,
         provider => 'rpm',
       }
-    } elsif $package_path =~ Undef {
+    } elsif $package_path =~ Undef and $apt_source =~ Undef {
       package { $package_name:
         ensure => installed,
+      }
+    } elsif $package_path =~ Undef {
+      file { '/etc/apt/sources.list.d/mdatp.list':
+        ensure  => file,
+        owner   => 'root',
+        group   => 'root',
+        mode    => '0644',
+        content => "${apt_source}\n",
+      }
+      exec { 'mdatp-apt-update':
+        command     => '/usr/bin/apt-get update -q',
+        refreshonly => true,
+        subscribe   => File['/etc/apt/sources.list.d/mdatp.list'],
+      }
+      package { $package_name:
+        ensure   => installed,
+        provider => 'apt',
+        require  => Exec['mdatp-apt-update'],
       }
     } else {
       fail("mdatp: package_path must end in .deb or .rpm: ${package_path}")

@@ -344,8 +344,19 @@ class SaltModules(unittest.TestCase):
         with open(os.path.join(SALT, "mdatp", "pillar.example")) as f:
             pillar = yaml.safe_load(f)
         sls = self.render_formula(pillar)
+        # The example installs from an apt repository: the source line in mdatp.list, then
+        # the package from it, after it.
+        self.assertEqual(sls["mdatp-repository"]["pkgrepo.managed"],
+                         [{"name": pillar["mdatp"]["apt_source"]},
+                          {"file": "/etc/apt/sources.list.d/mdatp.list"}])
         self.assertEqual(sls["mdatp-package"]["pkg.installed"],
-                         [{"sources": [{"mdatp": pillar["mdatp"]["package_path"]}]}])
+                         [{"name": "mdatp"}, {"refresh": True},
+                          {"require": [{"pkgrepo": "mdatp-repository"}]}])
+        from_file = copy.deepcopy(pillar)
+        del from_file["mdatp"]["apt_source"]
+        from_file["mdatp"]["package_path"] = "/tmp/mdatp_0.1.0_amd64.deb"
+        self.assertEqual(self.render_formula(from_file)["mdatp-package"]["pkg.installed"],
+                         [{"sources": [{"mdatp": "/tmp/mdatp_0.1.0_amd64.deb"}]}])
         policy = dict((k, v) for d in sls["mdatp-managed-policy"]["file.serialize"]
                       for k, v in d.items())
         self.assertEqual(policy["name"], "/etc/opt/microsoft/mdatp/managed/mdatp_managed.json")
