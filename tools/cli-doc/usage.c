@@ -78,7 +78,9 @@ static bool usage_is_file(const char *flag, const char *t) {
 
 /* Adds the words of `a|b|c` (split in place) to values[], skipping those already there. */
 static int usage_add_values(char *t, const char **values, size_t *n) {
-        for (char *w = strtok(t, "|"); w; w = strtok(NULL, "|")) {
+        char *state = NULL;
+
+        for (char *w = strtok_r(t, "|", &state); w; w = strtok_r(NULL, "|", &state)) {
                 bool seen = false;
 
                 for (size_t i = 0; i < *n && !seen; i++)
