@@ -14,14 +14,30 @@
 /* The build's configuration: MDATP_VERSION, MDATP_MANAGED_DIR_DEFAULT, MDATP_STATE_DIR_DEFAULT. */
 #include "config.h"
 
-/* A usage string with flags in bold and `<placeholders>` in italics. */
+/* Whether p starts a word of capitals (`N`, `DIR`): a placeholder, like `<path>`. */
+static size_t man_capitals(const char *usage, const char *p) {
+        size_t n = strcspn(p, " []|");
+
+        if (p != usage && !strchr(" [|", p[-1]))
+                return 0;
+        if (n == 0 || strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != n)
+                return 0;
+        return n;
+}
+
+/* A usage string with flags in bold and placeholders in italics. */
 static void man_usage(FILE *f, const char *usage) {
         const char *p = usage;
 
         while (p && *p) {
                 size_t n;
 
-                if (*p == '<') {
+                if ((n = man_capitals(usage, p)) > 0) {
+                        (void) fputs("\\fI", f);
+                        roff_escape_n(f, p, n);
+                        (void) fputs("\\fR", f);
+                        p += n;
+                } else if (*p == '<') {
                         n = strcspn(p + 1, ">");
                         (void) fputs("\\fI", f);
                         roff_escape_n(f, p + 1, n);
