@@ -149,11 +149,12 @@ static const char man_head[] =
 "600000); an open whose scan takes longer is allowed and counted.\n"
 ".PP\n"
 ".BR MDATP_RTP_MOUNTS ,\n"
+".BR MDATP_RTP_SELF_CHECK_PID ,\n"
 ".BR MDATP_SCAN_QUICK_PATHS ,\n"
 ".B MDATP_SCAN_FULL_ROOTS\n"
 "and\n"
 ".B MDATP_UPDATE_LOW_SPEED_TIME\n"
-"exist for the test suite, which confines the daemon to the files it plants.\n"
+"exist for the test suite and its sandbox, which confine the daemon to the files they plant.\n"
 "Do not set them on a protected machine: they narrow what is protected.\n";
 
 /* FILES, with the paths this build was configured with. */
