@@ -74,6 +74,10 @@ int args_extract_output(int *argc, char **argv, bool *ret_json);
  * strings stay argv's). Returns 0, or -ENOMEM. */
 int args_rewrite_legacy(int argc, char **argv, int *ret_argc, char ***ret_argv);
 
+/* The root of mdatp's command tree (root.c): every group and leaf the client knows, for the
+ * dispatcher and for the generators of the man page and the shell completion. */
+const CliVerb *cli_root(void);
+
 /* Walks root with argv (without the program name) and runs the leaf it names. A missing or
  * unknown subcommand is a usage error; `--help` on a group prints its children on stdout. */
 int args_dispatch(const CliVerb *root, int argc, char **argv, bool json);

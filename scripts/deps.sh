@@ -13,6 +13,8 @@ packages=(
 )
 test_packages=(
         check libsubunit-dev valgrind zip openssl
+        # the generated man pages are checked with groff and man
+        groff-base man-db
         # integration tests: nobody callers, python D-Bus client with a GLib main loop
         util-linux python3-dbus python3-gi
         # configuration-management modules
