@@ -676,7 +676,26 @@ static uint64_t health_now_usec(void) {
         return (uint64_t) ts.tv_sec * UINT64_C(1000000) + (uint64_t) ts.tv_nsec / 1000;
 }
 
-/* The `mdatp health` leaf: checks the arguments, asks the daemon, prints one view or field. */
+/* Asks the daemon for every health property and setting; d points into both lists. */
+static int health_fetch(sd_bus *bus, CliValueList *properties, CliValueList *settings,
+                        HealthData *d) {
+        int r;
+
+        r = bus_health_get_all(bus, properties);
+        if (r < 0)
+                return r;
+        r = bus_settings_list(bus, settings);
+        if (r < 0)
+                return r;
+        *d = (HealthData) {
+                .properties = properties,
+                .settings = settings,
+                .now_usec = health_now_usec(),
+        };
+        return 0;
+}
+
+/* Health as `mdatp health` prints it and as `--output json` does, for the support bundle. */
 int health_render_default(sd_bus *bus, char **ret_text, char **ret_json) {
         _cleanup_(cli_value_list_done) CliValueList properties = CLI_VALUE_LIST_INIT;
         _cleanup_(cli_value_list_done) CliValueList settings = CLI_VALUE_LIST_INIT;
@@ -684,17 +703,9 @@ int health_render_default(sd_bus *bus, char **ret_text, char **ret_json) {
         HealthData d;
         int r;
 
-        r = bus_health_get_all(bus, &properties);
+        r = health_fetch(bus, &properties, &settings, &d);
         if (r < 0)
                 return r;
-        r = bus_settings_list(bus, &settings);
-        if (r < 0)
-                return r;
-        d = (HealthData) {
-                .properties = &properties,
-                .settings = &settings,
-                .now_usec = health_now_usec(),
-        };
         r = health_render_text(HEALTH_VIEW_DEFAULT, &d, &text);
         if (r >= 0)
                 r = health_render_json(HEALTH_VIEW_DEFAULT, &d, &json);
@@ -706,6 +717,7 @@ int health_render_default(sd_bus *bus, char **ret_text, char **ret_json) {
         return 0;
 }
 
+/* The `mdatp health` leaf: checks the arguments, asks the daemon, prints one view or field. */
 int health_run(const CliInvocation *inv) {
         static const char * const details[] = {
                 "antivirus", "definitions", "edr", "features", "help", NULL
@@ -756,18 +768,9 @@ int health_run(const CliInvocation *inv) {
         r = bus_open(&bus);
         if (r < 0)
                 return r;
-        r = bus_health_get_all(bus, &properties);
+        r = health_fetch(bus, &properties, &settings, &d);
         if (r < 0)
                 return r;
-        r = bus_settings_list(bus, &settings);
-        if (r < 0)
-                return r;
-
-        d = (HealthData) {
-                .properties = &properties,
-                .settings = &settings,
-                .now_usec = health_now_usec(),
-        };
 
         if (field)
                 r = health_print_field(field, &d, inv->json);
