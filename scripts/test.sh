@@ -55,7 +55,7 @@ CK_FORK=no meson test -C build --suite unit --timeout-multiplier 4 --wrapper 'va
 count build/valgrind-run.log
 
 # The product as installed: a fresh Debian 12 booted with real systemd in a container, mdatp
-# installed into it, ~80 checks. Run here rather than as a meson test: it builds and installs its
+# installed into it, ~95 checks. Run here rather than as a meson test: it builds and installs its
 # own release build (prefix /usr, no tests) or Debian package, never runs under ASan or valgrind,
 # and its checks count one by one from its own "N passed, N failed" line.
 echo "=== tests/systemd: the product installed under real systemd"

@@ -53,17 +53,26 @@ RTP_OBJECT=(com.microsoft.Mdatp1 /com/microsoft/Mdatp1/RealTimeProtection
 EICAR_A='X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-'
 EICAR_B='ANTIVIRUS-TEST-FILE!$H+H*'
 
-# Stops the container by killing nspawn by PID (its machine, marks and mounts die with it),
-# then removes the root copy without crossing into any mount left behind.
-cleanup() {
-        local i
-        if [ -n "$NSPAWN_PID" ] && kill -0 "$NSPAWN_PID" 2>/dev/null; then
-                kill -TERM "$NSPAWN_PID" 2>/dev/null     # nspawn powers the container off
+# shutdown: stops the container by killing nspawn by PID (SIGTERM: nspawn powers the container
+# off; SIGKILL after 15 s); its marks and mounts die with it. True if it shut down cleanly.
+shutdown() {
+        local i rc=0
+        [ -n "$NSPAWN_PID" ] || return 0
+        if kill -0 "$NSPAWN_PID" 2>/dev/null; then
+                kill -TERM "$NSPAWN_PID" 2>/dev/null
                 for i in $(seq 150); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 0.1; done
-                kill -KILL "$NSPAWN_PID" 2>/dev/null
+                kill -KILL "$NSPAWN_PID" 2>/dev/null && rc=1
         fi
         [ -n "$CPID" ] && kill -KILL "$CPID" 2>/dev/null
-        [ -n "$NSPAWN_PID" ] && wait "$NSPAWN_PID" 2>/dev/null
+        wait "$NSPAWN_PID" 2>/dev/null
+        NSPAWN_PID=
+        CPID=
+        return "$rc"
+}
+
+# Stops the container, then removes the root copy without crossing into any mount left behind.
+cleanup() {
+        shutdown
         if [ -n "$WORK" ]; then
                 # An nspawn killed hard may leave its mounts; never delete through one.
                 if grep -qF " $WORK/" /proc/self/mounts; then
@@ -374,6 +383,31 @@ else
         fail "passive_mode_enabled is '$(health_field passive_mode_enabled)' 10 s after removing the managed policy"
 fi
 
+# --- polkit and an unprivileged user -------------------------------------------------------
+
+echo "# an unprivileged user, with the real polkitd"
+run ct_as "$USER_NAME" mdatp health --field real_time_protection_enabled
+expect_eq "$USER_NAME can read health" "$OUT" "true"
+run ct_as "$USER_NAME" mdatp config real-time-protection --value disabled
+expect_rc "$USER_NAME cannot turn real-time protection off" 1
+expect_contains "$USER_NAME is told why" "$OUT" "requires administrator privileges"
+expect_eq "real-time protection stays on" "$(health_field real_time_protection_enabled)" "true"
+
+# --- a crash -------------------------------------------------------------------------------
+
+# Restart=on-failure: systemd starts the daemon again after a SIGKILL, and it protects again.
+echo "# SIGKILL"
+pid=$(main_pid)
+ct kill -KILL "$pid"
+restarted() { local p; p=$(main_pid); [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$pid" ] && daemon_up; }
+if wait_until 15 restarted; then
+        pass "systemd restarts the daemon after SIGKILL ($pid -> $(main_pid))"
+else
+        fail "no new daemon 15 s after SIGKILL: $(ct systemctl is-active mdatp.service)"
+fi
+wait_until 10 field_is real_time_protection_enabled true
+check_eicar "root in /tmp after SIGKILL" /tmp/eicar-sigkill.com
+
 # --- restart -------------------------------------------------------------------------------
 
 echo "# systemctl restart"
@@ -454,6 +488,32 @@ check_eicar "root in /var/tmp after activation" /var/tmp/eicar-activated.com
 run ct journalctl -u mdatp.service --no-pager -q -o cat
 expect_contains "journald has the quarantine messages" "$OUT" "'/root/eicar-root.com' quarantined"
 
+failed_units=$(ct systemctl --failed --no-legend --plain)
+expect_eq "no failed units before the reboot" "$failed_units" ""
+
+# --- reboot --------------------------------------------------------------------------------
+
+# The unit starts at boot because it is enabled, after a clean power-off with the daemon running.
+echo "# power-off and boot again"
+threats_before=$(ct mdatp threat list --output json 2>&1)
+quarantine_before=$(ct mdatp threat quarantine list 2>&1)
+if shutdown; then
+        pass "the container powers off cleanly within 15 s with the daemon running"
+else
+        fail "the container did not power off within 15 s"
+fi
+boot || bail "boot the container again (nspawn log above)"
+if wait_until 20 daemon_up; then
+        pass "mdatp.service started at boot"
+else
+        fail "mdatp.service is '$(ct systemctl is-active mdatp.service)' after boot"
+fi
+run ct journalctl -b -u mdatp.service --no-pager -q -o cat
+expect_contains "journald has this boot's startup line" "$OUT" "started (state '/var/opt/microsoft/mdatp'"
+expect_eq "the reboot keeps the threats" "$(ct mdatp threat list --output json 2>&1)" "$threats_before"
+expect_eq "the reboot keeps the quarantine" "$(ct mdatp threat quarantine list 2>&1)" "$quarantine_before"
+wait_until 10 field_is real_time_protection_enabled true
+check_eicar "root in /tmp after the reboot" /tmp/eicar-boot.com
 failed_units=$(ct systemctl --failed --no-legend --plain)
 expect_eq "no failed units at the end" "$failed_units" ""
 echo "# $(($(date +%s) - started)) s"
