@@ -33,10 +33,9 @@ bail() {        # bail MESSAGE: a step the remaining checks depend on failed
         exit 1
 }
 
-[ "$(id -u)" = 0 ] || { echo "not ok - tests/systemd/run.sh must run as root"; echo "0 passed, 1 failed"; exit 1; }
-for tool in mmdebstrap systemd-nspawn nsenter meson ninja; do
-        command -v "$tool" >/dev/null ||
-                { echo "not ok - '$tool' is missing (scripts/deps.sh --tests installs it)"; echo "0 passed, 1 failed"; exit 1; }
+[ "$(id -u)" = 0 ] || bail "tests/systemd/run.sh must run as root"
+for tool in mmdebstrap systemd-nspawn nsenter meson ninja pgrep; do
+        command -v "$tool" >/dev/null || bail "'$tool' is missing (scripts/deps.sh --tests installs it)"
 done
 
 BUILD_DIR=${MDATP_SYSTEMD_BUILD_DIR:-build-systemd}
@@ -157,10 +156,10 @@ fanotify_fds() {        # the container's fds that are fanotify groups, as /proc
 # configured like scripts/setup.sh's, then what setup.sh does under systemd.
 install_product() {
         local debs
-        if [ -x scripts/build-deb.sh ]; then
+        if [ -e scripts/build-deb.sh ]; then
                 debs="$ROOT/var/cache/mdatp-debs"       # not /tmp: nspawn mounts a tmpfs there
                 mkdir -p "$debs"
-                nice scripts/build-deb.sh --ephemeral-key --out "$debs" >"$WORK/build-deb.log" 2>&1 ||
+                nice bash scripts/build-deb.sh --ephemeral-key --out "$debs" >"$WORK/build-deb.log" 2>&1 ||
                         { tail -n 30 "$WORK/build-deb.log"; return 1; }
                 ct sh -c 'dpkg -i /var/cache/mdatp-debs/*.deb'
                 return
@@ -261,8 +260,9 @@ expect_contains "journald has the daemon's startup line" "$OUT" \
 echo "# health"
 wait_until 10 field_is real_time_protection_enabled true
 expect_eq "mdatp health: healthy" "$(health_field healthy)" "true"
-expect_eq "mdatp health: real_time_protection_enabled" "$(health_field real_time_protection_enabled)" "true"
-expect_eq "mdatp health: real_time_protection_available" "$(health_field real_time_protection_available)" "true"
+for f in real_time_protection_enabled real_time_protection_available; do
+        expect_eq "mdatp health: $f" "$(health_field "$f")" "true"
+done
 expect_eq "mdatp health: health_issues" "$(health_field health_issues)" "[]"
 run ct busctl --system get-property "${RTP_OBJECT[@]}" MarkedMounts
 echo "# marked mounts: $OUT"
@@ -282,7 +282,8 @@ check_eicar() {
         elif [ "$RC" = 90 ]; then
                 fail "$where: could not write '$path': $OUT"
         else
-                expect_contains "$where: reading the EICAR file fails with EPERM" "$OUT" "Operation not permitted"
+                expect_contains "$where: reading the EICAR file fails with EPERM" "$OUT" \
+                        "Operation not permitted"
         fi
         if wait_until 10 absent "$path"; then
                 pass "$where: the file is gone"
@@ -304,6 +305,19 @@ check_eicar "root in /home/$USER_NAME" "/home/$USER_NAME/eicar-root.com"
 check_eicar "root in /tmp" /tmp/eicar-root.com
 check_eicar "root in /var/tmp" /var/tmp/eicar-root.com
 check_eicar "$USER_NAME in /home/$USER_NAME" "/home/$USER_NAME/eicar-user.com" "$USER_NAME"
+# Restore under the unit's capability bounding set: owner, setuid bit and bytes come back.
+run ct_as "$USER_NAME" sh -c 'printf "%s%s" "$1" "$2" >"$3" && chmod 4750 "$3" && cat "$3" >/dev/null' \
+        sh "$EICAR_A" "$EICAR_B" "/home/$USER_NAME/setuid.com"
+expect_contains "$USER_NAME's setuid sample is refused" "$OUT" "Operation not permitted"
+wait_until 10 in_quarantine "/home/$USER_NAME/setuid.com"
+run ct mdatp threat quarantine restore threat-path --path "/home/$USER_NAME/setuid.com"
+expect_rc "mdatp threat quarantine restore threat-path --path /home/$USER_NAME/setuid.com" 0
+expect_eq "the restored file has its owner and mode" \
+        "$(ct stat -c '%U:%G %a' "/home/$USER_NAME/setuid.com" 2>&1)" "$USER_NAME:$USER_NAME 4750"
+run ct_as "$USER_NAME" sh -c 'cat "$1"' sh "/home/$USER_NAME/setuid.com"
+expect_eq "the restored file has its bytes and can be read (restore grace)" "$OUT" "$EICAR_A$EICAR_B"
+ct rm -f "/home/$USER_NAME/setuid.com"
+
 # A filesystem mounted after the daemon started: it must follow the new mount.
 run ct sh -c 'mkdir -p /mnt/fresh && mount -t tmpfs -o mode=1777 fresh /mnt/fresh'
 expect_rc "mount a fresh tmpfs on /mnt/fresh" 0
@@ -327,11 +341,13 @@ scan_check() {  # scan_check DIR [USER]: N clean files and one sample in DIR, th
         local dir=$1 user=${2:-}
         local as=(ct)
         [ -n "$user" ] && as=(ct_as "$user")
-        run "${as[@]}" sh -c 'mkdir -p "$3" && for i in $(seq "$4"); do echo "clean $i" >"$3/clean-$i.txt"; done &&
+        run "${as[@]}" sh -c 'mkdir -p "$3" &&
+                for i in $(seq "$4"); do echo "clean $i" >"$3/clean-$i.txt"; done &&
                 printf "%s%s" "$1" "$2" >"$3/sample.com"' sh "$EICAR_A" "$EICAR_B" "$dir" "$n"
         [ "$RC" = 0 ] || { fail "create $n clean files and a sample in '$dir': $OUT"; return; }
         run ct timeout 50 mdatp scan custom --path "$dir"
-        expect_contains "scan custom --path $dir: $((n + 1)) files scanned" "$OUT" "	$((n + 1)) file(s) scanned"
+        expect_contains "scan custom --path $dir: $((n + 1)) files scanned" "$OUT" \
+                "	$((n + 1)) file(s) scanned"
         expect_contains "scan custom --path $dir: the sample detected" "$OUT" "	1 threat(s) detected"
         run ct test -e "$dir/sample.com"
         expect_rc "scan custom --path $dir: the sample stays in passive mode" 0
@@ -366,7 +382,8 @@ expect_rc "write $MANAGED" 0
 if wait_until 10 field_is passive_mode_enabled true; then
         pass "the managed policy applies without a reload (passive_mode_enabled true)"
 else
-        fail "passive_mode_enabled is '$(health_field passive_mode_enabled)' 10 s after writing the managed policy"
+        fail "passive_mode_enabled is '$(health_field passive_mode_enabled)' 10 s after writing" \
+                "the managed policy"
 fi
 run ct mdatp config passive-mode --value disabled
 expect_rc "a managed setting cannot be changed locally" 1
@@ -380,7 +397,8 @@ ct rm -f /root/passive.com "$MANAGED"
 if wait_until 10 field_is passive_mode_enabled false; then
         pass "removing the managed policy applies (passive_mode_enabled false)"
 else
-        fail "passive_mode_enabled is '$(health_field passive_mode_enabled)' 10 s after removing the managed policy"
+        fail "passive_mode_enabled is '$(health_field passive_mode_enabled)' 10 s after removing" \
+                "the managed policy"
 fi
 
 # --- polkit and an unprivileged user -------------------------------------------------------
@@ -426,7 +444,8 @@ if [ -n "$new_pid" ] && [ "$new_pid" != 0 ] && [ "$new_pid" != "$pid" ]; then
 else
         fail "main PID after the restart: '$new_pid' (before: $pid)"
 fi
-expect_eq "the restart keeps the settings (mdatp config list)" "$(ct mdatp config list 2>&1)" "$settings_before"
+expect_eq "the restart keeps the settings (mdatp config list)" "$(ct mdatp config list 2>&1)" \
+        "$settings_before"
 expect_contains "the restart keeps maximumOnDemandScanThreads 3" \
         "$(echo "$settings_before" | grep -F maximumOnDemandScanThreads)" "3"
 expect_eq "the restart keeps the threats (mdatp threat list)" \
@@ -452,9 +471,11 @@ run ct auditctl -l
 if [ "$RC" = 0 ]; then
         expect_not_contains "no audit rule mentions mdatp" "$OUT" "mdatp"
 elif [ "$events" = unavailable ]; then
-        pass "audit is not available in the container ($OUT); the product claims none (supplementary_events_subsystem unavailable)"
+        pass "audit is not available in the container ($OUT); the product claims none" \
+                "(supplementary_events_subsystem unavailable)"
 else
-        fail "audit cannot be checked in the container ($OUT) but the product claims supplementary_events_subsystem $events"
+        fail "audit cannot be checked in the container ($OUT) but the product claims" \
+                "supplementary_events_subsystem $events"
 fi
 # The container shares the host's network namespace: these are the host's rules too.
 run ct iptables-save
@@ -482,7 +503,8 @@ expect_eq "the activated daemon is the unit's main process" "$(bus_owner_pid)" "
 expect_eq "the activated daemon runs in PID 1's mount namespace" \
         "$(ct readlink "/proc/$pid/ns/mnt")" "$(ct readlink /proc/1/ns/mnt)"
 wait_until 10 field_is real_time_protection_enabled true
-expect_eq "after activation: real_time_protection_enabled" "$(health_field real_time_protection_enabled)" "true"
+expect_eq "after activation: real_time_protection_enabled" \
+        "$(health_field real_time_protection_enabled)" "true"
 check_eicar "root in /var/tmp after activation" /var/tmp/eicar-activated.com
 
 run ct journalctl -u mdatp.service --no-pager -q -o cat
