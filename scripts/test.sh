@@ -55,8 +55,8 @@ CK_FORK=no meson test -C build --suite unit --timeout-multiplier 4 --wrapper 'va
 count build/valgrind-run.log
 
 # The product as installed: a fresh Debian 12 booted with real systemd in a container, mdatp
-# installed into it, ~95 checks. Run here rather than as a meson test: it builds and installs its
-# own release build (prefix /usr, no tests) or Debian package, never runs under ASan or valgrind,
+# installed into it, ~100 checks. Run here rather than as a meson test: it builds and installs its
+# Debian package (or a release build with prefix /usr), never runs under ASan or valgrind,
 # and its checks count one by one from its own "N passed, N failed" line.
 echo "=== tests/systemd: the product installed under real systemd"
 mkdir -p build
