@@ -19,6 +19,8 @@ test_packages=(
         util-linux python3-dbus python3-gi
         # configuration-management modules
         ansible-core ansible-lint puppet ruby-minitest
+        # tests/systemd: a Debian root booted with real systemd in a container
+        mmdebstrap systemd-container procps
 )
 [ "${1:-}" = "--tests" ] && packages+=("${test_packages[@]}")
 

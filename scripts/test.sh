@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Runs the whole test suite, as root: installs dependencies, builds twice (plain -Werror, and
 # with ASan+UBSan), runs unit, fuzz-corpus and integration tests in both, then valgrind on the
-# unit tests. Prints meson's and Check's lines and a final "N passed, N failed".
+# unit tests, then tests/systemd/run.sh (the product installed under real systemd). Prints
+# meson's and Check's lines and a final "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,18 @@ count() {       # count LOGFILE: adds meson's Ok/Fail summary to the totals
         passed=$((passed + ${ok:-0}))
         failed=$((failed + fail))
         [ -n "$ok" ] || failed=$((failed + 1))  # the build or meson itself failed
+}
+
+count_lines() { # count_lines LOGFILE: adds a script's last "N passed, N failed" line to the totals
+        local line
+        line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -n 1)
+        if [ -z "$line" ]; then
+                failed=$((failed + 1))  # the script died before its summary
+                return
+        fi
+        set -- $line
+        passed=$((passed + $1))
+        failed=$((failed + $3))
 }
 
 run_suite() {   # run_suite BUILDDIR MESON-OPTIONS...
@@ -40,6 +53,15 @@ echo "=== valgrind: unit suites"
 CK_FORK=no meson test -C build --suite unit --timeout-multiplier 4 --wrapper 'valgrind --leak-check=full --error-exitcode=1 -q' \
         --test-args '' -v 2>&1 | tee build/valgrind-run.log
 count build/valgrind-run.log
+
+# The product as installed: a fresh Debian 12 booted with real systemd in a container, mdatp
+# installed into it, ~100 checks. Run here rather than as a meson test: it builds and installs its
+# Debian package (or a release build with prefix /usr), never runs under ASan or valgrind,
+# and its checks count one by one from its own "N passed, N failed" line.
+echo "=== tests/systemd: the product installed under real systemd"
+mkdir -p build
+timeout 900 tests/systemd/run.sh 2>&1 | tee build/systemd-run.log
+count_lines build/systemd-run.log
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
