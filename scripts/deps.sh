@@ -20,7 +20,7 @@ test_packages=(
         # configuration-management modules
         ansible-core ansible-lint puppet ruby-minitest
         # tests/systemd: a Debian root booted with real systemd in a container
-        mmdebstrap systemd-container procps
+        mmdebstrap systemd-container procps apt-utils
 )
 [ "${1:-}" = "--tests" ] && packages+=("${test_packages[@]}")
 

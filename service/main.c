@@ -220,8 +220,8 @@ static int run(int argc, char *argv[]) {
 
         log_info("mdatpd %s started (state '%s', managed policy '%s').", MDATP_VERSION,
                  m->state_dir, m->managed_path);
-        (void) sd_notifyf(false, "READY=1\nSTATUS=Protecting (on-demand scans)\nMAINPID=%lu",
-                          (unsigned long) getpid());
+        (void) sd_notifyf(false, "READY=1\nMAINPID=%lu", (unsigned long) getpid());
+        manager_rtp_notify_status(m);
 
         r = sd_event_loop(m->event);
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down");

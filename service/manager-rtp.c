@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "bus/bus.h"
 #include "manager.h"
 #include "util/strv.h"
@@ -99,6 +101,7 @@ static int rtp_event_handler(sd_event_source *s, int fd, uint32_t revents, void 
         if (rtp_self_check_follow(m)) {
                 (void) bus_rtp_emit_changed(m);
                 (void) bus_notify_settings_changed(m, NULL);    /* health issues */
+                manager_rtp_notify_status(m);
         }
         return 0;
 }
@@ -227,7 +230,23 @@ static int rtp_apply(Manager *m) {
         return 0;
 }
 
+void manager_rtp_notify_status(Manager *m) {
+        const char *level = settings_get_string(m->settings, "antivirusEngine.enforcementLevel");
+
+        if (m->rtp_error)
+                (void) sd_notifyf(false, "STATUS=Not protecting in real time: %.200s",
+                                  m->rtp_error);
+        else if (!m->rtp)
+                (void) sd_notify(false, "STATUS=Protecting (on-demand scans only; enforcement "
+                                        "level on_demand)");
+        else
+                (void) sd_notifyf(false, "STATUS=Protecting (real-time protection %s)",
+                                  level && streq(level, "real_time") ? "blocking" :
+                                  "reporting only, passive");
+}
+
 void manager_rtp_apply(Manager *m) {
         (void) rtp_apply(m);
         (void) bus_rtp_emit_changed(m);
+        manager_rtp_notify_status(m);
 }

@@ -228,6 +228,9 @@ int manager_engine_options(Manager *m, EngineScanOptions *opts, char ***ret_igno
 /* Real-time protection (manager-rtp.c): brings it in line with the settings, definitions and
  * exclusions (started, reconfigured or stopped). Failures become rtp_error. */
 void manager_rtp_apply(Manager *m);
+/* Tells the service manager (STATUS=, shown by `systemctl status`) how the machine is
+ * protected now. */
+void manager_rtp_notify_status(Manager *m);
 void manager_rtp_free(Manager *m);
 
 /* Called after any change of the effective settings. */

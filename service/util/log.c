@@ -6,6 +6,7 @@
  * through here. The ring has its own lock, held only for a bounded copy, so a logging thread
  * never waits on anything but another copy.
  */
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -152,16 +153,20 @@ int log_internal(LogLevel level, int error, const char *file, int line, const ch
 
         log_ring_push(level, buf);
 
-        if (log_to_journal)
-                (void) sd_journal_send("MESSAGE=%s", buf,
-                                       "PRIORITY=%i", log_level_priority[level],
-                                       "CODE_FILE=%s", file,
-                                       "CODE_LINE=%i", line,
-                                       "CODE_FUNC=%s", func,
-                                       "SYSLOG_IDENTIFIER=mdatpd",
-                                       error != 0 ? "ERRNO=%i" : NULL, abs(error),
-                                       NULL);
-        else
+        if (log_to_journal) {
+                char code_file[PATH_MAX + 16], code_line[32];
+
+                /* The caller's location, once: sd_journal_send() would add this file's own
+                 * CODE_* fields beside ours. */
+                (void) snprintf(code_file, sizeof(code_file), "CODE_FILE=%s", file);
+                (void) snprintf(code_line, sizeof(code_line), "CODE_LINE=%i", line);
+                (void) sd_journal_send_with_location(code_file, code_line, func,
+                                                     "MESSAGE=%s", buf,
+                                                     "PRIORITY=%i", log_level_priority[level],
+                                                     "SYSLOG_IDENTIFIER=mdatpd",
+                                                     error != 0 ? "ERRNO=%i" : NULL, abs(error),
+                                                     NULL);
+        } else
                 (void) fprintf(stderr, "mdatpd[%s]: %s\n", log_level_names[level], buf);
 
         return error < 0 ? error : -abs(error);

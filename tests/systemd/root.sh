@@ -10,11 +10,14 @@ set -euo pipefail
 cache=${MDATP_TEST_CACHE:-/var/cache/mdatp-test}
 
 # What the product needs to run (mdatpd's and mdatp's shared libraries), and what the checks
-# need to look at the machine: auditctl, iptables-save and nft, ps, mount, useradd, setpriv.
+# need to look at the machine: auditctl, iptables-save and nft, ps, mount, useradd, setpriv;
+# and Ansible and Puppet, which install the product from a repository there.
 packages=(
         systemd systemd-sysv dbus polkitd
         libyajl2 libyara9 libarchive13 libcurl4 libssl3 libsystemd0
         auditd iptables nftables procps util-linux mount passwd
+        # the configuration-management installs from a local apt repository
+        ansible-core python3-apt python3-dbus puppet
 )
 suite=bookworm
 variant=minbase

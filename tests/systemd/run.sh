@@ -159,7 +159,12 @@ install_product() {
         if [ -e scripts/build-deb.sh ]; then
                 debs="$ROOT/var/cache/mdatp-debs"       # not /tmp: nspawn mounts a tmpfs there
                 mkdir -p "$debs"
-                nice bash scripts/build-deb.sh --ephemeral-key --out "$debs" >"$WORK/build-deb.log" 2>&1 ||
+                # A release key of this run's own, so that the upgrade in package.sh is signed
+                # like a real release series: with the same key.
+                [ -s "$RELEASE_KEY" ] || (umask 077 && openssl genpkey -algorithm ed25519 -out "$RELEASE_KEY") ||
+                        return 1
+                nice bash scripts/build-deb.sh --signing-key "$RELEASE_KEY" --out "$debs" \
+                        >"$WORK/build-deb.log" 2>&1 ||
                         { tail -n 30 "$WORK/build-deb.log"; return 1; }
                 ct sh -c 'dpkg -i /var/cache/mdatp-debs/*.deb'
                 return
@@ -224,6 +229,7 @@ run tests/systemd/root.sh
 tarball=${OUT##*$'\n'}
 WORK=$(mktemp -d /var/tmp/mdatp-e2e.XXXXXX)
 ROOT=$WORK/root
+RELEASE_KEY=$WORK/release-key.pem
 mkdir "$ROOT"
 tar -C "$ROOT" -xf "$tarball" || bail "unpack '$tarball'"
 # The container gets the auditd package for auditctl only: audit is not available inside a
@@ -266,6 +272,14 @@ done
 expect_eq "mdatp health: health_issues" "$(health_field health_issues)" "[]"
 run ct busctl --system get-property "${RTP_OBJECT[@]}" MarkedMounts
 echo "# marked mounts: $OUT"
+run ct journalctl -u mdatp.service --no-pager -q -o cat
+expect_contains "the self-check proved the marks against PID 1's namespace" "$OUT" \
+        "Real-time protection self-check passed: an open in the mount namespace of PID 1"
+status_text() { ct systemctl show -p StatusText --value mdatp.service 2>&1; }
+expect_eq "systemctl status says how it protects" "$(status_text)" \
+        "Protecting (real-time protection blocking)"
+run ct sh -c 'journalctl -u mdatp.service -o export -n 1 --no-pager | grep -c "^CODE_FILE="'
+expect_eq "a journal entry names its source location once" "$OUT" "1"
 
 # --- real-time protection ------------------------------------------------------------------
 
@@ -336,6 +350,8 @@ echo "# custom scans"
 run ct mdatp config passive-mode --value enabled
 expect_rc "mdatp config passive-mode --value enabled" 0
 wait_until 10 field_is passive_mode_enabled true
+expect_eq "systemctl status follows the enforcement level" "$(status_text)" \
+        "Protecting (real-time protection reporting only, passive)"
 n=20
 scan_check() {  # scan_check DIR [USER]: N clean files and one sample in DIR, then a custom scan
         local dir=$1 user=${2:-}
@@ -454,6 +470,35 @@ expect_eq "the restart keeps the quarantine" "$(ct mdatp threat quarantine list 
 wait_until 10 field_is real_time_protection_enabled true
 check_eicar "root in /root after the restart" /root/eicar-restart.com
 
+# --- a namespaced unit is caught ------------------------------------------------------------
+
+# What once made real-time protection blind while health said healthy: a drop-in giving the
+# service a private mount namespace. The self-check must see it and withdraw the claim.
+echo "# a drop-in with PrivateTmp= and ProtectHome="
+run ct sh -c 'mkdir -p /etc/systemd/system/mdatp.service.d &&
+        printf "[Service]\nPrivateTmp=yes\nProtectHome=yes\n" >/etc/systemd/system/mdatp.service.d/ns.conf &&
+        systemctl daemon-reload && systemctl restart mdatp.service'
+expect_rc "restart with a private mount namespace" 0
+wait_until 20 daemon_up
+if wait_until 15 field_is healthy false; then
+        pass "namespaced: health is not healthy"
+else
+        fail "namespaced: health says healthy: $(health_field health_issues)"
+fi
+expect_contains "namespaced: health_issues says real-time protection is not running, and why" \
+        "$(health_field health_issues)" "raised no event"
+expect_contains "namespaced: systemctl status says so" "$(status_text)" "Not protecting in real time"
+run ct rm -rf /etc/systemd/system/mdatp.service.d
+ct systemctl daemon-reload
+run ct systemctl restart mdatp.service
+expect_rc "restart without the drop-in" 0
+wait_until 20 daemon_up
+if wait_until 15 field_is healthy true; then
+        pass "without the drop-in: healthy again"
+else
+        fail "without the drop-in: $(health_field health_issues)"
+fi
+
 # --- stop ----------------------------------------------------------------------------------
 
 echo "# systemctl stop"
@@ -537,6 +582,12 @@ expect_eq "the reboot keeps the quarantine" "$(ct mdatp threat quarantine list 2
 wait_until 10 field_is real_time_protection_enabled true
 check_eicar "root in /tmp after the reboot" /tmp/eicar-boot.com
 failed_units=$(ct systemctl --failed --no-legend --plain)
-expect_eq "no failed units at the end" "$failed_units" ""
+expect_eq "no failed units after the reboot" "$failed_units" ""
+
+# --- the package: upgrade, purge, and installs from a repository -----------------------------
+
+if [ -e scripts/build-deb.sh ]; then
+        . tests/systemd/package.sh
+fi
 echo "# $(($(date +%s) - started)) s"
 finish
