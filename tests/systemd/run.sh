@@ -166,7 +166,8 @@ install_product() {
                 nice bash scripts/build-deb.sh --signing-key "$RELEASE_KEY" --out "$debs" \
                         >"$WORK/build-deb.log" 2>&1 ||
                         { tail -n 30 "$WORK/build-deb.log"; return 1; }
-                ct sh -c 'dpkg -i /var/cache/mdatp-debs/*.deb'
+                # The packages an endpoint takes: not the debug symbols.
+                ct sh -c 'dpkg -i /var/cache/mdatp-debs/mdatp_*.deb /var/cache/mdatp-debs/mdatp-pack_*.deb'
                 return
         fi
         if [ ! -f "$BUILD_DIR/build.ninja" ]; then

@@ -38,19 +38,8 @@ class mdatp (
   Hash[Enum['potentially_unwanted_application', 'archive_bomb'], Enum['block', 'audit', 'off']] $threat_policy = {},
 ) {
   if $install {
-    if $package_path =~ /\.deb$/ {
-      package { $package_name:
-        ensure   => installed,
-        source   => $package_path,
-        provider => 'dpkg',
-      }
-    } elsif $package_path =~ /\.rpm$/ {
-      package { $package_name:
-        ensure   => installed,
-        source   => $package_path,
-        provider => 'rpm',
-      }
-    } elsif $package_path =~ Undef and $apt_source =~ Undef {
+    # Undef first: matching undef against a regex is an evaluation error.
+    if $package_path =~ Undef and $apt_source =~ Undef {
       package { $package_name:
         ensure => installed,
       }
@@ -71,6 +60,18 @@ class mdatp (
         ensure   => installed,
         provider => 'apt',
         require  => Exec['mdatp-apt-update'],
+      }
+    } elsif $package_path =~ /\.deb$/ {
+      package { $package_name:
+        ensure   => installed,
+        source   => $package_path,
+        provider => 'dpkg',
+      }
+    } elsif $package_path =~ /\.rpm$/ {
+      package { $package_name:
+        ensure   => installed,
+        source   => $package_path,
+        provider => 'rpm',
       }
     } else {
       fail("mdatp: package_path must end in .deb or .rpm: ${package_path}")
