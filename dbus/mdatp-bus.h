@@ -36,6 +36,7 @@
 #define MDATP_POLKIT_SCAN "com.microsoft.mdatp1.scan"
 #define MDATP_POLKIT_UPDATE_DEFINITIONS "com.microsoft.mdatp1.update-definitions"
 #define MDATP_POLKIT_DIAGNOSTICS "com.microsoft.mdatp1.diagnostics"
+#define MDATP_POLKIT_READ_DETAILS "com.microsoft.mdatp1.read-details"
 
 #define MDATP_ERROR_MANAGED_BY_POLICY "com.microsoft.Mdatp1.Error.ManagedByPolicy"
 #define MDATP_ERROR_INVALID_ARGUMENT "com.microsoft.Mdatp1.Error.InvalidArgument"

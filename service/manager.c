@@ -95,6 +95,7 @@ Manager *manager_free(Manager *m) {
         free(m->machine_guid);
         free(m->local_settings_error);
         free(m->managed_policy_error);
+        strv_free(m->managed_policy_warnings);
         free(m->log_level_path);
         free(m->local_settings_path);
         free(m->managed_path);
@@ -136,7 +137,7 @@ static int local_settings_load(Manager *m) {
                 settings_layer_free(m->settings->local);
                 m->settings->local = layer;
                 for (char **k = unknown; k && *k; k++)
-                        log_warning("Local settings '%s': unknown key '%s', ignoring.",
+                        log_warning("Local settings '%s': unknown key %s, ignoring.",
                                     m->local_settings_path, *k);
                 return 0;
         }
@@ -265,6 +266,50 @@ static int managed_file_check_owner(const char *path, char **ret_message) {
         return 0;
 }
 
+/* At most this many unknown keys are named in health; the rest are counted. */
+#define MANAGED_WARNINGS_MAX 10
+
+static bool has_non_ascii(const char *s) {
+        for (; *s; s++)
+                if ((unsigned char) *s >= 0x80)
+                        return true;
+        return false;
+}
+
+/* Unknown keys of the policy now in force become health issues: a misspelt or look-alike group
+ * name silently drops every setting under it, which an administrator must see. */
+static int managed_warnings_format(Manager *m, char **unknown) {
+        _cleanup_strv_free_ char **l = NULL;
+        size_t n = strv_length(unknown);
+        int r;
+
+        for (size_t i = 0; i < n && i < MANAGED_WARNINGS_MAX; i++) {
+                char *s;
+
+                if (asprintf(&s, "managed policy '%s': unknown key %s is ignored, with everything "
+                             "under it; check its spelling%s", m->managed_path, unknown[i],
+                             has_non_ascii(unknown[i]) ? " (it contains non-ASCII characters)" :
+                                                         "") < 0)
+                        return -ENOMEM;
+                r = strv_consume(&l, s);
+                if (r < 0)
+                        return r;
+        }
+        if (n > MANAGED_WARNINGS_MAX) {
+                char *s;
+
+                if (asprintf(&s, "managed policy '%s': %zu more unknown keys are ignored (see the "
+                             "log)", m->managed_path, n - MANAGED_WARNINGS_MAX) < 0)
+                        return -ENOMEM;
+                r = strv_consume(&l, s);
+                if (r < 0)
+                        return r;
+        }
+        strv_free(m->managed_policy_warnings);
+        m->managed_policy_warnings = TAKE_PTR(l);
+        return 0;
+}
+
 int manager_reload_managed(Manager *m, char ***ret_changed) {
         _cleanup_(settings_error_done) SettingsError error = SETTINGS_ERROR_INIT;
         _cleanup_(settings_snapshot_done) SettingsSnapshot before = {};
@@ -296,8 +341,11 @@ int manager_reload_managed(Manager *m, char ***ret_changed) {
         }
 
         for (char **k = unknown; k && *k; k++)
-                log_warning("Managed configuration '%s': unknown key '%s', ignoring.",
+                log_warning("Managed configuration '%s': unknown key %s, ignoring.",
                             m->managed_path, *k);
+        r = managed_warnings_format(m, unknown);
+        if (r < 0)
+                return r;
 
         r = settings_snapshot(m->settings, &before);
         if (r < 0)
@@ -641,6 +689,11 @@ int manager_health_issues(Manager *m, char ***ret) {
 
         if (m->managed_policy_error) {
                 r = strv_extend(&issues, m->managed_policy_error);
+                if (r < 0)
+                        return r;
+        }
+        for (char **w = m->managed_policy_warnings; w && *w; w++) {
+                r = strv_extend(&issues, *w);
                 if (r < 0)
                         return r;
         }

@@ -69,6 +69,7 @@ struct Manager {
 
         /* Why the last managed policy load failed, or NULL when it did not: a health issue. */
         char *managed_policy_error;
+        char **managed_policy_warnings; /* unknown keys of the policy in force, as health issues */
         /* Why the local settings could not be loaded at start, or NULL. */
         char *local_settings_error;
 

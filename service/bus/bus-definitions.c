@@ -23,10 +23,11 @@ static int property_get(sd_bus *bus, const char *path, const char *interface,
                 return sd_bus_message_append(reply, "s", manager_definitions_status(m));
         if (streq(property, "Source"))
                 return sd_bus_message_append(reply, "s", m->rules ? m->definitions_source : "");
+        /* Readable by every local user: without the mirror's credentials or signed query. */
         if (streq(property, "UpdateSourceUri"))
-                return sd_bus_message_append(reply, "s", manager_update_source_uri(m) ?: "");
+                return bus_append_redacted_string(reply, manager_update_source_uri(m));
         if (streq(property, "FailReason"))
-                return sd_bus_message_append(reply, "s", m->update_fail_reason ?: "");
+                return bus_append_redacted_string(reply, m->update_fail_reason);
         if (streq(property, "LastUpdate"))
                 return sd_bus_message_append(reply, "t", m->last_update_usec);
         return -ENOENT;
@@ -120,7 +121,8 @@ int bus_reply_connectivity(sd_bus_message *call, char **lines, unsigned failures
         k = sd_bus_message_new_method_return(call, &reply);
         if (k < 0)
                 return k;
-        k = sd_bus_message_append_strv(reply, lines);
+        /* The lines name the mirror and the proxy; whoever may run the test reads them. */
+        k = bus_append_redacted_strv(reply, lines);
         if (k < 0)
                 return k;
         k = sd_bus_message_append(reply, "u", failures);

@@ -55,6 +55,10 @@ static int property_get_setting(sd_bus *bus, const char *path, const char *inter
         r = settings_get(m->settings, def, &value, NULL);
         if (r < 0)
                 return r;
+        /* Health is for everyone: a proxy URL is shown without credentials. */
+        r = bus_setting_value_redact(def, &value);
+        if (r < 0)
+                return r;
         return bus_message_append_setting_contents(reply, &value);
 }
 
@@ -92,7 +96,8 @@ static int property_get_healthy(sd_bus *bus, const char *path, const char *inter
                 return r;
         if (streq(property, "Healthy"))
                 return sd_bus_message_append(reply, "b", strv_length(issues) == 0);
-        return sd_bus_message_append_strv(reply, issues);
+        /* Issues quote the values they complain about, URLs with credentials included. */
+        return bus_append_redacted_strv(reply, issues);
 }
 
 static int property_get_log_level(sd_bus *bus, const char *path, const char *interface,
@@ -153,9 +158,9 @@ static int property_get_definitions(sd_bus *bus, const char *path, const char *i
         if (streq(property, "DefinitionsStatus"))
                 return sd_bus_message_append(reply, "s", manager_definitions_status(m));
         if (streq(property, "DefinitionsUpdateSourceUri"))
-                return sd_bus_message_append(reply, "s", manager_update_source_uri(m) ?: "");
+                return bus_append_redacted_string(reply, manager_update_source_uri(m));
         if (streq(property, "DefinitionsUpdateFailReason"))
-                return sd_bus_message_append(reply, "s", m->update_fail_reason ?: "");
+                return bus_append_redacted_string(reply, m->update_fail_reason);
         if (streq(property, "DefinitionsUpdated"))
                 return sd_bus_message_append(reply, "t",
                                              loaded ? m->definitions_updated_usec : 0);

@@ -131,7 +131,7 @@ static int polkit_query_send(sd_bus_message *request, const char *action, Polkit
         return sd_bus_call_async(bus, &q->slot, call, polkit_reply_handler, q, 0);
 }
 
-static int caller_is_root(sd_bus_message *message) {
+int bus_caller_is_root(sd_bus_message *message) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         uid_t euid;
         int r;
@@ -147,12 +147,15 @@ static int caller_is_root(sd_bus_message *message) {
         return euid == 0;
 }
 
-int bus_verify_polkit_async(sd_bus_message *message, const char *action, const char *what,
-                            PolkitRegistry **registry, sd_bus_error *error) {
+/* The verdict for message and action: 1 authorised (root, or polkit said yes), 0 when a query
+ * was sent (the message comes back), -EACCES with *error untouched when polkit said no, another
+ * negative errno with *error set when polkit could not answer or on failure. */
+static int polkit_verdict(sd_bus_message *message, const char *action, PolkitRegistry **registry,
+                          sd_bus_error *error) {
         PolkitQuery *q;
         int r;
 
-        r = caller_is_root(message);
+        r = bus_caller_is_root(message);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r,
                                                "Could not establish the caller's identity: %m");
@@ -171,16 +174,11 @@ int bus_verify_polkit_async(sd_bus_message *message, const char *action, const c
                 if (sd_bus_error_is_set(&q->error)) {
                         r = sd_bus_error_copy(error, &q->error);
                         polkit_registry_remove(*registry, q);
-                        return r;
+                        return r < 0 ? r : -EACCES;
                 }
                 bool ok = q->authorized;
                 polkit_registry_remove(*registry, q);
-                if (ok)
-                        return 1;
-                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "%s requires administrator privileges (polkit action "
-                                         "%s denied); run it as root or with sudo",
-                                         what, action);
+                return ok ? 1 : -EACCES;
         }
 
         if (!*registry) {
@@ -208,4 +206,37 @@ int bus_verify_polkit_async(sd_bus_message *message, const char *action, const c
         q->next = (*registry)->queries;
         (*registry)->queries = q;
         return 0;
+}
+
+int bus_verify_polkit_async(sd_bus_message *message, const char *action, const char *what,
+                            PolkitRegistry **registry, sd_bus_error *error) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = polkit_verdict(message, action, registry, &e);
+        if (r >= 0)
+                return r;
+        /* polkitd's own explanation (unreachable, bad reply) is worth more than ours. */
+        if (sd_bus_error_is_set(&e)) {
+                (void) sd_bus_error_move(error, &e);
+                return r;
+        }
+        return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                 "%s requires administrator privileges (polkit action "
+                                 "%s denied); run it as root or with sudo",
+                                 what, action);
+}
+
+int bus_test_polkit_async(sd_bus_message *message, const char *action,
+                          PolkitRegistry **registry) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = polkit_verdict(message, action, registry, &e);
+        if (r == -ENOMEM)
+                return r;
+        /* Fail closed: no answer from polkitd, or no identity, is no grant. */
+        if (r < 0)
+                return BUS_POLKIT_DENIED;
+        return r == 1 ? BUS_POLKIT_GRANTED : BUS_POLKIT_PENDING;
 }

@@ -99,6 +99,12 @@ static int method_get_statistics(sd_bus_message *message, void *userdata, sd_bus
         size_t n = 0;
         int r;
 
+        /* Which processes every user runs, and what they execute, is not for everyone. */
+        r = bus_verify_polkit_async(message, MDATP_POLKIT_READ_DETAILS,
+                                    "Reading per-process statistics", &m->polkit_registry,
+                                    error);
+        if (r <= 0)
+                return r == 0 ? 1 : r;
         if (m->rtp) {
                 r = rtp_get_statistics(m->rtp, &stats, &n);
                 if (r < 0)

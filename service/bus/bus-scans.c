@@ -218,6 +218,25 @@ static double scan_progress(const ManagerScan *s) {
                          c->files_excluded) / (double) c->files_total;
 }
 
+/* What root scanned may be in other users' private directories, and a property getter cannot
+ * wait for polkit: only root reads the paths of custom scans, everyone else an empty list. Quick
+ * and full scans cover fixed roots and show them to all. */
+static int append_paths(sd_bus *bus, sd_bus_message *reply, const ManagerScan *s) {
+        sd_bus_message *call = sd_bus_get_current_message(bus);
+        int r;
+
+        if (s->kind != SCAN_KIND_CUSTOM)
+                return sd_bus_message_append_strv(reply, s->paths);
+        /* Only a Properties call is the reader; a signal built while some call is dispatched
+         * (root's Start) goes to everyone. */
+        if (!call || !sd_bus_message_is_method_call(call, "org.freedesktop.DBus.Properties", NULL))
+                return sd_bus_message_append_strv(reply, NULL);
+        r = bus_caller_is_root(call);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append_strv(reply, r > 0 ? s->paths : NULL);
+}
+
 static int scan_property_get(sd_bus *bus, const char *path, const char *interface,
                              const char *property, sd_bus_message *reply, void *userdata,
                              sd_bus_error *error) {
@@ -228,7 +247,7 @@ static int scan_property_get(sd_bus *bus, const char *path, const char *interfac
         if (streq(property, "Kind"))
                 return sd_bus_message_append(reply, "s", scan_kind_to_string(s->kind));
         if (streq(property, "Paths"))
-                return sd_bus_message_append_strv(reply, s->paths);
+                return append_paths(bus, reply, s);
         if (streq(property, "State"))
                 return sd_bus_message_append(reply, "s", scan_state_to_string(s->state));
         if (streq(property, "FilesScanned"))

@@ -18,6 +18,47 @@ static const SettingDef *setting_def_or_error(const char *name, sd_bus_error *er
         return def;
 }
 
+/* URL settings may carry credentials: for callers that are neither root nor granted
+ * read-details, *v is redacted. Returns 1 to go on, 0 when polkit was asked (the handler
+ * returns 1 and runs again), or a negative errno. */
+static int redact_unless_allowed(sd_bus_message *message, Manager *m, const SettingDef *def,
+                                 SettingValue *v) {
+        _cleanup_(setting_value_done) SettingValue copy = {};
+        int r;
+
+        r = setting_value_copy(v, &copy);
+        if (r < 0)
+                return r;
+        r = bus_setting_value_redact(def, &copy);
+        if (r <= 0)
+                return r < 0 ? r : 1;   /* nothing to hide: no need to ask */
+        r = bus_test_polkit_async(message, MDATP_POLKIT_READ_DETAILS, &m->polkit_registry);
+        if (r < 0 || r == BUS_POLKIT_PENDING)
+                return r < 0 ? r : 0;
+        if (r == BUS_POLKIT_DENIED) {
+                setting_value_done(v);
+                *v = copy;
+                copy = (SettingValue) {};
+        }
+        return 1;
+}
+
+/* Whether any setting shows differently redacted: then List asks polkit once. */
+static int settings_need_redaction(Manager *m) {
+        for (size_t i = 0; i < setting_defs_count(); i++) {
+                const SettingDef *def = setting_def_at(i);
+                _cleanup_(setting_value_done) SettingValue value = {};
+                int r;
+
+                r = settings_get(m->settings, def, &value, NULL);
+                if (r >= 0)
+                        r = bus_setting_value_redact(def, &value);
+                if (r != 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int method_get(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(setting_value_done) SettingValue value = {};
@@ -36,6 +77,9 @@ static int method_get(sd_bus_message *message, void *userdata, sd_bus_error *err
         r = settings_get(m->settings, def, &value, NULL);
         if (r < 0)
                 return r;
+        r = redact_unless_allowed(message, m, def, &value);
+        if (r <= 0)
+                return r == 0 ? 1 : r;
         r = sd_bus_message_new_method_return(message, &reply);
         if (r < 0)
                 return r;
@@ -48,7 +92,19 @@ static int method_get(sd_bus_message *message, void *userdata, sd_bus_error *err
 static int method_list(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = userdata;
+        bool redact = false;
         int r;
+
+        r = settings_need_redaction(m);
+        if (r > 0) {
+                r = bus_test_polkit_async(message, MDATP_POLKIT_READ_DETAILS,
+                                          &m->polkit_registry);
+                if (r == BUS_POLKIT_PENDING)
+                        return 1;
+                redact = r == BUS_POLKIT_DENIED;
+        }
+        if (r < 0)
+                return r;
 
         r = sd_bus_message_new_method_return(message, &reply);
         if (r < 0)
@@ -62,6 +118,8 @@ static int method_list(sd_bus_message *message, void *userdata, sd_bus_error *er
                 SettingSource source;
 
                 r = settings_get(m->settings, def, &value, &source);
+                if (r >= 0 && redact)
+                        r = bus_setting_value_redact(def, &value);
                 if (r < 0)
                         return r;
                 r = sd_bus_message_open_container(reply, 'r', "svbs");

@@ -25,11 +25,22 @@ static int append_threat(sd_bus_message *reply, const Threat *t) {
                                      threat_status_to_string(t->status));
 }
 
+/* Paths and hashes of detections say what is in other users' private directories: reading
+ * them needs root or the read-details action. 1 allowed, 0 polkit asked, negative refused. */
+static int verify_read(sd_bus_message *message, Manager *m, sd_bus_error *error) {
+        return bus_verify_polkit_async(message, MDATP_POLKIT_READ_DETAILS,
+                                       "Reading threat details (paths and hashes)",
+                                       &m->polkit_registry, error);
+}
+
 static int method_list(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = userdata;
         int r;
 
+        r = verify_read(message, m, error);
+        if (r <= 0)
+                return r == 0 ? 1 : r;
         r = sd_bus_message_new_method_return(message, &reply);
         if (r < 0)
                 return r;
@@ -57,6 +68,9 @@ static int method_get(sd_bus_message *message, void *userdata, sd_bus_error *err
         r = sd_bus_message_read(message, "s", &id);
         if (r < 0)
                 return r;
+        r = verify_read(message, m, error);
+        if (r <= 0)
+                return r == 0 ? 1 : r;
         t = threat_store_get(m->threats, id);
         if (!t)
                 return sd_bus_error_setf(error, MDATP_ERROR_NOT_FOUND,
@@ -76,6 +90,9 @@ static int method_list_history(sd_bus_message *message, void *userdata, sd_bus_e
         Manager *m = userdata;
         int r;
 
+        r = verify_read(message, m, error);
+        if (r <= 0)
+                return r == 0 ? 1 : r;
         r = sd_bus_message_new_method_return(message, &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "(sa(tss))");
@@ -253,6 +270,9 @@ static int method_list_quarantined(sd_bus_message *message, void *userdata, sd_b
         Manager *m = userdata;
         int r;
 
+        r = verify_read(message, m, error);
+        if (r <= 0)
+                return r == 0 ? 1 : r;
         r = sd_bus_message_new_method_return(message, &reply);
         if (r < 0)
                 return r;

@@ -26,6 +26,21 @@ int bus_verify_polkit_async(sd_bus_message *message, const char *action, const c
                             PolkitRegistry **registry, sd_bus_error *error);
 PolkitRegistry *polkit_registry_free(PolkitRegistry *r);
 
+/* Outcomes of bus_test_polkit_async(). */
+enum {
+        BUS_POLKIT_PENDING,     /* asked; the message is dispatched again: return 1, no reply */
+        BUS_POLKIT_GRANTED,
+        BUS_POLKIT_DENIED,      /* polkit said no or could not answer: not an error for reads */
+};
+/* For methods that answer everyone but show protected details only to the authorised: the
+ * same asynchronous check as bus_verify_polkit_async(), with "no" as an outcome rather than an
+ * error. Returns one of the BUS_POLKIT_* outcomes, or -ENOMEM. */
+int bus_test_polkit_async(sd_bus_message *message, const char *action,
+                          PolkitRegistry **registry);
+/* Whether the caller's effective uid, as the bus attests it, is 0: 1 yes, 0 no, negative errno
+ * when the bus cannot say. For property getters, which cannot wait for polkit. */
+int bus_caller_is_root(sd_bus_message *message);
+
 /* Reading and writing setting values of any of the schema's types (bus-setting-value.c):
  * _value wraps the value in a variant, _contents appends it bare (for properties). */
 int bus_message_append_setting_contents(sd_bus_message *m, const SettingValue *v);
@@ -33,6 +48,15 @@ int bus_message_append_setting_value(sd_bus_message *m, const SettingValue *v);
 /* Reads a variant holding a value for def; -EINVAL with *error set on a type mismatch. */
 int bus_message_read_setting_value(sd_bus_message *m, const SettingDef *def, SettingValue *ret,
                                    sd_bus_error *error);
+
+/* Redaction for what any local user reads (bus-redact.c): URL user information and query
+ * strings become "***". The _append_ functions append "s"/"as"; bus_redact_strv() gives a copy
+ * (caller frees); bus_setting_value_redact() redacts v in place when def holds a URL. Return
+ * the number of redactions, or a negative errno. */
+int bus_append_redacted_string(sd_bus_message *reply, const char *s);
+int bus_append_redacted_strv(sd_bus_message *reply, char **l);
+int bus_redact_strv(char **l, char ***ret);
+int bus_setting_value_redact(const SettingDef *def, SettingValue *v);
 
 /* Scans (bus-scans.c): ScanManager, one object per scan, and their signals. */
 int bus_scans_register(Manager *m);

@@ -5,12 +5,15 @@
  * The document is walked along the schema: a member whose dotted path names a setting is
  * converted and validated; one whose path is a prefix of settings ("antivirusEngine",
  * "features.supplementarySensorConfigurations") must be an object and is walked in turn;
- * anything else is skipped and reported as unknown (the reference samples carry "info" and
- * "possible values" pseudo-keys, repeated in one object, so duplicate keys are tolerated by the
- * JSON parser and only refused here for keys we know).
+ * anything else is skipped and reported as unknown with its position, so that a misspelt or
+ * look-alike group name, which drops the whole group, is found (the caller makes it a health
+ * issue). The reference samples carry "info" and "possible values" pseudo-keys, repeated in one
+ * object, as comments: they are skipped silently, so duplicate keys are tolerated by the JSON
+ * parser and only refused here for keys we know.
  *
- * null anywhere a value is expected means "not set": the key is skipped as if absent, so that
- * templates can carry "key": null placeholders.
+ * null as the value of a key (a setting, a group, a member of a list entry) means "not set":
+ * the key is treated as absent, so that templates can carry "key": null placeholders. A list
+ * has no absent elements: null as a list element is refused like any other wrong type.
  *
  * Unknown members inside list entries are reported as "<setting>[N].<member>" with N counted
  * from 1, like the "entry N" of messages.
@@ -121,8 +124,24 @@ static int parse_wrong_type(ParseContext *c, const char *key, const JsonNode *n,
         return parse_fail(c, key, n, "expected %s, got %s", expected, json_description(n->type));
 }
 
-static int parse_unknown(ParseContext *c, const char *path) {
-        return strv_extend(&c->unknown, path);
+/* Keys of the reference's sample files that document the keys next to them, like comments. */
+static bool parse_is_pseudo_key(const char *path) {
+        const char *last = strrchr(path, '.');
+
+        last = last ? last + 1 : path;
+        return streq(last, "info") || streq(last, "possible values");
+}
+
+/* Records "path (line L, column C)", n being the key's value: a misspelt or look-alike name
+ * must be findable in the file, and it drops everything under it. */
+static int parse_unknown(ParseContext *c, const char *path, const JsonNode *n) {
+        char *entry;
+
+        if (parse_is_pseudo_key(path))
+                return 0;
+        if (asprintf(&entry, "%s (line %u, column %u)", path, n->line, n->column) < 0)
+                return -ENOMEM;
+        return strv_consume(&c->unknown, entry);
 }
 
 /* ---- scalars ---- */
@@ -226,7 +245,7 @@ static int parse_unknown_members(ParseContext *c, const SettingDef *def, size_t 
                         continue;
                 if (asprintf(&path, "%s[%zu].%s", def->name, i + 1, entry->object.keys[k]) < 0)
                         return -ENOMEM;
-                r = parse_unknown(c, path);
+                r = parse_unknown(c, path, entry->object.values[k]);
                 if (r < 0)
                         return r;
         }
@@ -496,7 +515,7 @@ static int parse_member(ParseContext *c, const JsonNode *o, const char *path, co
         }
         if (parse_is_group(path))
                 return parse_group(c, path, n);
-        return parse_unknown(c, path);
+        return parse_unknown(c, path, n);
 }
 
 static int parse_object(ParseContext *c, const JsonNode *o, const char *prefix) {

@@ -131,9 +131,11 @@ static inline void settings_layer_freep(SettingsLayer **l) {
 }
 
 /* Parses and validates a document in the mdatp_managed.json shape. Unknown keys are skipped and
- * their dotted paths returned in *ret_unknown_keys (NULL-terminated, each once, in document
- * order; members of list entries as "antivirusEngine.exclusions[2].info", counted from 1; may be
- * NULL when not wanted) so the caller can log them. A null value means "not set". Legacy
+ * returned in *ret_unknown_keys as "dotted.path (line L, column C)", the position of the key's
+ * value (NULL-terminated, in document order; members of list entries as
+ * "antivirusEngine.exclusions[2].foo", counted from 1; the reference's "info" and "possible
+ * values" comment keys are not reported; may be NULL when not wanted) so the caller can report
+ * them. A null value of a key means "not set"; null as a list element is an error. Legacy
  * antivirusEngine.enableRealTimeProtection and passiveMode map onto enforcementLevel when the
  * document does not set it; the reference's misspelt offlineDefintionUpdateFallbackToCloud is read
  * too. Returns 0, or -EINVAL with *ret_error filled (file position and key of the first problem),

@@ -21,6 +21,7 @@
 #include "settings/settings-internal.h"
 #include "settings/settings.h"
 #include "util/macro.h"
+#include "util/redact.h"
 #include "util/strv.h"
 
 #define SETTING_TEXT_MAX 1024
@@ -326,7 +327,17 @@ static int setting_string_check(const SettingDef *def, const char *s, const char
         if (has_control(s))
                 return setting_message(ret_message, prefix, "the text contains a control character");
 
-        q = settings_quote(s);
+        /* Messages end up in health issues and logs that other users read: a URL is quoted
+         * without its credentials or signed query. */
+        if (def->string_kind == SETTING_STRING_PROXY_URL ||
+            def->string_kind == SETTING_STRING_URL_OR_PATH) {
+                _cleanup_free_ char *redacted = NULL;
+
+                if (redact_url_secrets(s, &redacted) < 0)
+                        return -ENOMEM;
+                q = settings_quote(redacted);
+        } else
+                q = settings_quote(s);
         if (!q)
                 return -ENOMEM;
 

@@ -344,9 +344,69 @@ static bool json_utf8_valid(const unsigned char *s, size_t len) {
         return true;
 }
 
-/* Copies a string or key after checking what yajl does not: NUL and strict UTF-8. */
+static int json_hex4(const char *s, size_t avail) {
+        int v = 0;
+
+        if (avail < 4)
+                return -1;
+        for (size_t i = 0; i < 4; i++) {
+                char c = s[i];
+
+                v <<= 4;
+                if (c >= '0' && c <= '9')
+                        v |= c - '0';
+                else if (c >= 'a' && c <= 'f')
+                        v |= c - 'a' + 10;
+                else if (c >= 'A' && c <= 'F')
+                        v |= c - 'A' + 10;
+                else
+                        return -1;
+        }
+        return v;
+}
+
+/* yajl turns a lone high surrogate escape ("\ud800") into '?' and a lone low one into bytes our
+ * UTF-8 check refuses: one rule for both, on the raw text of the string starting at start (its
+ * opening quote). Returns false with the escape's offset in *ret_offset. */
+static bool json_surrogates_paired(const JsonParser *p, size_t start, size_t *ret_offset) {
+        for (size_t i = start + 1; i < p->size && p->text[i] != '"'; i++) {
+                int hi, lo;
+
+                if (p->text[i] != '\\')
+                        continue;
+                if (i + 1 >= p->size)
+                        break;
+                if (p->text[i + 1] != 'u') {
+                        i++;    /* a one-character escape, "\\" and "\"" included */
+                        continue;
+                }
+                hi = json_hex4(p->text + i + 2, p->size - (i + 2));
+                if (hi < 0xD800 || hi > 0xDFFF) {
+                        i += 1;
+                        continue;
+                }
+                lo = hi <= 0xDBFF && i + 7 < p->size && p->text[i + 6] == '\\' &&
+                     p->text[i + 7] == 'u' ? json_hex4(p->text + i + 8, p->size - (i + 8)) : -1;
+                if (lo < 0xDC00 || lo > 0xDFFF) {
+                        *ret_offset = i;
+                        return false;
+                }
+                i += 11;        /* the pair; the loop steps past its last digit */
+        }
+        return true;
+}
+
+/* Copies a string or key after checking what yajl does not: NUL, strict UTF-8 and paired
+ * surrogate escapes. */
 static char *json_string_dup(JsonParser *p, const unsigned char *s, size_t len, size_t start) {
+        size_t bad;
         char *copy;
+
+        if (!json_surrogates_paired(p, start, &bad)) {
+                json_fail(p, -EINVAL, bad, "string contains a lone surrogate escape (\\u%.4s); "
+                          "write the character itself", p->text + bad + 2);
+                return NULL;
+        }
 
         if (memchr(s, 0, len)) {
                 json_fail(p, -EINVAL, start, "string contains a NUL character (\\u0000)");

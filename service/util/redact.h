@@ -13,3 +13,9 @@
  * the last '@' of the authority) replaced by "***". The copy is NUL-terminated; *ret_size (may be NULL) excludes the NUL. Returns the
  * number of redactions, or -ENOMEM. Caller frees *ret. */
 int redact_url_credentials(const char *data, size_t size, char **ret, size_t *ret_size);
+
+/* For text shown to local users (health, connectivity output, settings): as
+ * redact_url_credentials(), and the query string of every URL, which for update mirrors often
+ * carries a signature or token ("?sig=..."), becomes "?***". The path stays: it says which
+ * mirror is meant. Returns the number of redactions, or -ENOMEM. Caller frees *ret. */
+int redact_url_secrets(const char *text, char **ret);

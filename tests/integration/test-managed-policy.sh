@@ -86,10 +86,31 @@ level_is() { [ "$(busctl --system call com.microsoft.Mdatp1 /com/microsoft/Mdatp
 if wait_until 2 level_is on_demand; then pass "legacy enableRealTimeProtection=false maps to on_demand"; else fail "legacy rtp: $(health_field passive_mode_enabled)"; fi
 expect_eq "rtp is off under the legacy key" "$(health_field real_time_protection_enabled)" "false"
 
-# Unknown keys are ignored; the rest applies.
-write_managed '{ "antivirusEngine": { "enforcementLevel": "passive", "someFutureKey": 1 }, "unknownSection": {} }'
+# Unknown keys are ignored and the rest applies, but each is a health issue with its position:
+# a misspelt or look-alike group name silently dropped every setting under it, so healthy
+# follows (an administrator must see that the policy is not what was meant). The reference's
+# "info" and "possible values" comment keys are not reported.
+printf '{\n  "antivirusEngine": { "enforcementLevel": "passive", "someFutureKey": 1, "info": "x" },\n  "cloudSevrice": { "enabled": false },\n  "edr": { "groupIds": "g\xd0\xb0" }, "\xd0\xb5dr": { "groupIds": "x" }\n}\n' >"$MDATP_MANAGED_DIR/.tmp.json"
+chmod 0644 "$MDATP_MANAGED_DIR/.tmp.json"
+mv -f "$MDATP_MANAGED_DIR/.tmp.json" "$managed_file"
 if wait_until 2 field_is passive_mode_enabled true; then pass "unknown keys ignored, the rest applies"; else fail "unknown keys: $(health_field health_issues)"; fi
-expect_eq "unknown keys do not make health unhealthy by themselves" "$(mdatp health --field health_issues | grep -c mdatp_managed.json)" "0"
+if wait_until 2 issue_has "cloudSevrice (line 3, column 19)"; then pass "a misspelt section is a health issue with line and column"; else fail "misspelt section: $(health_field health_issues)"; fi
+issues=$(health_field health_issues)
+expect_contains "an unknown key in a known section is reported" "$issues" "antivirusEngine.someFutureKey (line 2"
+expect_contains "a look-alike section name is reported as non-ASCII" "$issues" "non-ASCII"
+expect_not_contains "comment keys are not reported" "$issues" "antivirusEngine.info"
+expect_eq "unknown keys make health unhealthy" "$(health_field healthy)" "false"
+run_nobody mdatp health --field health_issues
+expect_contains "nobody reads the unknown-key issues too" "$OUT" "cloudSevrice"
+
+# A refused proxy with credentials: the issue names the problem, never the password.
+write_managed '{ "cloudService": { "proxy": "http://user:Pa55word@proxy.example:3128/" } }'
+if wait_until 2 issue_has "is not a proxy URL"; then pass "a proxy with credentials is refused"; else fail "proxy: $(health_field health_issues)"; fi
+run_nobody mdatp health --field health_issues
+expect_not_contains "the refusal does not quote the password to nobody" "$OUT" "Pa55word"
+expect_contains "the refusal shows the redacted URL" "$OUT" "http://***@proxy.example:3128/"
+write_managed '{ "antivirusEngine": { "enforcementLevel": "passive" } }'
+if wait_until 2 field_is healthy true; then pass "a clean policy is healthy again"; else fail "clean policy: $(health_field health_issues)"; fi
 
 # Untrustworthy files: writable by others, or a symlink.
 chmod 0666 "$managed_file"

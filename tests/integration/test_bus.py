@@ -6,7 +6,9 @@
 - every setting can be set, read back and reset, and bad values are refused with clear errors;
 - every state-changing method, found by introspection so that none can slip through, is refused
   for nobody and allowed for root; a polkit rule can grant it; without polkitd the answer is no;
-- Set emits Settings.Changed and PropertiesChanged for exactly the affected properties.
+- Set emits Settings.Changed and PropertiesChanged for exactly the affected properties;
+- nobody reads no path, hash, process list or credential (methods, properties, the
+  ThreatDetected signal), root does, a read-details grant does; health stays readable.
 Prints "ok - ..." per check and "N passed, N failed" at the end.
 """
 import json
@@ -27,16 +29,15 @@ STANDARD_IFACES = {
     "org.freedesktop.DBus.Peer", "org.freedesktop.DBus.Introspectable",
     "org.freedesktop.DBus.Properties", "org.freedesktop.DBus.ObjectManager",
 }
-# Methods that only read; everything else must be polkit-gated.
+# Methods that only read and show nothing private; everything else must be polkit-gated (the
+# threat lists and per-process statistics too: they need read-details).
 READ_ONLY = {
     "com.microsoft.Mdatp1.Settings.Get", "com.microsoft.Mdatp1.Settings.List",
-    "com.microsoft.Mdatp1.ScanManager.List", "com.microsoft.Mdatp1.Threats.List",
-    "com.microsoft.Mdatp1.Threats.Get", "com.microsoft.Mdatp1.Exclusions.List",
+    "com.microsoft.Mdatp1.ScanManager.List", "com.microsoft.Mdatp1.Exclusions.List",
     "com.microsoft.Mdatp1.Definitions.TestConnectivity",
-    "com.microsoft.Mdatp1.Threats.ListQuarantined", "com.microsoft.Mdatp1.Threats.ListAllowed",
-    "com.microsoft.Mdatp1.Threats.ListTypePolicies", "com.microsoft.Mdatp1.Threats.ListHistory",
+    "com.microsoft.Mdatp1.Threats.ListAllowed",
+    "com.microsoft.Mdatp1.Threats.ListTypePolicies",
     "com.microsoft.Mdatp1.RealTimeProtection.GetCounters",
-    "com.microsoft.Mdatp1.RealTimeProtection.GetStatistics",
 }
 SCAN_DIR = os.path.join(os.environ.get("MDATP_SANDBOX_DIR", "/tmp"), "bus-test-scan")
 # Valid arguments for every state-changing method, so that the call reaches the polkit check
@@ -62,6 +63,11 @@ SAMPLE_ARGS = {
     "com.microsoft.Mdatp1.Threats.AllowName": ("Test:Sample/Allowed",),
     "com.microsoft.Mdatp1.Threats.DisallowName": ("Test:Sample/Allowed",),
     "com.microsoft.Mdatp1.Threats.SetTypePolicy": ("archive_bomb", "audit"),
+    "com.microsoft.Mdatp1.Threats.List": (),
+    "com.microsoft.Mdatp1.Threats.Get": ("00000000-0000-4000-8000-000000000000",),
+    "com.microsoft.Mdatp1.Threats.ListHistory": (),
+    "com.microsoft.Mdatp1.Threats.ListQuarantined": (),
+    "com.microsoft.Mdatp1.RealTimeProtection.GetStatistics": (),
 }
 # A valid value, different from the default, for every setting.
 S = dbus.String
@@ -423,6 +429,166 @@ def test_change_signals():
     settings.Reset("cloudService.enabled")
 
 
+PRIVATE_DIR = os.path.join(os.environ.get("MDATP_SANDBOX_DIR", "/tmp"), "private-0700")
+SECRET_URL = "https://updater:s3cr3tPW@127.0.0.1:9/mdatp/?sig=T0KEN"
+SECRETS = ("s3cr3tPW", "T0KEN")
+
+# nobody's view: every protected read, the properties, and ThreatDetected while root scans.
+NOBODY_READER = r"""
+import dbus, json, sys
+bus = dbus.SystemBus()
+N = "com.microsoft.Mdatp1"
+out = {}
+def call(key, path, iface, method, *args):
+    try:
+        out[key] = ["ok", json.dumps(getattr(dbus.Interface(bus.get_object(N, path), iface), method)(*args))]
+    except dbus.DBusException as e:
+        out[key] = [e.get_dbus_name(), e.get_dbus_message()]
+T = "/com/microsoft/Mdatp1/Threats"
+call("List", T, N + ".Threats", "List")
+call("Get", T, N + ".Threats", "Get", sys.argv[1])
+call("ListHistory", T, N + ".Threats", "ListHistory")
+call("ListQuarantined", T, N + ".Threats", "ListQuarantined")
+call("GetStatistics", "/com/microsoft/Mdatp1/RealTimeProtection", N + ".RealTimeProtection", "GetStatistics")
+call("Paths", sys.argv[2], "org.freedesktop.DBus.Properties", "Get", N + ".Scan", "Paths")
+call("Settings.Get", "/com/microsoft/Mdatp1", N + ".Settings", "Get", "cloudService.definitionUpdateUrl")
+call("Settings.List", "/com/microsoft/Mdatp1", N + ".Settings", "List")
+call("Health", "/com/microsoft/Mdatp1", "org.freedesktop.DBus.Properties", "GetAll", N + ".Health")
+call("Definitions", "/com/microsoft/Mdatp1/Definitions", "org.freedesktop.DBus.Properties", "GetAll", N + ".Definitions")
+json.dump(out, sys.stdout)
+"""
+
+SIGNAL_LISTENER = r"""
+import dbus, dbus.mainloop.glib, json, sys
+from gi.repository import GLib
+dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
+bus = dbus.SystemBus()
+got = []
+bus.add_signal_receiver(lambda *a: got.append([str(x) for x in a]), "ThreatDetected",
+                        "com.microsoft.Mdatp1.Threats", "com.microsoft.Mdatp1")
+loop = GLib.MainLoop()
+GLib.timeout_add(int(float(sys.argv[1]) * 1000), loop.quit)
+print("ready", flush=True)
+loop.run()
+print(json.dumps(got), flush=True)
+"""
+
+
+def as_nobody(code, *args, stdin=None, wait=True):
+    env = {"DBUS_SYSTEM_BUS_ADDRESS": os.environ["DBUS_SYSTEM_BUS_ADDRESS"], "PATH": "/usr/bin:/bin"}
+    cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=-all",
+           "/usr/bin/python3", "-c", code, *args]
+    if not wait:
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    if p.returncode != 0:
+        raise RuntimeError(p.stderr)
+    return json.loads(p.stdout)
+
+
+def grant_rule(action, user="nobody"):
+    rule = os.path.join(os.environ["MDATP_SANDBOX_DIR"], "rules.d", "50-read.rules")
+    with open(rule, "w") as f:
+        f.write(f'polkit.addRule(function(a, s) {{ if (a.id == "{action}" && s.user == "{user}") '
+                'return polkit.Result.YES; });\n')
+    os.chmod(rule, 0o644)
+    return rule
+
+
+def test_read_protection():
+    """Finding: nobody read paths, hashes, process lists and credentials."""
+    os.makedirs(PRIVATE_DIR, mode=0o700, exist_ok=True)
+    os.chmod(PRIVATE_DIR, 0o700)
+    sample = os.path.join(PRIVATE_DIR, "payroll-eicar.com")
+    with open(sample, "w") as f:
+        f.write("X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-" + "ANTIVIRUS-TEST-FILE!$H+H*")
+    settings.Set("cloudService.definitionUpdateUrl", dbus.String(SECRET_URL, variant_level=1))
+
+    # Listen as nobody and as root while root scans the private directory.
+    listener = as_nobody(SIGNAL_LISTENER, "6", wait=False)
+    ok(listener.stdout.readline().strip() == "ready", "nobody subscribed to ThreatDetected")
+    root_listener = subprocess.Popen(["/usr/bin/python3", "-c", SIGNAL_LISTENER, "6"],
+                                     stdout=subprocess.PIPE, text=True)
+    ok(root_listener.stdout.readline().strip() == "ready", "root subscribed to ThreatDetected")
+    mgr = dbus.Interface(bus.get_object(NAME, ROOT + "/Scans"), "com.microsoft.Mdatp1.ScanManager")
+    scan_path = str(mgr.Start("custom", [PRIVATE_DIR], dbus.Dictionary({}, signature="sv")))
+    wait_no_scan()
+    nobody_got = json.loads(listener.communicate(timeout=30)[0].strip().splitlines()[-1])
+    root_got = json.loads(root_listener.communicate(timeout=30)[0].strip().splitlines()[-1])
+    ok(any(sample in sig for sig in root_got), "root receives ThreatDetected with the path", root_got)
+    ok(not nobody_got, "nobody receives no ThreatDetected (the bus policy)", nobody_got)
+
+    threats = dbus.Interface(bus.get_object(NAME, ROOT + "/Threats"), "com.microsoft.Mdatp1.Threats")
+    mine = [t for t in threats.List() if str(t[3]) == sample]
+    ok(len(mine) == 1, "root lists the threat with its path", [list(map(str, t)) for t in threats.List()])
+    tid = str(mine[0][0]) if mine else "00000000-0000-4000-8000-000000000000"
+    sha = str(mine[0][4]) if mine else "no-hash"
+    ok(any(str(q[2]) == sample for q in threats.ListQuarantined()), "root lists the quarantined path")
+    paths = bus.get_object(NAME, scan_path).Get("com.microsoft.Mdatp1.Scan", "Paths",
+                                                dbus_interface="org.freedesktop.DBus.Properties")
+    ok([str(p) for p in paths] == [PRIVATE_DIR], "root reads the custom scan's Paths", paths)
+    ok(str(settings.Get("cloudService.definitionUpdateUrl")) == SECRET_URL,
+       "root reads the update URL in full (configuration management compares it)")
+
+    seen = as_nobody(NOBODY_READER, tid, scan_path)
+    leaks = (sample, "payroll", sha) + SECRETS
+    for key in ("List", "Get", "ListHistory", "ListQuarantined", "GetStatistics"):
+        err, text = seen[key]
+        ok(err == "org.freedesktop.DBus.Error.AccessDenied" and "com.microsoft.mdatp1.read-details" in text
+           and not any(x in text for x in leaks), f"nobody is refused {key}, naming read-details", seen[key])
+    for key in ("Paths", "Settings.Get", "Settings.List", "Health", "Definitions"):
+        err, text = seen[key]
+        ok(err == "ok" and not any(x in text for x in leaks), f"nobody reads {key} without paths or secrets",
+           seen[key])
+    ok("***@127.0.0.1:9/mdatp/?***" in seen["Settings.Get"][1], "nobody sees the URL redacted, host and path kept",
+       seen["Settings.Get"][1])
+    ok("***@127.0.0.1:9" in seen["Health"][1], "health shows the update source redacted", seen["Health"][1])
+
+    lines, _ = dbus.Interface(bus.get_object(NAME, ROOT + "/Definitions"),
+                              "com.microsoft.Mdatp1.Definitions").TestConnectivity(timeout=120)
+    text = "\n".join(map(str, lines))
+    ok("127.0.0.1:9" in text and not any(x in text for x in SECRETS), "connectivity lines are redacted", text)
+
+    # mdatp health as nobody: every field, nothing that leaks.
+    env = dict(os.environ)
+    for args in (["health"], ["health", "--details", "definitions"], ["health", "--output", "json"]):
+        p = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                            "--inh-caps=-all", "mdatp", *args], capture_output=True, text=True, env=env,
+                           timeout=60)
+        ok(p.returncode == 0 and not any(x in p.stdout + p.stderr for x in SECRETS),
+           f"mdatp {' '.join(args)} works for nobody, nothing secret", p.stdout + p.stderr)
+        if args[-1] == "definitions":
+            ok("***@127.0.0.1:9/mdatp/?***" in p.stdout, "nobody's health details show the redacted URL",
+               p.stdout)
+    p = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=-all",
+                        "mdatp", "threat", "list"], capture_output=True, text=True, env=env, timeout=60)
+    ok(p.returncode != 0 and "com.microsoft.mdatp1.read-details" in (p.stdout + p.stderr)
+       and "root" in (p.stdout + p.stderr), "mdatp threat list as nobody names root or the polkit action",
+       p.stdout + p.stderr)
+
+    # A read-details grant lets nobody read it all.
+    rule = grant_rule("com.microsoft.mdatp1.read-details")
+    granted = None
+    for _ in range(60):
+        granted = as_nobody(NOBODY_READER, tid, scan_path)
+        if granted["List"][0] == "ok":
+            break
+        time.sleep(0.1)
+    for key in ("List", "Get", "ListQuarantined"):
+        ok(granted[key][0] == "ok" and sample in granted[key][1], f"granted nobody reads {key} with the path",
+           granted[key])
+    ok(granted["GetStatistics"][0] == "ok", "granted nobody reads GetStatistics", granted["GetStatistics"])
+    ok(SECRET_URL in granted["Settings.Get"][1], "granted nobody reads the update URL in full",
+       granted["Settings.Get"])
+    os.unlink(rule)
+    settings.Reset("cloudService.definitionUpdateUrl")
+    for t in mine:
+        try:
+            threats.Remove(str(t[0]))
+        except dbus.DBusException:
+            pass
+
+
 if os.geteuid() != 0:
     print("not ok - must run as root")
     sys.exit(1)
@@ -430,6 +596,7 @@ run_one_scan()
 live = test_introspection_matches_xml()
 test_every_setting()
 test_change_signals()
+test_read_protection()
 test_polkit(live)       # last: it stops polkitd
 print(f"{passed} passed, {failed} failed")
 sys.exit(0 if failed == 0 else 1)

@@ -289,6 +289,24 @@ START_TEST(test_invalid_utf8_rejected) {
 }
 END_TEST
 
+/* yajl read "\ud800" as '?' and refused "\udc00": both lone halves are refused, at the escape,
+ * in strings and keys; pairs and escaped backslashes before a 'u' are fine. */
+START_TEST(test_lone_surrogates_rejected) {
+        static const char *const lone[] = {
+                "[\"\\ud800\"]", "[\"\\udc00\"]", "[\"\\uDBFF x\"]", "[\"\\ud800\\u0041\"]",
+                "[\"\\ud800\\ud800\"]", "{\"\\udfff\": 1}",
+        };
+        _cleanup_(json_node_freep) JsonNode *pair = NULL, *escaped = NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(lone); i++)
+                parse_fails(lone[i], strlen(lone[i]), -EINVAL, 1, 3, "lone surrogate");
+        pair = parse_ok("[\"a\\ud83d\\ude00\"]");
+        ck_assert_str_eq(pair->array.items[0]->string, "a\xf0\x9f\x98\x80");
+        escaped = parse_ok("[\"\\\\ud800\"]");
+        ck_assert_str_eq(escaped->array.items[0]->string, "\\ud800");
+}
+END_TEST
+
 START_TEST(test_type_names) {
         ck_assert_str_eq(json_type_to_string(JSON_NULL), "null");
         ck_assert_str_eq(json_type_to_string(JSON_INTEGER), "integer");
@@ -317,6 +335,7 @@ static Suite *json_suite(void) {
         tcase_add_test(tc, test_integers);
         tcase_add_test(tc, test_nul_rejected);
         tcase_add_test(tc, test_invalid_utf8_rejected);
+        tcase_add_test(tc, test_lone_surrogates_rejected);
         tcase_add_test(tc, test_type_names);
         suite_add_tcase(s, tc);
         return s;

@@ -148,6 +148,31 @@ static void read_zip(int fd, char **ret_names, const char *want, char **ret_data
                 free(data);
 }
 
+/* What every local user reads: user information and the query (a signed token) of update URLs. */
+START_TEST(test_redact_url_secrets) {
+        static const struct {
+                const char *in, *out;
+                int n;
+        } cases[] = {
+                { "https://u:p@h:9/mdatp/?sig=T0KEN", "https://***@h:9/mdatp/?***", 2 },
+                { "https://h/p?a=b#frag", "https://h/p?***#frag", 1 },
+                { "Testing https://h/x?se=1&sig=abc ... [OK]", "Testing https://h/x?*** ... [OK]", 1 },
+                { "'https://h/p?' is", "'https://h/p?' is", 0 },
+                { "/srv/mirror?x", "/srv/mirror?x", 0 },
+                { "why? https://h/", "why? https://h/", 0 },
+                { "", "", 0 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *out = NULL;
+                int n = redact_url_secrets(cases[i].in, &out);
+
+                ck_assert_int_eq(n, cases[i].n);
+                ck_assert_str_eq(out, cases[i].out);
+        }
+}
+END_TEST
+
 START_TEST(test_bundle_entries_and_redaction) {
         _cleanup_(diagnostic_bundle_freep) DiagnosticBundle *b = NULL;
         _cleanup_free_ char *names = NULL, *policy = NULL, *errors = NULL, *link = NULL;
@@ -226,6 +251,7 @@ static Suite *diagnostic_suite(void) {
         TCase *tc = tcase_create("core");
 
         tcase_add_test(tc, test_redact);
+        tcase_add_test(tc, test_redact_url_secrets);
         tcase_add_test(tc, test_log_ring_order_and_bound);
         tcase_add_test(tc, test_log_ring_threads);
         tcase_add_test(tc, test_bundle_entries_and_redaction);
