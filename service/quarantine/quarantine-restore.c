@@ -104,9 +104,15 @@ typedef struct RestoreOwner {
 } RestoreOwner;
 
 static RestoreOwner restore_owner(const QuarantineEntry *e, const QuarantineCaller *caller) {
+        RestoreOwner o = { caller ? caller->uid : 0, caller ? caller->gid : 0, e->mode & 0777 };
+
         if (!caller || caller->uid == 0)
                 return (RestoreOwner) { e->uid, e->gid, e->mode & 07777 };
-        return (RestoreOwner) { caller->uid, caller->gid, e->mode & 0777 };
+        /* The original group when the caller is in it: they could chown the file to it. */
+        for (size_t i = 0; i < caller->n_groups; i++)
+                if (caller->groups[i] == e->gid)
+                        o.gid = e->gid;
+        return o;
 }
 
 /* Writes the complete file under the temp name: content, then owner, then mode (chown clears
