@@ -465,7 +465,7 @@ START_TEST(test_restore_as_caller) {
         ck_assert_int_eq(chown(mine, CALLER_UID, CALLER_GID), 0);
         mount_tmpfs(ro, "1M");
         ck_assert_int_eq(chmod(ro, 0777), 0);
-        ck_assert_int_eq(mount(NULL, ro, NULL, MS_REMOUNT | MS_RDONLY, NULL), 0);
+        ck_assert_int_eq(mount("tmpfs", ro, "tmpfs", MS_REMOUNT | MS_RDONLY, NULL), 0);
         ck_assert_int_eq(add(q, "a", sample, NULL), 0);
 
         /* Its original place, the test directory, is root's: not for the caller. */
