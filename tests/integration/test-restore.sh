@@ -41,7 +41,7 @@ chmod 0777 "$samples/private/open"
 f="$mine/evil.sh"
 id=$(quarantine_sample "$f" nobody:nogroup 4755)
 [ -n "$id" ] && [ ! -e "$f" ] && pass "nobody's script is quarantined" || fail "sample not quarantined"
-wait_until 10 sh -c "setpriv --reuid=nobody --regid=nogroup --clear-groups env DBUS_SYSTEM_BUS_ADDRESS='$DBUS_SYSTEM_BUS_ADDRESS' PATH='$PATH' mdatp threat quarantine restore threat-id --id '$id' --destination-path '$samples/rootonly' 2>&1 | grep -qv 'requires administrator'" \
+wait_until 10 sh -c "setpriv --reuid=nobody --regid=nogroup --clear-groups env DBUS_SYSTEM_BUS_ADDRESS='$DBUS_SYSTEM_BUS_ADDRESS' PATH='$PATH' mdatp threat quarantine restore threat-id --id '$id' --destination-path '$samples/rootonly' 2>&1 | grep -q 'may not create files'" \
         && pass "the rule grants manage-threats to nobody" || fail "polkit rule not in force"
 
 run_nobody mdatp threat quarantine restore threat-id --id "$id" --destination-path "$samples/rootonly"
