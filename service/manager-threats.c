@@ -243,9 +243,97 @@ bool manager_threat_restored_recently(Manager *m, const char *path) {
         return restored_file_find(m->restored, m->n_restored, &key, now_realtime_usec());
 }
 
-static int restore_entry(Manager *m, const char *id, const char *destination, char **ret_path,
-                         char **ret_message) {
-        _cleanup_free_ char *path = NULL, *eid = NULL, *what = NULL;
+/* Whether path has a ".." component: destinations must say where they go. */
+static bool path_has_dot_dot(const char *path) {
+        for (const char *p = path; *p;) {
+                size_t n;
+
+                p += strspn(p, "/");
+                n = strcspn(p, "/");
+                if (n == 2 && p[0] == '.' && p[1] == '.')
+                        return true;
+                p += n;
+        }
+        return false;
+}
+
+/* What was wrong with a restore and what to do, for the error quarantine_store_restore_as()
+ * returned; dir is the directory the file was to go to, explicit whether the user named it. */
+static int restore_error_text(int r, const char *dir, bool explicit, const QuarantineCaller *c,
+                              char **ret) {
+        const char *hint = explicit ? "choose another directory with --destination-path" :
+                                      "restore it elsewhere with --destination-path DIR";
+
+        switch (r) {
+        case -ENOENT:
+                return asprintf(ret, "%s '%s' does not exist; create it first, or %s",
+                                explicit ? "the destination directory" : "its original directory",
+                                dir, hint);
+        case -ENOTDIR:
+                return asprintf(ret, "'%s' is not a directory (or a part of that path is not); %s",
+                                dir, hint);
+        case -ELOOP:
+                return asprintf(ret, "'%s' is a symbolic link or is reached through one; give the "
+                                "real directory's path", dir);
+        case -EACCES:
+        case -EPERM:
+                return asprintf(ret, "user %u may not create files in '%s' (a restore asked by "
+                                "another user than root only goes where that user can write); %s, "
+                                "or restore as root", c ? (unsigned) c->uid : 0U, dir, hint);
+        case -EOPNOTSUPP:
+                return asprintf(ret, "'%s' is on a virtual file system (such as /sys or /proc) "
+                                "that cannot hold files; choose a directory on a disk", dir);
+        case -EROFS:
+                return asprintf(ret, "'%s' is on a read-only file system; %s", dir, hint);
+        case -EEXIST:
+                return asprintf(ret, "a file with that name already exists in '%s'; move it away, "
+                                "or %s", dir, hint);
+        case -EINVAL:
+                return asprintf(ret, "'%s' is the quarantine's own directory; %s", dir, hint);
+        case -ENOSPC:
+        case -EDQUOT:
+                return asprintf(ret, "no space left in '%s'; free some and try again, or %s", dir,
+                                hint);
+        case -EBADMSG:
+                return asprintf(ret, "the quarantined copy is damaged (it no longer matches its "
+                                "SHA-256) and cannot be restored");
+        case -ETIMEDOUT:
+                return asprintf(ret, "'%s' did not answer in time (a hung network file system?); "
+                                "try again, or %s", dir, hint);
+        case -ENAMETOOLONG:
+                return asprintf(ret, "the path in '%s' would be too long; %s", dir, hint);
+        default:
+                return asprintf(ret, "%s (in '%s')", strerror(-r), dir);
+        }
+}
+
+/* Fills *ret_message for a failed restore of entry e; MANAGER_THREAT_REFUSED or -ENOMEM. */
+static int restore_refused(const QuarantineEntry *e, const char *destination,
+                           const QuarantineCaller *c, int r, char **ret_message) {
+        _cleanup_free_ char *dir = NULL, *text = NULL;
+        bool explicit = !isempty(destination);
+
+        if (explicit)
+                dir = strdup(destination);
+        else {
+                size_t n = (size_t) (strrchr(e->original_path, '/') - e->original_path);
+
+                dir = n == 0 ? strdup("/") : strndup(e->original_path, n);
+        }
+        if (!dir)
+                return -ENOMEM;
+        if (restore_error_text(r, dir, explicit, c, &text) < 0)
+                return -ENOMEM;
+        log_warning_errno(r, "Threat %s could not be restored: %s", e->id, text);
+        if (ret_message && asprintf(ret_message, "threat %s could not be restored: %s", e->id,
+                                    text) < 0)
+                return -ENOMEM;
+        return MANAGER_THREAT_REFUSED;
+}
+
+static int restore_entry(Manager *m, const char *id, const char *destination,
+                         const QuarantineCaller *caller, char **ret_path, char **ret_message) {
+        _cleanup_free_ char *path = NULL, *eid = NULL;
         struct stat st;
         int r;
 
@@ -262,17 +350,24 @@ static int restore_entry(Manager *m, const char *id, const char *destination, ch
                         return -ENOMEM;
                 return MANAGER_THREAT_REFUSED;
         }
+        if (!isempty(destination) && path_has_dot_dot(destination)) {
+                if (ret_message && asprintf(ret_message, "the destination '%s' contains '..'; "
+                                            "give the directory's path without '..' components",
+                                            destination) < 0)
+                        return -ENOMEM;
+                return MANAGER_THREAT_REFUSED;
+        }
         eid = strdup(id);
         if (!eid)
                 return -ENOMEM;
-        r = quarantine_store_restore(m->quarantine, eid, destination, &path, &st);
-        if (r < 0) {
-                if (asprintf(&what, "threat %s could not be restored%s%s", eid,
-                             isempty(destination) ? "" : " to ", destination ?: "") < 0)
-                        return -ENOMEM;
-                log_warning_errno(r, "%s: %m", what);
-                return refused(ret_message, what, r);
-        }
+        r = quarantine_store_restore_as(m->quarantine, &(QuarantineRestoreInput) {
+                                                .id = eid,
+                                                .destination_dir = destination,
+                                                .caller = caller,
+                                        }, &path, &st);
+        if (r < 0)
+                return restore_refused(quarantine_store_get(m->quarantine, eid), destination,
+                                       caller, r, ret_message);
         /* The rename into place changed the inode's ctime: the grace is for what is there now. */
         (void) lstat(path, &st);
         restored_add(m, &st);
@@ -288,8 +383,8 @@ static int restore_entry(Manager *m, const char *id, const char *destination, ch
         return 0;
 }
 
-int manager_threat_restore(Manager *m, const char *id, const char *destination, char **ret_path,
-                           char **ret_message) {
+int manager_threat_restore(Manager *m, const char *id, const char *destination,
+                           const QuarantineCaller *caller, char **ret_path, char **ret_message) {
         const QuarantineEntry *e;
 
         if (!m->quarantine)
@@ -297,11 +392,12 @@ int manager_threat_restore(Manager *m, const char *id, const char *destination, 
         e = quarantine_store_get(m->quarantine, id);
         if (!e)
                 return MANAGER_THREAT_NOT_FOUND;
-        return restore_entry(m, e->id, destination, ret_path, ret_message);
+        return restore_entry(m, e->id, destination, caller, ret_path, ret_message);
 }
 
 int manager_threat_restore_by_path(Manager *m, const char *original, const char *destination,
-                                   char **ret_path, char **ret_message) {
+                                   const QuarantineCaller *caller, char **ret_path,
+                                   char **ret_message) {
         const QuarantineEntry *e;
 
         if (!m->quarantine)
@@ -309,7 +405,7 @@ int manager_threat_restore_by_path(Manager *m, const char *original, const char 
         e = quarantine_store_find_by_path(m->quarantine, original);
         if (!e)
                 return MANAGER_THREAT_NOT_FOUND;
-        return restore_entry(m, e->id, destination, ret_path, ret_message);
+        return restore_entry(m, e->id, destination, caller, ret_path, ret_message);
 }
 
 /* ---- allowed names and type policies --------------------------------------------------------- */

@@ -203,11 +203,14 @@ bool manager_threat_should_quarantine(Manager *m, const Threat *t);
 int manager_threat_quarantine(Manager *m, const char *id, char **ret_message);
 int manager_threat_remove(Manager *m, const char *id, char **ret_message);
 int manager_threat_remove_all(Manager *m, unsigned *ret_removed);
-/* destination NULL or "": the original path. *ret_path: where the file now is. */
-int manager_threat_restore(Manager *m, const char *id, const char *destination, char **ret_path,
-                           char **ret_message);
+/* destination NULL or "": the original path. caller: who asked (NULL: root); anyone but root
+ * gets the file only where they could create it, as their own, without setuid/setgid bits.
+ * *ret_path: where the file now is. */
+int manager_threat_restore(Manager *m, const char *id, const char *destination,
+                           const QuarantineCaller *caller, char **ret_path, char **ret_message);
 int manager_threat_restore_by_path(Manager *m, const char *original, const char *destination,
-                                   char **ret_path, char **ret_message);
+                                   const QuarantineCaller *caller, char **ret_path,
+                                   char **ret_message);
 /* Whether the file at path was restored lately and is unchanged since (left alone). */
 bool manager_threat_restored_recently(Manager *m, const char *path);
 /* allowedThreats and threatTypeSettings through the local settings; outcomes are those of

@@ -39,9 +39,21 @@ static int method_start(sd_bus_message *message, void *userdata, sd_bus_error *e
                 r = sd_bus_message_read(message, "s", &key);
                 if (r < 0)
                         return r;
-                if (streq(key, "ignore_exclusions"))
+                if (streq(key, "ignore_exclusions")) {
+                        const char *contents = NULL;
+
+                        /* A wrong type would otherwise surface as sd-bus's bare -ENXIO. */
+                        r = sd_bus_message_peek_type(message, NULL, &contents);
+                        if (r < 0)
+                                return r;
+                        if (!streq_ptr(contents, "b"))
+                                return sd_bus_error_setf(error, MDATP_ERROR_INVALID_ARGUMENT,
+                                                         "Scan option 'ignore_exclusions' must "
+                                                         "be a boolean (D-Bus type 'b'), not "
+                                                         "type '%s'; pass true or false",
+                                                         contents ?: "?");
                         r = sd_bus_message_read(message, "v", "b", &ignore_exclusions);
-                else
+                } else
                         return sd_bus_error_setf(error, MDATP_ERROR_INVALID_ARGUMENT,
                                                  "Unknown scan option '%s'; known: "
                                                  "ignore_exclusions", key);

@@ -4,6 +4,9 @@
  * quarantine, allowed threat names, type policies and the ThreatDetected signal. Parsing, polkit
  * and replies only; manager-threats.c does the work.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "bus/bus.h"
 #include "mdatp-bus.h"
 #include "util/strv.h"
@@ -216,8 +219,91 @@ static int reply_restored(sd_bus_message *message, const char *path) {
         return sd_bus_reply_method_return(message, "s", escaped);
 }
 
+/* The caller's groups as the bus daemon attests them (GetConnectionCredentials' UnixGroupIDs:
+ * primary and supplementary, from the kernel's SO_PEERGROUPS or the group database). sd-bus does
+ * not pass them on, so ask the bus daemon directly, as sd_bus_query_sender_creds() itself does for
+ * the uid. *ret_groups is the caller's. -ENODATA when the bus daemon does not say. */
+static int caller_groups(sd_bus_message *message, gid_t **ret_groups, size_t *ret_n,
+                         sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const uint32_t *ids;
+        const char *key;
+        size_t size;
+        int r;
+
+        r = sd_bus_call_method(sd_bus_message_get_bus(message), "org.freedesktop.DBus",
+                               "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "GetConnectionCredentials", error, &reply, "s",
+                               sd_bus_message_get_sender(message));
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(reply, "s", &key);
+                if (r >= 0 && streq(key, "UnixGroupIDs")) {
+                        r = sd_bus_message_enter_container(reply, 'v', "au");
+                        if (r >= 0)
+                                r = sd_bus_message_read_array(reply, 'u', (const void **) &ids,
+                                                              &size);
+                        if (r < 0)
+                                return r;
+                        if (size == 0)
+                                return -ENODATA;
+                        *ret_groups = malloc(size);
+                        if (!*ret_groups)
+                                return -ENOMEM;
+                        memcpy(*ret_groups, ids, size);
+                        *ret_n = size / sizeof(uint32_t);
+                        return 0;
+                }
+                if (r >= 0)
+                        r = sd_bus_message_skip(reply, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+        }
+        return r < 0 ? r : -ENODATA;
+}
+
+/* Who asked for a restore, from the credentials the bus attests (never from /proc, which the
+ * caller could race): the file goes only where that user could create it. The gid the file gets
+ * is the original's when the caller belongs to that group, else the first of the caller's
+ * groups: the bus does not say which is the primary one, and the caller could chown the file to
+ * any of them. *ret's group list points into *ret_groups, which the caller frees. */
+static int restore_caller(sd_bus_message *message, QuarantineCaller *ret, gid_t **ret_groups,
+                          sd_bus_error *error) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        _cleanup_free_ gid_t *groups = NULL;
+        size_t n = 0;
+        uid_t uid;
+        int r;
+
+        r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID, &creds);
+        if (r >= 0)
+                r = sd_bus_creds_get_euid(creds, &uid);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Could not establish the caller's "
+                                               "identity: %m");
+        if (uid == 0) {
+                *ret = (QuarantineCaller) {};
+                return 0;
+        }
+        /* Without its groups the caller's rights are unknown: refuse rather than guess. */
+        r = caller_groups(message, &groups, &n, error);
+        if (r < 0)
+                return sd_bus_error_is_set(error) ? r :
+                       sd_bus_error_set_errnof(error, r, "The bus did not say which groups the "
+                                               "caller is in, so not where they may write "
+                                               "(%m); restore as root");
+        *ret = (QuarantineCaller) { .uid = uid, .gid = groups[0], .groups = groups,
+                                    .n_groups = n };
+        *ret_groups = TAKE_PTR(groups);
+        return 0;
+}
+
 static int method_restore(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *text = NULL, *what = NULL, *path = NULL;
+        _cleanup_free_ gid_t *groups = NULL;
+        QuarantineCaller caller;
         Manager *m = userdata;
         const char *id, *destination;
         int r;
@@ -228,7 +314,10 @@ static int method_restore(sd_bus_message *message, void *userdata, sd_bus_error 
         r = verify(message, m, "Restoring a quarantined file", error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
-        r = manager_threat_restore(m, id, destination, &path, &text);
+        r = restore_caller(message, &caller, &groups, error);
+        if (r < 0)
+                return r;
+        r = manager_threat_restore(m, id, destination, &caller, &path, &text);
         if (r != 0) {
                 if (asprintf(&what, "No quarantined file for threat '%s'; 'mdatp threat "
                              "quarantine list' shows them", id) < 0)
@@ -240,6 +329,8 @@ static int method_restore(sd_bus_message *message, void *userdata, sd_bus_error 
 
 static int method_restore_by_path(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *text = NULL, *what = NULL, *path = NULL, *decoded = NULL;
+        _cleanup_free_ gid_t *groups = NULL;
+        QuarantineCaller caller;
         Manager *m = userdata;
         const char *original, *destination;
         int r;
@@ -250,12 +341,16 @@ static int method_restore_by_path(sd_bus_message *message, void *userdata, sd_bu
         r = verify(message, m, "Restoring a quarantined file", error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
+        r = restore_caller(message, &caller, &groups, error);
+        if (r < 0)
+                return r;
         /* A path is listed as it is when it is UTF-8 (a '%' in it included) and percent-escaped
          * when not: the path as given first, then as decoded. */
-        r = manager_threat_restore_by_path(m, original, destination, &path, &text);
+        r = manager_threat_restore_by_path(m, original, destination, &caller, &path, &text);
         if (r == MANAGER_THREAT_NOT_FOUND && threat_path_unescape(original, &decoded) >= 0 &&
             !streq(decoded, original))
-                r = manager_threat_restore_by_path(m, decoded, destination, &path, &text);
+                r = manager_threat_restore_by_path(m, decoded, destination, &caller, &path,
+                                                   &text);
         if (r != 0) {
                 if (asprintf(&what, "No quarantined file was at '%s'; 'mdatp threat quarantine "
                              "list' shows them", original) < 0)

@@ -104,6 +104,18 @@ int quarantine_split_path(const char *path, char **ret_dir, char **ret_name);
  * Returns an fd, or -ELOOP (a symlink on the way), -ENOENT, -ENOTDIR, -EINVAL, ... */
 int quarantine_open_directory(const char *path);
 
+/* quarantine_open_directory() as caller c would do it, in a child process with c's uid, gid and
+ * groups only (quarantine-caller.c says why a process), then checks that c may create files in
+ * the directory. Returns the fd (opened by the child, handed over), or what the open returned,
+ * -EACCES (c may not create files there), -EROFS, -ETIMEDOUT (the child did not answer in
+ * QUARANTINE_CALLER_TIMEOUT_MS, e.g. a hung network file system), -ECHILD (no answer). */
+int quarantine_open_directory_as(const char *path, const QuarantineCaller *c);
+#define QUARANTINE_CALLER_TIMEOUT_MS 10000
+
+/* Whether fd is on a virtual file system (sysfs, procfs, cgroupfs, ...) that cannot hold a
+ * restored file. */
+bool quarantine_is_virtual_fs(int fd);
+
 /* Tests only: points at which a store calls its test hook, so a test can change the file system
  * at the instant an attacker or a crash would. */
 typedef enum QuarantineTestPoint {

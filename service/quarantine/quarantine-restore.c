@@ -94,12 +94,34 @@ static int restore_decode(QuarantineStore *q, const QuarantineRecord *r, int out
         return 0;
 }
 
+/* Who the restored file belongs to and its mode: the original's for root; for anyone else the
+ * caller's own uid and gid and no setuid, setgid or sticky bit, so a restore never hands out a
+ * file owned by somebody else or one that runs with somebody else's rights. */
+typedef struct RestoreOwner {
+        uid_t uid;
+        gid_t gid;
+        mode_t mode;
+} RestoreOwner;
+
+static RestoreOwner restore_owner(const QuarantineEntry *e, const QuarantineCaller *caller) {
+        RestoreOwner o = { caller ? caller->uid : 0, caller ? caller->gid : 0, e->mode & 0777 };
+
+        if (!caller || caller->uid == 0)
+                return (RestoreOwner) { e->uid, e->gid, e->mode & 07777 };
+        /* The original group when the caller is in it: they could chown the file to it. */
+        for (size_t i = 0; i < caller->n_groups; i++)
+                if (caller->groups[i] == e->gid)
+                        o.gid = e->gid;
+        return o;
+}
+
 /* Writes the complete file under the temp name: content, then owner, then mode (chown clears
  * setuid and setgid bits, so the mode comes after it), then times, synced. ret_st is its stat.
  * Removes the temp file again on failure. */
 static int restore_write_temp(QuarantineStore *q, const QuarantineRecord *r, int dir_fd,
-                              const char *temp, struct stat *ret_st) {
+                              const RestoreOwner *o, struct stat *ret_st) {
         const QuarantineEntry *e = &r->entry;
+        const char *temp = r->restore_temp;
         _cleanup_close_ int fd = -EBADF;
         struct timespec times[2] = { ns_to_timespec(e->atime_ns), ns_to_timespec(e->mtime_ns) };
         int k = 0;
@@ -109,9 +131,9 @@ static int restore_write_temp(QuarantineStore *q, const QuarantineRecord *r, int
                 return negative_errno();
 
         k = restore_decode(q, r, fd);
-        if (k >= 0 && fchown(fd, e->uid, e->gid) < 0)
+        if (k >= 0 && fchown(fd, o->uid, o->gid) < 0)
                 k = negative_errno();
-        if (k >= 0 && fchmod(fd, e->mode & 07777) < 0)
+        if (k >= 0 && fchmod(fd, o->mode) < 0)
                 k = negative_errno();
         if (k >= 0 && futimens(fd, times) < 0)
                 k = negative_errno();
@@ -155,10 +177,10 @@ static void restore_roll_back(QuarantineStore *q, QuarantineRecord *r) {
  * directory synced. Returns 1 when the directory could not be synced: the file is in place but
  * not yet durable, and the entry must stay on disk for recovery to settle. */
 static int restore_run(QuarantineStore *q, QuarantineRecord *r, int dir_fd, const char *name,
-                       struct stat *ret_st) {
+                       const RestoreOwner *o, struct stat *ret_st) {
         int k;
 
-        k = restore_write_temp(q, r, dir_fd, r->restore_temp, ret_st);
+        k = restore_write_temp(q, r, dir_fd, o, ret_st);
         if (k < 0)
                 return k;
 
@@ -177,27 +199,53 @@ static int restore_run(QuarantineStore *q, QuarantineRecord *r, int dir_fd, cons
         return fsync(dir_fd) < 0 ? 1 : 0;
 }
 
+/* Opens the destination directory: as root, or as a caller who is not root. Refuses virtual
+ * file systems up front: creating a file there fails with a misleading EACCES, even for root. */
+static int restore_open_directory(const char *dir, const QuarantineCaller *caller) {
+        _cleanup_close_ int fd = -EBADF;
+
+        if (caller && caller->uid != 0)
+                fd = quarantine_open_directory_as(dir, caller);
+        else
+                fd = quarantine_open_directory(dir);
+        if (fd < 0)
+                return fd;
+        if (quarantine_is_virtual_fs(fd))
+                return -EOPNOTSUPP;
+        return TAKE_FD(fd);
+}
+
 int quarantine_store_restore(QuarantineStore *q, const char *id, const char *destination_dir,
                              char **ret_path, struct stat *ret_st) {
+        return quarantine_store_restore_as(q, &(QuarantineRestoreInput) {
+                                                   .id = id,
+                                                   .destination_dir = destination_dir,
+                                           }, ret_path, ret_st);
+}
+
+int quarantine_store_restore_as(QuarantineStore *q, const QuarantineRestoreInput *in,
+                                char **ret_path, struct stat *ret_st) {
         _cleanup_free_ char *target = NULL, *dir = NULL, *name = NULL, *temp = NULL;
         _cleanup_close_ int dir_fd = -EBADF;
         QuarantineRecord *r;
+        RestoreOwner owner;
         struct stat st;
         ssize_t i;
         int k;
 
-        i = quarantine_store_index(q, id);
+        i = quarantine_store_index(q, in->id);
         if (i < 0)
                 return -ENOENT;
         r = q->items[i];
+        owner = restore_owner(&r->entry, in->caller);
 
-        k = restore_target(r, destination_dir, &target);
+        k = restore_target(r, in->destination_dir, &target);
         if (k < 0)
                 return k;
         k = quarantine_split_path(target, &dir, &name);
         if (k < 0)
                 return k;
-        dir_fd = quarantine_open_directory(dir);
+        dir_fd = restore_open_directory(dir, in->caller);
         if (dir_fd < 0)
                 return dir_fd;
         if (quarantine_store_is_own_directory(q, dir_fd))
@@ -220,7 +268,7 @@ int quarantine_store_restore(QuarantineStore *q, const char *id, const char *des
         }
         k = quarantine_store_save(q, r);
         if (k >= 0)
-                k = restore_run(q, r, dir_fd, name, &st);
+                k = restore_run(q, r, dir_fd, name, &owner, &st);
         if (k < 0) {
                 restore_roll_back(q, r);
                 return k;

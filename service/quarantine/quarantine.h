@@ -98,6 +98,33 @@ int quarantine_store_add(QuarantineStore *q, const QuarantineAddInput *in,
 int quarantine_store_restore(QuarantineStore *q, const char *id, const char *destination_dir,
                              char **ret_path, struct stat *ret_st);
 
+/* Whom a restore is for, from the credentials the bus attached to the request. root (uid 0)
+ * restores exactly, owner and setuid/setgid bits included. Anyone else (a polkit grantee) gets
+ * the file only in a directory they could have created it in themselves, owned by them and
+ * without setuid, setgid or sticky bits: the grant to manage threats is no way to write as root. */
+typedef struct QuarantineCaller {
+        uid_t uid;
+        gid_t gid;
+        const gid_t *groups;            /* supplementary groups */
+        size_t n_groups;
+} QuarantineCaller;
+
+typedef struct QuarantineRestoreInput {
+        const char *id;
+        const char *destination_dir;    /* as for quarantine_store_restore() */
+        const QuarantineCaller *caller; /* NULL: root */
+} QuarantineRestoreInput;
+
+/* quarantine_store_restore() on behalf of in->caller. For a caller other than root the
+ * destination directory is opened and checked by a short-lived child process running with the
+ * caller's uid, gid and groups only, so the kernel applies every rule it would apply to the
+ * caller (search permission on each parent, mode, ACLs, read-only mounts, LSMs). Returns what
+ * quarantine_store_restore() returns, plus -EACCES (the caller may not create files there),
+ * -EOPNOTSUPP (the destination is on a virtual file system such as sysfs or procfs, which cannot
+ * hold regular files), -EROFS. */
+int quarantine_store_restore_as(QuarantineStore *q, const QuarantineRestoreInput *in,
+                                char **ret_path, struct stat *ret_st);
+
 /* Deletes entry id and its copy. 0 or -ENOENT. */
 int quarantine_store_remove(QuarantineStore *q, const char *id);
 

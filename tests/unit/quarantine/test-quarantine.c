@@ -436,6 +436,91 @@ START_TEST(test_restore_to_destination) {
 }
 END_TEST
 
+/* A caller other than root restores only where that user could create the file, and gets it as
+ * their own file without setuid/setgid bits; root still restores exactly. */
+#define CALLER_UID 65534
+#define CALLER_GID 65534
+START_TEST(test_restore_as_caller) {
+        _cleanup_(quarantine_store_freep) QuarantineStore *q = open_store();
+        _cleanup_free_ char *sample = path_in("eicar.com"), *rootonly = path_in("rootonly"),
+                            *private = path_in("private"), *open_below = path_in("private/open"),
+                            *mine = path_in("mine"), *ro = path_in("ro"),
+                            *expected = path_in("mine/eicar.com");
+        const gid_t groups[] = { CALLER_GID };
+        const QuarantineCaller caller = {
+                .uid = CALLER_UID, .gid = CALLER_GID, .groups = groups, .n_groups = 1,
+        };
+        QuarantineRestoreInput in = { .id = "a", .caller = &caller };
+        struct stat st;
+
+        /* The test directory is 0700 for root: let the caller search it, as /tmp would. */
+        ck_assert_int_eq(chmod(dir, 0755), 0);
+        make_sample(sample);
+        make_dir(rootonly);                                     /* root's, 0755 */
+        make_dir(private);
+        ck_assert_int_eq(chmod(private, 0700), 0);
+        make_dir(open_below);                                   /* 0777 below a 0700 parent */
+        ck_assert_int_eq(chmod(open_below, 0777), 0);
+        make_dir(mine);
+        ck_assert_int_eq(chown(mine, CALLER_UID, CALLER_GID), 0);
+        mount_tmpfs(ro, "1M");
+        ck_assert_int_eq(chmod(ro, 0777), 0);
+        ck_assert_int_eq(mount("tmpfs", ro, "tmpfs", MS_REMOUNT | MS_RDONLY, NULL), 0);
+        ck_assert_int_eq(add(q, "a", sample, NULL), 0);
+
+        /* Its original place, the test directory, is root's: not for the caller. */
+        ck_assert_int_eq(quarantine_store_restore_as(q, &in, NULL, NULL), -EACCES);
+        in.destination_dir = rootonly;
+        ck_assert_int_eq(quarantine_store_restore_as(q, &in, NULL, NULL), -EACCES);
+        in.destination_dir = open_below;
+        ck_assert_int_eq(quarantine_store_restore_as(q, &in, NULL, NULL), -EACCES);
+        in.destination_dir = ro;
+        ck_assert_int_eq(quarantine_store_restore_as(q, &in, NULL, NULL), -EROFS);
+        in.destination_dir = "/proc";
+        ck_assert_int_eq(quarantine_store_restore_as(q, &in, NULL, NULL), -EACCES);
+        ck_assert(!exists(sample));
+        assert_dir_empty(rootonly);
+        assert_dir_empty(open_below);
+        ck_assert_ptr_nonnull(quarantine_store_get(q, "a"));
+
+        /* Where the caller may write: the file is theirs, setuid gone, bytes and times kept. */
+        in.destination_dir = mine;
+        ck_assert_int_eq(quarantine_store_restore_as(q, &in, NULL, &st), 0);
+        ck_assert_int_eq(lstat(expected, &st), 0);
+        ck_assert_uint_eq(st.st_uid, CALLER_UID);
+        ck_assert_uint_eq(st.st_gid, CALLER_GID);
+        ck_assert_uint_eq(st.st_mode & 07777, 0755);
+        ck_assert_int_eq((int64_t) st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec, MTIME_NS);
+        assert_content(expected, EICAR, strlen(EICAR));
+        ck_assert_ptr_null(quarantine_store_get(q, "a"));
+        assert_dir_names(mine, STRV_MAKE("eicar.com"));
+
+        /* A caller whose uid is 0 is root: exact owner and setuid bit, at the original place. */
+        make_sample(sample);
+        ck_assert_int_eq(add(q, "b", sample, NULL), 0);
+        in = (QuarantineRestoreInput) {
+                .id = "b", .caller = &(QuarantineCaller) { .uid = 0, .gid = 0 },
+        };
+        ck_assert_int_eq(quarantine_store_restore_as(q, &in, NULL, NULL), 0);
+        assert_sample_at(sample, NULL);
+}
+END_TEST
+
+/* Virtual file systems are refused by name, for root too. */
+START_TEST(test_restore_virtual_fs) {
+        _cleanup_(quarantine_store_freep) QuarantineStore *q = open_store();
+        _cleanup_free_ char *sample = path_in("eicar.com");
+
+        make_sample(sample);
+        ck_assert_int_eq(add(q, "a", sample, NULL), 0);
+        ck_assert_int_eq(quarantine_store_restore(q, "a", "/sys", NULL, NULL), -EOPNOTSUPP);
+        ck_assert_int_eq(quarantine_store_restore(q, "a", "/proc/sys", NULL, NULL), -EOPNOTSUPP);
+        ck_assert_ptr_nonnull(quarantine_store_get(q, "a"));
+        ck_assert_int_eq(quarantine_store_restore(q, "a", NULL, NULL, NULL), 0);
+        assert_sample_at(sample, NULL);
+}
+END_TEST
+
 START_TEST(test_restore_refuses_existing) {
         _cleanup_(quarantine_store_freep) QuarantineStore *q = open_store();
         _cleanup_free_ char *sample = path_in("eicar.com"), *json = qfile("x.json"),
@@ -1285,6 +1370,8 @@ static Suite *quarantine_suite(void) {
         tcase_add_test(tc, test_open_refuses_unsafe_directory);
         tcase_add_test(tc, test_round_trip);
         tcase_add_test(tc, test_restore_to_destination);
+        tcase_add_test(tc, test_restore_as_caller);
+        tcase_add_test(tc, test_restore_virtual_fs);
         tcase_add_test(tc, test_restore_refuses_existing);
         tcase_add_loop_test(tc, test_restore_through_symlink, 0, 2);
         tcase_add_loop_test(tc, test_add_symlink, 0, 2);
