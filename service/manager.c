@@ -539,9 +539,28 @@ static int local_change(Manager *m, const SettingDef *def, const SettingValue *v
         return r;
 }
 
+/* Settings the update timer and its overdue promise are derived from. */
+static bool update_settings_changed(char **changed) {
+        static const char * const names[] = {
+                "antivirusEngine.enforcementLevel",
+                "antivirusEngine.offlineDefinitionUpdate",
+                "antivirusEngine.offlineDefinitionUpdateUrl",
+                "cloudService.automaticDefinitionUpdateEnabled",
+                "cloudService.definitionUpdatesInterval",
+                "cloudService.definitionUpdateUrl",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (strv_contains(changed, names[i]))
+                        return true;
+        return false;
+}
+
 /* What depends on settings and is not read afresh each time. */
 void manager_settings_applied(Manager *m, char **changed) {
-        (void) changed;
+        /* Startup arms the timer once everything is loaded. */
+        if (m->threats && update_settings_changed(changed))
+                manager_update_schedule(m);
         if (m->threats)
                 threat_store_set_limits(
                         m->threats,
@@ -662,6 +681,19 @@ int manager_health_issues(Manager *m, char ***ret) {
                         return -ENOMEM;
                 r = s ? strv_consume(&issues, TAKE_PTR(s)) :
                         strv_extend(&issues, m->definitions_error);
+                if (r < 0)
+                        return r;
+        }
+
+        if (m->rules && manager_update_overdue(m)) {
+                _cleanup_free_ char *s = NULL;
+                if (asprintf(&s, "definition updates are overdue: none has succeeded in the "
+                             "last %d update intervals%s%s",
+                             MANAGER_UPDATE_OVERDUE_INTERVALS,
+                             m->update_fail_reason ? "; the last one failed: " : "",
+                             m->update_fail_reason ?: "") < 0)
+                        return -ENOMEM;
+                r = strv_consume(&issues, TAKE_PTR(s));
                 if (r < 0)
                         return r;
         }
