@@ -149,6 +149,8 @@ enum {
         MANAGER_SETTING_MANAGED,        /* locked by the managed policy */
         MANAGER_SETTING_ADMIN_ONLY,     /* merge policy admin_only refuses local items */
         MANAGER_SETTING_INVALID,        /* *ret_message says why */
+        MANAGER_SETTING_TOO_LARGE,      /* the local settings would not fit the file that is read
+                                         * back at start: nothing changed; *ret_message says so */
 };
 
 /* Sets the local value of def and persists it atomically; on a failed write nothing changes.
@@ -157,6 +159,11 @@ enum {
 int manager_set_setting(Manager *m, const SettingDef *def, const SettingValue *value,
                         char **ret_message, char ***ret_changed);
 int manager_reset_setting(Manager *m, const SettingDef *def, char ***ret_changed);
+/* Adds e to the local exclusion list def without rewriting the list: validates e alone, appends
+ * it, persists, and rolls back on a failed write. The caller has made sure e is not there yet.
+ * Same outcomes as manager_set_setting(). */
+int manager_add_local_exclusion(Manager *m, const SettingDef *def, const SettingExclusion *e,
+                                char **ret_message, char ***ret_changed);
 
 /* Sets the log level now; with persist, also across restarts. */
 int manager_set_log_level(Manager *m, LogLevel level, bool persist);
