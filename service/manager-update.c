@@ -4,10 +4,15 @@
  * timer with backoff after failures, and before scans in passive and on_demand modes. The
  * download, verification, installation and compilation run on one worker thread; the main loop
  * only swaps the compiled snapshot in when the thread is done, so neither scans nor the bus ever
- * wait for the network. One update at a time.
+ * wait for the network. One update at a time, and one connectivity test at a time in a slot of
+ * its own: a test (which changes nothing) must never keep an update from running.
  *
- * Owns the update job and its thread. The worker touches nothing but its job and the
- * definitions store, which the main thread leaves alone while a job runs.
+ * The timer is re-armed after every attempt, whatever became of it, and health says when the
+ * last successful update is older than the settings promise (manager_update_overdue()).
+ *
+ * Owns the update and connectivity jobs and their threads, the update timers and the update
+ * outcome fields of Manager. A worker touches nothing but its job and, for an update, the
+ * definitions store, which the main thread leaves alone while an update runs.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -172,7 +177,10 @@ static int update_done_handler(sd_event_source *s, int fd, uint32_t revents, voi
         Manager *m = j->manager;
 
         pthread_join(j->thread, NULL);
-        m->update_job = NULL;
+        if (j->connectivity_only)
+                m->connectivity_job = NULL;
+        else
+                m->update_job = NULL;
 
         if (!j->connectivity_only) {
                 m->last_update_usec = now_usec();
@@ -181,10 +189,12 @@ static int update_done_handler(sd_event_source *s, int fd, uint32_t revents, voi
                 if (j->r == 0 && j->rules) {
                         manager_swap_rules(m, TAKE_PTR(j->rules), j->pack, "current");
                         m->update_failures = 0;
+                        m->update_success_usec = m->last_update_usec;
                         log_info("Definitions updated to %s from '%s'.", j->pack->version,
                                  j->result.endpoint ?: "?");
                 } else if (j->r == UPDATE_UP_TO_DATE) {
                         m->update_failures = 0;
+                        m->update_success_usec = m->last_update_usec;
                         log_info("Security intelligence is up to date (%s).",
                                  m->definitions_version ?: "none");
                 } else {
@@ -205,11 +215,12 @@ static int update_done_handler(sd_event_source *s, int fd, uint32_t revents, voi
 }
 
 static int update_job_start(Manager *m, bool connectivity_only, UpdateJob **ret) {
+        UpdateJob **slot = connectivity_only ? &m->connectivity_job : &m->update_job;
         UpdateJob *j;
         sigset_t all, old;
         int r;
 
-        if (m->update_job)
+        if (*slot)
                 return -EBUSY;
         if (!m->definitions_store || !m->definitions_key)
                 return -ENODEV;
@@ -251,7 +262,7 @@ static int update_job_start(Manager *m, bool connectivity_only, UpdateJob **ret)
                 update_job_free(j);
                 return r;
         }
-        m->update_job = j;
+        *slot = j;
         if (!connectivity_only)
                 (void) bus_definitions_emit_changed(m);   /* Status: updating */
         *ret = j;
@@ -279,16 +290,82 @@ int manager_update_start(Manager *m, bool connectivity_only, sd_bus_message *wai
 }
 
 bool manager_update_running(Manager *m) {
-        return m->update_job && !m->update_job->connectivity_only;
+        return m->update_job != NULL;
 }
 
+/* The interval the settings promise. $MDATP_UPDATE_INTERVAL (seconds) overrides it for tests,
+ * which cannot wait the schema's minimum of a minute per round. */
+static uint64_t update_interval_usec(Manager *m) {
+        const char *env = getenv("MDATP_UPDATE_INTERVAL");
+
+        if (env && atoi(env) > 0)
+                return (uint64_t) atoi(env) * 1000000;
+        return (uint64_t) settings_get_int(m->settings, "cloudService.definitionUpdatesInterval") *
+               1000000;
+}
+
+/* Whether the timer runs updates: real_time mode with automatic updates and a source. */
+static bool update_automatic(Manager *m) {
+        const char *level = settings_get_string(m->settings, "antivirusEngine.enforcementLevel");
+
+        return settings_get_bool(m->settings, "cloudService.automaticDefinitionUpdateEnabled") &&
+               level && streq(level, "real_time") && manager_update_source_uri(m);
+}
+
+/* When automatic updates become overdue (CLOCK_REALTIME µs), or 0 while none are promised.
+ * Counted from the last success, or from when they started to apply if that is later (a
+ * daemon just started, or automatic updates just enabled, owes nothing yet). */
+static uint64_t update_overdue_at(Manager *m) {
+        uint64_t since = MAX(m->update_success_usec, m->update_due_since_usec);
+
+        if (!update_automatic(m) || since == 0)
+                return 0;
+        return since + MANAGER_UPDATE_OVERDUE_INTERVALS * update_interval_usec(m);
+}
+
+bool manager_update_overdue(Manager *m) {
+        uint64_t at = update_overdue_at(m);
+
+        return at > 0 && now_usec() >= at;
+}
+
+/* Fires when an update becomes overdue: nothing else happens then that would tell clients. */
+static int update_overdue_handler(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        log_warning("Definition updates are overdue: %s.",
+                    m->update_fail_reason ?: "no update has succeeded in time");
+        (void) bus_definitions_emit_changed(m);
+        return 0;
+}
+
+static void update_overdue_schedule(Manager *m) {
+        uint64_t at = update_overdue_at(m);
+
+        if (at == 0) {
+                m->update_overdue_timer = sd_event_source_disable_unref(m->update_overdue_timer);
+                return;
+        }
+        if (m->update_overdue_timer) {
+                (void) sd_event_source_set_time(m->update_overdue_timer, at);
+                (void) sd_event_source_set_enabled(m->update_overdue_timer, SD_EVENT_ONESHOT);
+                return;
+        }
+        if (sd_event_add_time(m->event, &m->update_overdue_timer, CLOCK_REALTIME, at,
+                              UINT64_C(1000000), update_overdue_handler, m) < 0)
+                log_warning("Failed to watch for overdue definition updates.");
+}
+
+/* Every firing re-arms the timer, whatever the outcome: a start refused because an update
+ * already runs (its end re-arms it too) or one that failed to start must not end the
+ * schedule. */
 static int update_timer_handler(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         int r;
 
         r = manager_update_start(m, false, NULL);
-        if (r < 0 && r != -EBUSY) {
-                if (r != -ENOMEDIUM)
+        if (r < 0) {
+                if (r != -ENOMEDIUM && r != -EBUSY)
                         log_warning_errno(r, "Automatic definition update not started: %m");
                 manager_update_schedule(m);
         }
@@ -299,17 +376,18 @@ static int update_timer_handler(sd_event_source *s, uint64_t usec, void *userdat
  * tenth so that a fleet does not hit its mirror at once; after failures, sooner, backing off
  * from a minute up to the interval. */
 void manager_update_schedule(Manager *m) {
-        const char *level = settings_get_string(m->settings, "antivirusEngine.enforcementLevel");
-        uint64_t interval = (uint64_t) settings_get_int(m->settings,
-                                                        "cloudService.definitionUpdatesInterval") *
-                            1000000;
+        uint64_t interval = update_interval_usec(m);
         uint64_t delay = interval;
 
-        if (!settings_get_bool(m->settings, "cloudService.automaticDefinitionUpdateEnabled") ||
-            !level || !streq(level, "real_time") || !manager_update_source_uri(m)) {
+        if (!update_automatic(m)) {
                 m->update_timer = sd_event_source_disable_unref(m->update_timer);
+                m->update_due_since_usec = 0;
+                update_overdue_schedule(m);
                 return;
         }
+        if (m->update_due_since_usec == 0)
+                m->update_due_since_usec = now_usec();
+        update_overdue_schedule(m);
         if (m->update_failures > 0) {
                 unsigned shift = m->update_failures > 20 ? 20 : m->update_failures - 1;
                 uint64_t backoff = UPDATE_RETRY_MIN_USEC << shift;
@@ -359,7 +437,13 @@ void manager_update_free(Manager *m) {
                 update_job_free(m->update_job);
                 m->update_job = NULL;
         }
+        if (m->connectivity_job) {
+                pthread_join(m->connectivity_job->thread, NULL);
+                update_job_free(m->connectivity_job);
+                m->connectivity_job = NULL;
+        }
         m->update_timer = sd_event_source_disable_unref(m->update_timer);
+        m->update_overdue_timer = sd_event_source_disable_unref(m->update_overdue_timer);
         free(m->update_fail_reason);
         EVP_PKEY_free(m->definitions_key);
 }
@@ -375,5 +459,7 @@ const char *manager_definitions_status(Manager *m) {
                   UINT64_C(86400000000);
         if (m->definitions_updated_usec + max_age < now_usec())
                 return "stale";
+        if (manager_update_overdue(m))
+                return "overdue";
         return "up_to_date";
 }

@@ -21,7 +21,6 @@
 #define MANAGED_POLICY_FILE "mdatp_managed.json"
 #define MANAGED_RELOAD_DELAY_USEC (100 * 1000)
 #define MANAGED_POLL_USEC (2 * 1000 * 1000)
-#define SETTINGS_FILE_MAX (1024 * 1024)
 
 static int managed_watch_start(Manager *m);
 static int detection_state_load(Manager *m);
@@ -162,14 +161,36 @@ static int local_settings_load(Manager *m) {
                                m->local_settings_path, error.message ?: strerror(-r));
 }
 
-static int local_settings_save(Manager *m) {
+/* Writes the local layer. A layer too large to be read back at the next start is not written:
+ * -E2BIG, with *ret_message (may be NULL) saying so; the caller rolls the change back. */
+static int local_settings_save(Manager *m, char **ret_message) {
         _cleanup_free_ char *json = NULL;
+        size_t size = 0;
         int r;
 
-        r = settings_layer_to_json(m->settings->local, &json);
+        r = settings_layer_to_json(m->settings->local, &json, &size);
+        if (r == -E2BIG) {
+                if (ret_message &&
+                    asprintf(ret_message, "the local settings would take %zu bytes, more than "
+                             "the %d bytes that can be read back at the next start; nothing "
+                             "was changed", size, SETTINGS_FILE_MAX_SIZE) < 0)
+                        return -ENOMEM;
+                return r;
+        }
         if (r < 0)
                 return r;
-        return write_file_atomic(m->local_settings_path, json, strlen(json), 0600);
+        return write_file_atomic(m->local_settings_path, json, size, 0600);
+}
+
+/* The outcome for a failed save, after the caller rolled the layer back. */
+static int local_save_failed(Manager *m, int r) {
+        if (r == -E2BIG) {
+                log_warning("Local settings change refused: '%s' would grow past %d bytes.",
+                            m->local_settings_path, SETTINGS_FILE_MAX_SIZE);
+                return MANAGER_SETTING_TOO_LARGE;
+        }
+        return log_error_errno(r, "Failed to save local settings to '%s': %m",
+                               m->local_settings_path);
 }
 
 static void log_level_load(Manager *m) {
@@ -571,14 +592,13 @@ static int local_change(Manager *m, const SettingDef *def, const SettingValue *v
         if (r < 0)
                 return r;
 
-        r = local_settings_save(m);
+        r = local_settings_save(m, ret_message);
         if (r < 0) {
                 if (had_old)
                         (void) settings_layer_set(m->settings->local, def, &old, NULL);
                 else
                         (void) settings_layer_unset(m->settings->local, def);
-                return log_error_errno(r, "Failed to save local settings to '%s': %m",
-                                       m->local_settings_path);
+                return local_save_failed(m, r);
         }
 
         r = settings_changed_since(m->settings, &before, ret_changed);
@@ -587,9 +607,28 @@ static int local_change(Manager *m, const SettingDef *def, const SettingValue *v
         return r;
 }
 
+/* Settings the update timer and its overdue promise are derived from. */
+static bool update_settings_changed(char **changed) {
+        static const char * const names[] = {
+                "antivirusEngine.enforcementLevel",
+                "antivirusEngine.offlineDefinitionUpdate",
+                "antivirusEngine.offlineDefinitionUpdateUrl",
+                "cloudService.automaticDefinitionUpdateEnabled",
+                "cloudService.definitionUpdatesInterval",
+                "cloudService.definitionUpdateUrl",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (strv_contains(changed, names[i]))
+                        return true;
+        return false;
+}
+
 /* What depends on settings and is not read afresh each time. */
 void manager_settings_applied(Manager *m, char **changed) {
-        (void) changed;
+        /* Startup arms the timer once everything is loaded. */
+        if (m->threats && update_settings_changed(changed))
+                manager_update_schedule(m);
         if (m->threats)
                 threat_store_set_limits(
                         m->threats,
@@ -650,6 +689,36 @@ int manager_set_setting(Manager *m, const SettingDef *def, const SettingValue *v
                 log_info("Setting '%s' set locally to %s.", def->name, s ?: "?");
         }
         return r;
+}
+
+int manager_add_local_exclusion(Manager *m, const SettingDef *def, const SettingExclusion *e,
+                                char **ret_message, char ***ret_changed) {
+        bool was_set = settings_layer_get(m->settings->local, def) != NULL;
+        _cleanup_strv_free_ char **changed = NULL;
+        int r, effective;
+
+        *ret_changed = NULL;
+        r = check_local_change(m, def);
+        if (r != 0)
+                return r;
+        effective = settings_add_local_exclusion(m->settings, def, e, ret_message);
+        if (effective == -EINVAL)
+                return MANAGER_SETTING_INVALID;
+        if (effective < 0)
+                return effective;
+        r = local_settings_save(m, ret_message);
+        if (r < 0) {
+                settings_drop_last_local_exclusion(m->settings, def, was_set);
+                return local_save_failed(m, r);
+        }
+        /* Only def can have changed: no snapshot of every setting needed. */
+        changed = calloc(1, sizeof(char *));
+        if (!changed || (effective && strv_extend(&changed, def->name) < 0))
+                return -ENOMEM;
+        if (effective)
+                manager_settings_applied(m, changed);
+        *ret_changed = TAKE_PTR(changed);
+        return 0;
 }
 
 int manager_reset_setting(Manager *m, const SettingDef *def, char ***ret_changed) {
@@ -715,6 +784,19 @@ int manager_health_issues(Manager *m, char ***ret) {
                         return -ENOMEM;
                 r = s ? strv_consume(&issues, TAKE_PTR(s)) :
                         strv_extend(&issues, m->definitions_error);
+                if (r < 0)
+                        return r;
+        }
+
+        if (m->rules && manager_update_overdue(m)) {
+                _cleanup_free_ char *s = NULL;
+                if (asprintf(&s, "definition updates are overdue: none has succeeded in the "
+                             "last %d update intervals%s%s",
+                             MANAGER_UPDATE_OVERDUE_INTERVALS,
+                             m->update_fail_reason ? "; the last one failed: " : "",
+                             m->update_fail_reason ?: "") < 0)
+                        return -ENOMEM;
+                r = strv_consume(&issues, TAKE_PTR(s));
                 if (r < 0)
                         return r;
         }

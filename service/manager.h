@@ -95,11 +95,15 @@ struct Manager {
         bool definitions_key_is_test;   /* it is the published test key: a health issue */
 
         /* Updates (manager-update.c). */
-        UpdateJob *update_job;          /* the running update or connectivity test */
+        UpdateJob *update_job;          /* the running update */
+        UpdateJob *connectivity_job;    /* the running connectivity test: never blocks an update */
         sd_event_source *update_timer;
+        sd_event_source *update_overdue_timer;  /* re-evaluates health when one becomes overdue */
         unsigned update_failures;       /* in a row, for the backoff */
         char *update_fail_reason;       /* of the last update; NULL after a success */
         uint64_t last_update_usec;
+        uint64_t update_success_usec;   /* last successful update (or "up to date"), 0 = none */
+        uint64_t update_due_since_usec; /* when automatic updates last started to apply */
 
         VerdictCache *verdict_cache;
         char *verdict_cache_path;
@@ -146,6 +150,8 @@ enum {
         MANAGER_SETTING_MANAGED,        /* locked by the managed policy */
         MANAGER_SETTING_ADMIN_ONLY,     /* merge policy admin_only refuses local items */
         MANAGER_SETTING_INVALID,        /* *ret_message says why */
+        MANAGER_SETTING_TOO_LARGE,      /* the local settings would not fit the file that is read
+                                         * back at start: nothing changed; *ret_message says so */
 };
 
 /* Sets the local value of def and persists it atomically; on a failed write nothing changes.
@@ -154,6 +160,11 @@ enum {
 int manager_set_setting(Manager *m, const SettingDef *def, const SettingValue *value,
                         char **ret_message, char ***ret_changed);
 int manager_reset_setting(Manager *m, const SettingDef *def, char ***ret_changed);
+/* Adds e to the local exclusion list def without rewriting the list: validates e alone, appends
+ * it, persists, and rolls back on a failed write. The caller has made sure e is not there yet.
+ * Same outcomes as manager_set_setting(). */
+int manager_add_local_exclusion(Manager *m, const SettingDef *def, const SettingExclusion *e,
+                                char **ret_message, char ***ret_changed);
 
 /* Sets the log level now; with persist, also across restarts. */
 int manager_set_log_level(Manager *m, LogLevel level, bool persist);
@@ -174,7 +185,8 @@ void manager_swap_rules(Manager *m, EngineRules *rules, const DefinitionPack *pa
 void manager_scan_after_update(Manager *m);
 
 /* Updates (manager-update.c). manager_update_start() answers waiter (a Definitions.Update or
- * TestConnectivity call) when done; -EBUSY while one runs, -ENOMEDIUM without a source. */
+ * TestConnectivity call) when done; -EBUSY while one of the same kind runs (an update and a
+ * connectivity test run side by side), -ENOMEDIUM without a source. */
 int manager_update_start(Manager *m, bool connectivity_only, sd_bus_message *waiter);
 bool manager_update_running(Manager *m);
 void manager_update_schedule(Manager *m);
@@ -182,7 +194,13 @@ void manager_update_before_scan(Manager *m);
 const char *manager_update_source_uri(Manager *m);
 int manager_definitions_restore(Manager *m);
 void manager_update_free(Manager *m);
-/* up_to_date, updating, stale or unavailable. */
+/* An update is overdue when the last successful one is this many intervals old: one whole
+ * interval missed, with room for the jitter (a tenth) and a slow download. */
+#define MANAGER_UPDATE_OVERDUE_INTERVALS 2
+/* Whether automatic updates are promised and the last successful one is older than
+ * MANAGER_UPDATE_OVERDUE_INTERVALS intervals (a health issue). */
+bool manager_update_overdue(Manager *m);
+/* up_to_date, updating, stale, overdue or unavailable. */
 const char *manager_definitions_status(Manager *m);
 
 /* Records a detection in the threat history, tells clients and remediates by the enforcement

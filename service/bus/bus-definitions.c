@@ -33,12 +33,13 @@ static int property_get(sd_bus *bus, const char *path, const char *interface,
         return -ENOENT;
 }
 
-static int start_error(Manager *m, int r, sd_bus_error *error) {
+/* what: "A definition update" or "A connectivity test", the kind that is busy. */
+static int start_error(Manager *m, int r, const char *what, sd_bus_error *error) {
         switch (r) {
         case -EBUSY:
                 return sd_bus_error_setf(error, MDATP_ERROR_BUSY,
-                                         "A definition update or connectivity test is already "
-                                         "running; try again when it is done");
+                                         "%s is already running; try again when it is done",
+                                         what);
         case -ENOMEDIUM:
                 return sd_bus_error_setf(error, MDATP_ERROR_UNAVAILABLE,
                                          "No update source is configured: set "
@@ -65,7 +66,7 @@ static int method_update(sd_bus_message *message, void *userdata, sd_bus_error *
                 return r == 0 ? 1 : r;
         r = manager_update_start(m, false, message);
         if (r < 0)
-                return start_error(m, r, error);
+                return start_error(m, r, "A definition update", error);
         return 1;       /* answered by bus_reply_update() */
 }
 
@@ -93,7 +94,7 @@ static int method_restore(sd_bus_message *message, void *userdata, sd_bus_error 
                 return r == 0 ? 1 : r;
         r = manager_definitions_restore(m);
         if (r == -EBUSY)
-                return start_error(m, r, error);
+                return start_error(m, r, "A definition update", error);
         if (r < 0)
                 return sd_bus_error_setf(error, MDATP_ERROR_UNAVAILABLE,
                                          "Restoring the shipped definitions failed: %s",
@@ -106,9 +107,16 @@ static int method_test_connectivity(sd_bus_message *message, void *userdata,
         Manager *m = userdata;
         int r;
 
+        /* The diagnostics action, not update-definitions: the test changes nothing, and whoever
+         * may troubleshoot the product may see whether its mirror answers. It is still gated,
+         * as it makes the daemon open connections to the mirror and the proxy on request. */
+        r = bus_verify_polkit_async(message, MDATP_POLKIT_DIAGNOSTICS, "Testing connectivity",
+                                    &m->polkit_registry, error);
+        if (r <= 0)
+                return r == 0 ? 1 : r;
         r = manager_update_start(m, true, message);
         if (r < 0)
-                return start_error(m, r, error);
+                return start_error(m, r, "A connectivity test", error);
         return 1;       /* answered by bus_reply_connectivity() */
 }
 

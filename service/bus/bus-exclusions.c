@@ -94,6 +94,10 @@ static int reply_for_outcome(sd_bus_message *message, Manager *m, int r, const c
                 return sd_bus_error_setf(error, MDATP_ERROR_INVALID_ARGUMENT,
                                          "Invalid exclusion '%s': %s", value,
                                          text ?: "not allowed");
+        case MANAGER_SETTING_TOO_LARGE:
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                         "Exclusion '%s' not added: %s", value,
+                                         text ?: "the local settings would be too large");
         case MANAGER_EXCLUSION_NOT_FOUND:
                 return sd_bus_error_setf(error, MDATP_ERROR_NOT_FOUND,
                                          "No local exclusion '%s' with that kind and scope; "

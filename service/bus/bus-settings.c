@@ -168,6 +168,10 @@ static int reply_for_outcome(sd_bus_message *message, Manager *m, const SettingD
                 return sd_bus_error_setf(error, MDATP_ERROR_INVALID_ARGUMENT,
                                          "Invalid value for '%s': %s", def->name,
                                          message_text ?: "not allowed");
+        case MANAGER_SETTING_TOO_LARGE:
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                         "'%s' not changed: %s", def->name,
+                                         message_text ?: "the local settings would be too large");
         default:
                 return r < 0 ? r : -EIO;
         }

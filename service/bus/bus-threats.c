@@ -142,6 +142,9 @@ static int threat_error(Manager *m, int r, const char *what, const char *text,
         case MANAGER_SETTING_INVALID:
                 return sd_bus_error_setf(error, MDATP_ERROR_INVALID_ARGUMENT, "%s",
                                          text ?: what);
+        case MANAGER_SETTING_TOO_LARGE:
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED, "%s",
+                                         text ?: what);
         default:
                 return r < 0 ? r : -EIO;
         }

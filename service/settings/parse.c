@@ -666,11 +666,11 @@ int settings_layer_load(const char *path, SettingsLayer **ret, SettingsError *re
         size_t size;
         int r;
 
-        r = read_file_full(path, JSON_MAX_SIZE, &text, &size);
+        r = read_file_full(path, SETTINGS_FILE_MAX_SIZE, &text, &size);
         if (r == -E2BIG) {
                 ParseContext c = { .error = ret_error };
                 int q = parse_fail(&c, NULL, NULL, "the file is larger than %d bytes",
-                                   JSON_MAX_SIZE);
+                                   SETTINGS_FILE_MAX_SIZE);
                 return q == -EINVAL ? r : q;
         }
         if (r < 0)

@@ -27,6 +27,10 @@ const char *setting_type_description(SettingType t);
 int setting_value_validate_entry(const SettingDef *def, const SettingValue *v, char **ret_message,
                                  size_t *ret_entry);
 
+/* Validates one entry of an exclusion list of def; index (0-based) names it in the message. */
+int setting_exclusion_validate(const SettingDef *def, const SettingExclusion *e, size_t index,
+                               char **ret_message);
+
 /* s quoted for a message: 'text', control characters as \xNN, cut after 64 characters with
  * "..." (at a character boundary, so the result stays valid UTF-8). NULL on OOM. */
 char *settings_quote(const char *s);

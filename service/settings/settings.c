@@ -395,6 +395,62 @@ int settings_check_local_change(const Settings *s, const SettingDef *def) {
         return settings_is_managed(s, def) ? SETTINGS_E_MANAGED : SETTINGS_CHANGE_ALLOWED;
 }
 
+/* ---- appending ---- */
+
+int settings_add_local_exclusion(Settings *s, const SettingDef *def, const SettingExclusion *e,
+                                 char **ret_message) {
+        size_t i = setting_def_index(def);
+        SettingValue *v = &s->local->values[i];
+        const SettingValue *managed = settings_layer_get(s->managed, def);
+        SettingExclusion *items;
+        size_t n;
+        int r;
+
+        if (def->type != SETTING_EXCLUSION_LIST)
+                return -EINVAL;
+        n = s->local->set[i] ? v->exclusions.n : 0;
+        r = setting_exclusion_validate(def, e, n, ret_message);
+        if (r < 0)
+                return r;
+        if (!s->local->set[i]) {
+                setting_value_done(v);
+                *v = (SettingValue) { .type = SETTING_EXCLUSION_LIST };
+        }
+        /* realloc grows large blocks in place or by remapping: no copy of the entries. */
+        items = reallocarray(v->exclusions.items, n + 1, sizeof(SettingExclusion));
+        if (!items)
+                return -ENOMEM;
+        v->exclusions.items = items;
+        items[n] = (SettingExclusion) {
+                .type = strdup(e->type), .value = strdup(e->value),
+                .is_directory = e->is_directory, .scopes = e->scopes,
+        };
+        if (!items[n].type || !items[n].value) {
+                free(items[n].type);
+                free(items[n].value);
+                return -ENOMEM;
+        }
+        v->exclusions.n = n + 1;
+        s->local->set[i] = true;
+        /* The effective list is the managed one plus local items it lacks (the caller made
+         * sure local items apply at all). */
+        return !(managed && exclusions_contain(managed, e));
+}
+
+void settings_drop_last_local_exclusion(Settings *s, const SettingDef *def, bool was_set) {
+        size_t i = setting_def_index(def);
+        SettingValue *v = &s->local->values[i];
+        SettingExclusion *last;
+
+        if (!s->local->set[i] || v->exclusions.n == 0)
+                return;
+        last = &v->exclusions.items[--v->exclusions.n];
+        free(last->type);
+        free(last->value);
+        if (!was_set)
+                (void) settings_layer_unset(s->local, def);
+}
+
 /* ---- snapshots ---- */
 
 void settings_snapshot_done(SettingsSnapshot *snap) {

@@ -16,6 +16,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/json.h"
+
+/* The largest settings document settings_layer_load() reads, and so the largest a layer may be
+ * written that is to be read back: settings_layer_to_json() refuses to produce more. */
+#define SETTINGS_FILE_MAX_SIZE JSON_MAX_SIZE
+
 typedef enum SettingType {
         SETTING_BOOL,           /* D-Bus "b" */
         SETTING_INT,            /* D-Bus "i", within [min, max]; numeric strings accepted in files */
@@ -144,12 +150,14 @@ int settings_layer_parse(const char *text, size_t size, SettingsLayer **ret,
                          SettingsError *ret_error, char ***ret_unknown_keys);
 /* settings_layer_parse() on a file, read with read_file_full(): -ENOENT when it does not exist,
  * -ELOOP when it is a symlink, -EBADFD when it is not a regular file, -E2BIG (with *ret_error)
- * when it is larger than JSON_MAX_SIZE. */
+ * when it is larger than SETTINGS_FILE_MAX_SIZE. */
 int settings_layer_load(const char *path, SettingsLayer **ret, SettingsError *ret_error,
                         char ***ret_unknown_keys);
-/* Serialises the layer back into the nested mdatp_managed.json shape (pretty-printed), keys in
- * schema order; settings_layer_parse() of the result gives an equal layer. */
-int settings_layer_to_json(const SettingsLayer *l, char **ret);
+/* Serialises the layer back into the nested mdatp_managed.json shape (compact, so that about
+ * 10,000 typical exclusions fit), keys in schema order; settings_layer_parse() of the result
+ * gives an equal layer. -E2BIG when the result would be larger than SETTINGS_FILE_MAX_SIZE and
+ * so could not be read back; *ret_size (may be NULL) then says how large it would be. */
+int settings_layer_to_json(const SettingsLayer *l, char **ret, size_t *ret_size);
 /* Whether both layers set the same defs to equal values (e.g. a reloaded policy that did not
  * change). */
 bool settings_layer_equal(const SettingsLayer *a, const SettingsLayer *b);
@@ -202,6 +210,17 @@ enum {
  * the managed ones), ADMIN_ONLY under "admin_only"; any other setting is MANAGED when the managed
  * policy sets it. */
 int settings_check_local_change(const Settings *s, const SettingDef *def);
+
+/* Appends a copy of e to the local layer's exclusion list def (creating it), validating e alone:
+ * what is already there was validated when it was set, so adding costs the same at any length.
+ * Returns 1 when the effective value of def changed, 0 when the managed list already has e (the
+ * local layer still gets it), -EINVAL with *ret_message when e does not fit def, or -ENOMEM.
+ * The caller checks settings_check_local_change() and duplicates first. */
+int settings_add_local_exclusion(Settings *s, const SettingDef *def, const SettingExclusion *e,
+                                 char **ret_message);
+/* Undoes the last settings_add_local_exclusion() of def (when saving it failed); was_set: whether
+ * the local layer set def before it, so that an explicitly empty list stays one. */
+void settings_drop_last_local_exclusion(Settings *s, const SettingDef *def, bool was_set);
 
 /* The effective values of every def, in schema order, for change detection. */
 typedef struct SettingsSnapshot {

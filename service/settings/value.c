@@ -522,6 +522,11 @@ static int setting_validate_exclusion(const SettingDef *def, const SettingExclus
         return setting_validate_exclusion_value(e, member, prefix, ret_message);
 }
 
+int setting_exclusion_validate(const SettingDef *def, const SettingExclusion *e, size_t index,
+                               char **ret_message) {
+        return setting_validate_exclusion(def, e, index, ret_message);
+}
+
 static int setting_validate_exclusions(const SettingDef *def, const SettingValue *v,
                                        char **ret_message, size_t *ret_entry) {
         for (size_t i = 0; i < v->exclusions.n; i++) {

@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (r < 0)
                 return 0;
 
-        if (settings_layer_to_json(l, &json) < 0)
+        if (settings_layer_to_json(l, &json, NULL) < 0)
                 abort();        /* a layer that parsed must serialise */
         r = settings_layer_parse(json, strlen(json), &back, &e, NULL);
         if (r < 0 || !settings_layer_equal(l, back))

@@ -34,7 +34,6 @@ STANDARD_IFACES = {
 READ_ONLY = {
     "com.microsoft.Mdatp1.Settings.Get", "com.microsoft.Mdatp1.Settings.List",
     "com.microsoft.Mdatp1.ScanManager.List", "com.microsoft.Mdatp1.Exclusions.List",
-    "com.microsoft.Mdatp1.Definitions.TestConnectivity",
     "com.microsoft.Mdatp1.Threats.ListAllowed",
     "com.microsoft.Mdatp1.Threats.ListTypePolicies",
     "com.microsoft.Mdatp1.RealTimeProtection.GetCounters",
@@ -55,6 +54,7 @@ SAMPLE_ARGS = {
     "com.microsoft.Mdatp1.Exclusions.Remove": ("extension", ".bak", "epp"),
     "com.microsoft.Mdatp1.Definitions.Update": (),
     "com.microsoft.Mdatp1.Definitions.Restore": (),
+    "com.microsoft.Mdatp1.Definitions.TestConnectivity": (),
     "com.microsoft.Mdatp1.Threats.Quarantine": ("00000000-0000-4000-8000-000000000000",),
     "com.microsoft.Mdatp1.Threats.Remove": ("00000000-0000-4000-8000-000000000000",),
     "com.microsoft.Mdatp1.Threats.RemoveAll": (),
