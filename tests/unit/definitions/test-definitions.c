@@ -51,7 +51,7 @@
                  SHA_1 "\tVirus:Linux/UnitTest.One\tvirus\n"
 
 static EVP_PKEY *key_a, *key_b, *pub_a, *pub_b;
-static char tmpdir[64];
+static char tmpdir[256];
 
 /* A path below the test's temporary directory. Up to 16 live at once. */
 static const char *P(const char *format, ...) _printf_(1, 2);
@@ -69,7 +69,7 @@ static const char *P(const char *format, ...) {
 }
 
 static void setup_tmp(void) {
-        strcpy(tmpdir, "/tmp/test-definitions-XXXXXX");
+        snprintf(tmpdir, sizeof(tmpdir), "%s/test-definitions-XXXXXX", getenv("TMPDIR") ?: "/tmp");
         ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 }
 

@@ -72,7 +72,7 @@ static const char rules_text[] =
         "}\n";
 
 static char self_path[PATH_MAX];        /* this binary, for the helpers */
-static char base[] = "/tmp/test-rtp-run-XXXXXX";      /* holds the mount points */
+static char base[96];                   /* holds the mount points: $TMPDIR/test-rtp-run-XXXXXX */
 static char mnt[128];                   /* the test's tmpfs */
 static EngineRules *rules;
 
@@ -1559,6 +1559,7 @@ int main(int argc, char **argv) {
          * its own: the mounts and files of the tests are invisible to the rest of the machine,
          * and vanish with the last process of the run even when a failing test never reaches
          * its teardown. (Without root this fails; the tests then say why.) */
+        (void) snprintf(base, sizeof(base), "%s/test-rtp-run-XXXXXX", getenv("TMPDIR") ?: "/tmp");
         if (!mkdtemp(base) || unshare(CLONE_NEWNS) < 0 ||
             mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
             mount("test-rtp-base", base, "tmpfs", 0, "size=16m,mode=0755") < 0)
