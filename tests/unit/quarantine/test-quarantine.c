@@ -29,9 +29,19 @@
 #include "util/macro.h"
 #include "util/hexdecode.h"
 #include "util/strv.h"
+#include "../sample.h"
 
-#define EICAR "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-" "ANTIVIRUS-TEST-FILE!$H+H*"
+/* The EICAR string, joined from its halves on first use (see sample.h). */
+static const char *eicar_sample(void) {
+        static char buf[69];
+
+        if (!buf[0])
+                sample_join(buf, sizeof(buf), SAMPLE_EICAR_1, SAMPLE_EICAR_2, NULL);
+        return buf;
+}
+
 #define EICAR_NAME "Virus:DOS/EICAR_Test_File"
+#define EICAR eicar_sample()
 #define SHA_EICAR "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"
 #define SAMPLE_UID 1234
 #define SAMPLE_GID 1234

@@ -40,6 +40,7 @@
 #include "rtp/rtp.h"
 #include "util/fileio.h"
 #include "util/strv.h"
+#include "../sample.h"
 
 #define EICAR_HALF_1 "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR"
 #define EICAR_HALF_2 "-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
@@ -71,7 +72,7 @@ static const char rules_text[] =
         "}\n";
 
 static char self_path[PATH_MAX];        /* this binary, for the helpers */
-static char base[] = "/tmp/test-rtp-run-XXXXXX";      /* holds the mount points */
+static char base[96];                   /* holds the mount points: $TMPDIR/test-rtp-run-XXXXXX */
 static char mnt[128];                   /* the test's tmpfs */
 static EngineRules *rules;
 
@@ -430,7 +431,10 @@ static char *make_file(const char *name, const char *content, mode_t mode) {
 }
 
 static char *make_eicar(const char *name) {
-        return make_file(name, EICAR_HALF_1 EICAR_HALF_2 "\n", 0644);
+        char eicar[70];
+
+        return make_file(name, sample_join(eicar, sizeof(eicar), EICAR_HALF_1, EICAR_HALF_2, "\n",
+                                           NULL), 0644);
 }
 
 static RtpConfig config_default(char **mounts) {
@@ -785,6 +789,7 @@ END_TEST
 
 START_TEST(test_becomes_malicious) {
         _cleanup_free_ char *file = make_file("file.txt", "hello\n", 0644);
+        char eicar[70];
         _cleanup_(verdict_cache_freep) VerdictCache *cache = NULL;
         RtpConfig config = config_default(STRV_MAKE(mnt));
         _cleanup_(rtp_freep) Rtp *r = NULL;
@@ -793,7 +798,8 @@ START_TEST(test_becomes_malicious) {
         config.cache = cache;
         r = rtp_start(&config);
         ck_assert_int_eq(other_open(file, NULL), 0);
-        ck_assert_int_eq(other_append(file, EICAR_HALF_1 EICAR_HALF_2 "\n"), 0);
+        ck_assert_int_eq(other_append(file, sample_join(eicar, sizeof(eicar), EICAR_HALF_1,
+                                                        EICAR_HALF_2, "\n", NULL)), 0);
         ck_assert_int_eq(other_open(file, NULL), EPERM);
         ck_assert_uint_eq(counters(r).denied, 1);
 }
@@ -1553,6 +1559,7 @@ int main(int argc, char **argv) {
          * its own: the mounts and files of the tests are invisible to the rest of the machine,
          * and vanish with the last process of the run even when a failing test never reaches
          * its teardown. (Without root this fails; the tests then say why.) */
+        (void) snprintf(base, sizeof(base), "%s/test-rtp-run-XXXXXX", getenv("TMPDIR") ?: "/tmp");
         if (!mkdtemp(base) || unshare(CLONE_NEWNS) < 0 ||
             mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
             mount("test-rtp-base", base, "tmpfs", 0, "size=16m,mode=0755") < 0)

@@ -54,7 +54,7 @@
 #define HASHES_A "# unit test list\n" SHA_1 "\tVirus:Linux/UnitTest.One\tvirus\n"
 
 /* Set up once by main(), read by the tests. */
-static char tmpdir[64];
+static char tmpdir[256];
 static pid_t main_pid, server_pid = -1;
 static int server_stdin = -1;
 static int https_port, https_port2, https_wrong_port, http_port, proxy_port;
@@ -1034,7 +1034,7 @@ int main(void) {
 
         main_pid = getpid();
         (void) signal(SIGPIPE, SIG_IGN);
-        strcpy(tmpdir, "/tmp/test-update-XXXXXX");
+        snprintf(tmpdir, sizeof(tmpdir), "%s/test-update-XXXXXX", getenv("TMPDIR") ?: "/tmp");
         MUST(mkdtemp(tmpdir));
         MUST(atexit(cleanup_at_exit) == 0);
         MUST(update_global_init() == 0);
