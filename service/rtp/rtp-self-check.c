@@ -11,6 +11,8 @@
  *
  * The child is recognised by its pid (Rtp.self_check_pid, set before it may act) and answered
  * at once by the reader. It does only system calls after fork(): the daemon is multithreaded.
+ * It closes every inherited fd first: a child holding a copy of the group would keep a daemon
+ * killed mid-check from ever releasing its pending events.
  *
  * Runs on the thread that asks (rtp_new() on the main thread for the first check, then the
  * marks thread); self_check_lock serialises checks and guards the published result.
@@ -46,9 +48,18 @@ typedef struct SelfCheckReply {
  * and remove the probe. Async-signal-safe calls only. */
 _Noreturn static void self_check_child(int sock, int ns_fd, const char *path) {
         SelfCheckReply reply = { .step = SELF_CHECK_JOIN };
+        int lo = MIN(sock, ns_fd), hi = MAX(sock, ns_fd);
         char go;
         int fd;
 
+        /* Hold nothing but our two fds, above all no copy of the fanotify group: should the
+         * daemon die after its reader took our event and before it answered, the kernel answers
+         * only once the last fd of the group is closed, and a copy here would make this child
+         * wait for itself, unkillably, forever. */
+        if ((lo > 0 && close_range(0, lo - 1, 0) < 0) ||
+            (hi > lo + 1 && close_range(lo + 1, hi - 1, 0) < 0) ||
+            close_range(hi + 1, ~0U, 0) < 0)
+                _exit(1);
         if (read(sock, &go, 1) != 1)
                 _exit(1);
         if (setns(ns_fd, CLONE_NEWNS) < 0) {
