@@ -35,6 +35,7 @@ READ_ONLY = {
     "com.microsoft.Mdatp1.Definitions.TestConnectivity",
     "com.microsoft.Mdatp1.Threats.ListQuarantined", "com.microsoft.Mdatp1.Threats.ListAllowed",
     "com.microsoft.Mdatp1.Threats.ListTypePolicies", "com.microsoft.Mdatp1.Threats.ListHistory",
+    "com.microsoft.Mdatp1.Threats.ListLocations",
     "com.microsoft.Mdatp1.RealTimeProtection.GetCounters",
     "com.microsoft.Mdatp1.RealTimeProtection.GetStatistics",
 }
