@@ -611,6 +611,38 @@ static int threat_draft_string(const char *s, const char *encoding, char **ret) 
         return threat_path_unescape(s, ret);
 }
 
+/* The path, member and identity of a draft into t: 0, -EINVAL or -ENOMEM. */
+static int threat_draft_location(const ThreatDraft *d, Threat *t) {
+        char * const *str = d->strings;
+        size_t len;
+        int r;
+
+        /* The path is taken whole: records written before members were kept apart may hold
+         * "a.zip->m" here, and cutting it would guess at a file (README.md, "Older records"). */
+        r = threat_draft_string(str[MEMBER_PATH], str[MEMBER_PATH_ENCODING], &t->path);
+        if (r < 0)
+                return r;
+        len = strlen(t->path);
+        if (len == 0 || len > THREAT_PATH_MAX)
+                return -EINVAL;
+        if (str[MEMBER_MEMBER]) {
+                r = threat_draft_string(str[MEMBER_MEMBER], str[MEMBER_MEMBER_ENCODING],
+                                        &t->member);
+                if (r < 0)
+                        return r;
+                len = strlen(t->member);
+                if (len == 0 || len > THREAT_PATH_MAX)
+                        return -EINVAL;
+        } else if (str[MEMBER_MEMBER_ENCODING])
+                return -EINVAL;
+        if (!!(d->seen & 1U << MEMBER_DEV) != !!(d->seen & 1U << MEMBER_INO))
+                return -EINVAL;
+        t->has_identity = d->seen & 1U << MEMBER_DEV;
+        t->dev = (uint64_t) d->dev;
+        t->ino = (uint64_t) d->ino;
+        return 0;
+}
+
 /* Turns a complete, valid draft into an entry in *ret: 0, -EINVAL (a field fails its check)
  * or -ENOMEM. The draft keeps what it owned unless it succeeds, in which case its history moves
  * into the entry. */
@@ -624,8 +656,6 @@ static int threat_draft_build(ThreatDraft *d, ThreatEntry **ret) {
         ThreatHistoryEntry *history;
         ThreatStatus status;
         ThreatSource source;
-        char *path;
-        size_t len;
         int r;
 
         /* A member that was seen but has no string had a value of the wrong type, which made
@@ -653,30 +683,9 @@ static int threat_draft_build(ThreatDraft *d, ThreatEntry **ret) {
                 e->threat.id[i] = c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c;
         }
 
-        /* The path is taken whole: records written before members were kept apart may hold
-         * "a.zip->m" here, and cutting it would guess at a file (README.md, "Older records"). */
-        r = threat_draft_string(str[MEMBER_PATH], str[MEMBER_PATH_ENCODING], &path);
+        r = threat_draft_location(d, &e->threat);
         if (r < 0)
                 return r;
-        e->threat.path = path;
-        len = strlen(path);
-        if (len == 0 || len > THREAT_PATH_MAX)
-                return -EINVAL;
-        if (str[MEMBER_MEMBER]) {
-                r = threat_draft_string(str[MEMBER_MEMBER], str[MEMBER_MEMBER_ENCODING],
-                                        &e->threat.member);
-                if (r < 0)
-                        return r;
-                len = strlen(e->threat.member);
-                if (len == 0 || len > THREAT_PATH_MAX)
-                        return -EINVAL;
-        } else if (str[MEMBER_MEMBER_ENCODING])
-                return -EINVAL;
-        if (!!(d->seen & 1U << MEMBER_DEV) != !!(d->seen & 1U << MEMBER_INO))
-                return -EINVAL;
-        e->threat.has_identity = d->seen & 1U << MEMBER_DEV;
-        e->threat.dev = (uint64_t) d->dev;
-        e->threat.ino = (uint64_t) d->ino;
 
         e->threat.name = strdup(str[MEMBER_NAME]);
         e->threat.type = strdup(str[MEMBER_TYPE]);
