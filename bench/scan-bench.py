@@ -29,7 +29,8 @@ def corpus_info(root, corpus):
 # ---- detections: {relative path of the file on disk: set(signature names)} -------------------
 YARA_LINE = re.compile(r"^(\S+) (/.*)$")
 CLAM_LINE = re.compile(r"^(/.*): (\S+) FOUND$")
-LOG_NEW = re.compile(r"Threat '([^']*)' \([^)]*\) found in '(.*)' by \S+ scan")
+LOG_NEW = re.compile(r"Threat '([^']*)' \([^)]*\) found in '(.*?)'(?: \(archive member '.*'\))? "
+                     r"by \S+ scan")
 LOG_AGAIN = re.compile(r"Threat '([^']*)' in '(.*)' found again")
 MEMBER_SEP = "->"
 

@@ -153,10 +153,14 @@ static ThreatStatus detection_status(Manager *m, const ScanDetection *d) {
         return THREAT_STATUS_ACTIVE;
 }
 
-/* The same content found again at the same place is the same threat, not a new record. */
+/* The same content found again at the same place (file, member and, when the record knows it,
+ * inode) is the same threat, not a new record. Another inode under the name is a new record, so
+ * that remediation checks the inode that was found now. */
 static const Threat *threat_seen_before(Manager *m, const ScanDetection *d) {
-        const Threat *t = threat_store_find_by_path(m->threats, d->path, NULL);
+        const Threat *t = threat_store_find_by_location(m->threats, d->path, d->member, NULL);
 
+        if (t && t->has_identity && (t->dev != d->dev || t->ino != d->ino))
+                return NULL;
         if (t && !isempty(d->sha256) && streq(t->sha256, d->sha256) &&
             streq(t->name, d->threat_name) &&
             IN_SET(t->status, THREAT_STATUS_ACTIVE, THREAT_STATUS_AUDITED, THREAT_STATUS_ALLOWED))
@@ -180,7 +184,7 @@ int manager_threat_detected(Manager *m, const ScanDetection *d, const char *sour
         const Threat *t;
         int r;
 
-        if (manager_threat_restored_recently(m, d->path)) {
+        if (manager_threat_restored_recently(m, d->path, d->dev, d->ino)) {
                 log_info("Threat '%s' in '%s' ignored: restored from the quarantine lately.",
                          d->threat_name, d->path);
                 return 0;
@@ -205,15 +209,20 @@ int manager_threat_detected(Manager *m, const ScanDetection *d, const char *sour
                                         .name = d->threat_name,
                                         .type = d->threat_type,
                                         .path = d->path,
+                                        .member = d->member,
                                         .sha256 = d->sha256,
+                                        .has_identity = d->ino != 0,
+                                        .dev = d->dev,
+                                        .ino = d->ino,
                                         .source = threat_source_from_string(source),
                                         .status = detection_status(m, d),
                                 }, &t);
         if (r < 0)
                 return log_error_errno(r, "Threat '%s' found in '%s' could not be recorded: %m",
                                        d->threat_name, d->path);
-        log_warning("Threat '%s' (%s) found in '%s' by %s scan, %s.", t->name, t->type, t->path,
-                    source, threat_status_to_string(t->status));
+        log_warning("Threat '%s' (%s) found in '%s'%s%s%s by %s scan, %s.", t->name, t->type,
+                    t->path, t->member ? " (archive member '" : "", t->member ?: "",
+                    t->member ? "')" : "", source, threat_status_to_string(t->status));
         (void) bus_threat_emit_detected(m, t);
         threat_remediate(m, t);
         return 0;

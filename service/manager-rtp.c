@@ -78,9 +78,12 @@ static void rtp_on_detection(const RtpDetection *d, void *userdata) {
         Manager *m = userdata;
         ScanDetection sd = {
                 .path = d->path,
+                .member = d->member,
                 .threat_name = d->threat_name,
                 .threat_type = d->threat_type,
                 .sha256 = d->sha256,
+                .dev = d->dev,
+                .ino = d->ino,
         };
 
         log_warning("Real-time protection: '%s' opened by %s (pid %d) holds '%s': access %s.",

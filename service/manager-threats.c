@@ -32,13 +32,6 @@ static uint64_t now_realtime_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
 }
 
-/* The file a detection is about: an archive member "a.zip->m" is remediated as its archive. */
-static char *threat_file_path(const char *path) {
-        const char *arrow = strstr(path, "->");
-
-        return arrow ? strndup(path, (size_t) (arrow - path)) : strdup(path);
-}
-
 static bool threat_action_disallowed(Manager *m, const char *action) {
         _cleanup_(setting_value_done) SettingValue v = {};
 
@@ -106,8 +99,16 @@ static int quarantine_unavailable(Manager *m, char **ret_message) {
         return MANAGER_THREAT_REFUSED;
 }
 
+/* Whether the record says enough to tell the detected file from another one under its name: its
+ * inode, or (records of older versions, restored files) its content. A restored file is a new
+ * inode, so only its content can vouch for it. */
+static bool threat_identity_known(const Threat *t) {
+        return (t->has_identity && t->status != THREAT_STATUS_RESTORED) || !isempty(t->sha256);
+}
+
 int manager_threat_quarantine(Manager *m, const char *id, char **ret_message) {
-        _cleanup_free_ char *path = NULL, *what = NULL, *detail = NULL;
+        _cleanup_free_ char *what = NULL, *detail = NULL;
+        const char *path;
         const QuarantineEntry *e;
         const Threat *t;
         int r;
@@ -124,16 +125,26 @@ int manager_threat_quarantine(Manager *m, const char *id, char **ret_message) {
                         return -ENOMEM;
                 return MANAGER_THREAT_REFUSED;
         }
-        path = threat_file_path(t->path);
-        if (!path)
-                return -ENOMEM;
+        /* The file, whole: a detection inside an archive quarantines the archive, which is
+         * t->path itself; the member is never part of it. */
+        path = t->path;
+        if (!threat_identity_known(t)) {
+                if (ret_message && asprintf(ret_message, "'%s' could not be quarantined: the "
+                                            "record does not say which file was detected; scan "
+                                            "it again", path) < 0)
+                        return -ENOMEM;
+                return MANAGER_THREAT_REFUSED;
+        }
         r = quarantine_store_add(m->quarantine, &(QuarantineAddInput) {
                                          .id = t->id,
                                          .path = path,
                                          .threat_name = t->name,
-                                         /* An archive member's hash is not the archive's. */
-                                         .expected_sha256 = strstr(t->path, "->") ? NULL :
-                                                            t->sha256,
+                                         /* The whole file's hash, archives included. */
+                                         .expected_sha256 = t->sha256,
+                                         .check_identity = t->has_identity &&
+                                                           t->status != THREAT_STATUS_RESTORED,
+                                         .expected_dev = t->dev,
+                                         .expected_ino = t->ino,
                                  }, &e);
         if (r < 0) {
                 if (asprintf(&what, "'%s' could not be quarantined", path) < 0)
@@ -228,16 +239,16 @@ static void restored_add(Manager *m, const struct stat *st) {
         m->n_restored++;
 }
 
-bool manager_threat_restored_recently(Manager *m, const char *path) {
-        _cleanup_free_ char *file = NULL;
+bool manager_threat_restored_recently(Manager *m, const char *path, uint64_t dev, uint64_t ino) {
         VerdictKey key;
         struct stat st;
 
         if (m->n_restored == 0)
                 return false;
         restored_expire(m, now_realtime_usec());
-        file = threat_file_path(path);
-        if (!file || lstat(file, &st) < 0 || !S_ISREG(st.st_mode))
+        /* The grace is for the detected inode only, not for whatever has its name now. */
+        if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t) st.st_dev != dev ||
+            (uint64_t) st.st_ino != ino)
                 return false;
         verdict_key_from_stat(&key, &st, 0);
         return restored_file_find(m->restored, m->n_restored, &key, now_realtime_usec());
@@ -334,7 +345,7 @@ static int restore_refused(const QuarantineEntry *e, const char *destination,
 static int restore_entry(Manager *m, const char *id, const char *destination,
                          const QuarantineCaller *caller, char **ret_path, char **ret_message) {
         _cleanup_free_ char *path = NULL, *eid = NULL;
-        struct stat st;
+        struct stat st, now;
         int r;
 
         if (threat_action_disallowed(m, "restore")) {
@@ -368,9 +379,11 @@ static int restore_entry(Manager *m, const char *id, const char *destination,
         if (r < 0)
                 return restore_refused(quarantine_store_get(m->quarantine, eid), destination,
                                        caller, r, ret_message);
-        /* The rename into place changed the inode's ctime: the grace is for what is there now. */
-        (void) lstat(path, &st);
-        restored_add(m, &st);
+        /* The rename into place changed the inode's ctime: the grace is for what is there now,
+         * if it still is the inode we made (a directory others can write may have another
+         * file under that name by now, which earns no grace). */
+        if (lstat(path, &now) >= 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino)
+                restored_add(m, &now);
         manager_rtp_apply(m);
         if (threat_store_get(m->threats, eid)) {
                 r = threat_store_set_status(m->threats, eid, THREAT_STATUS_RESTORED, path);
@@ -539,15 +552,13 @@ static void threats_reconcile(Manager *m) {
         }
         for (size_t i = 0; i < threat_store_count(m->threats); i++) {
                 const Threat *t = threat_store_at(m->threats, i);
-                _cleanup_free_ char *file = NULL;
                 struct stat st;
 
                 if (t->status != THREAT_STATUS_QUARANTINED ||
                     quarantine_store_get(m->quarantine, t->id))
                         continue;
-                file = threat_file_path(t->path);
                 (void) threat_store_set_status(m->threats, t->id,
-                                               file && lstat(file, &st) >= 0 ?
+                                               lstat(t->path, &st) >= 0 ?
                                                THREAT_STATUS_RESTORED : THREAT_STATUS_REMOVED,
                                                "recovered at start");
         }

@@ -229,8 +229,9 @@ int manager_threat_restore(Manager *m, const char *id, const char *destination,
 int manager_threat_restore_by_path(Manager *m, const char *original, const char *destination,
                                    const QuarantineCaller *caller, char **ret_path,
                                    char **ret_message);
-/* Whether the file at path was restored lately and is unchanged since (left alone). */
-bool manager_threat_restored_recently(Manager *m, const char *path);
+/* Whether the file at path, while it is still the inode dev/ino, was restored lately and is
+ * unchanged since (left alone). */
+bool manager_threat_restored_recently(Manager *m, const char *path, uint64_t dev, uint64_t ino);
 /* allowedThreats and threatTypeSettings through the local settings; outcomes are those of
  * manager_set_setting() plus MANAGER_THREAT_*. */
 int manager_threat_allow(Manager *m, const char *name, bool allow, char **ret_message,

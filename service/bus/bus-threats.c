@@ -16,11 +16,33 @@
 
 /* D-Bus strings are UTF-8 and Linux file names need not be: such paths travel percent-escaped
  * (threat_path_escape()), which is reversible and readable. */
+
+/* The "path" of List, Get and ThreatDetected, whose signatures predate the member field: the
+ * file, and "->" and the member for a detection inside an archive. A display string built here,
+ * at the last step, for people and older clients; the daemon never reads it back (a file name
+ * may contain "->" too), and ListLocations gives the two apart. */
+static int threat_display_path(const Threat *t, char **ret) {
+        _cleanup_free_ char *path = NULL, *member = NULL;
+        int r;
+
+        r = threat_path_escape(t->path, &path);
+        if (r < 0)
+                return r;
+        if (!t->member) {
+                *ret = TAKE_PTR(path);
+                return 0;
+        }
+        r = threat_path_escape(t->member, &member);
+        if (r < 0)
+                return r;
+        return asprintf(ret, "%s->%s", path, member) < 0 ? -ENOMEM : 0;
+}
+
 static int append_threat(sd_bus_message *reply, const Threat *t) {
         _cleanup_free_ char *path = NULL;
         int r;
 
-        r = threat_path_escape(t->path, &path);
+        r = threat_display_path(t, &path);
         if (r < 0)
                 return r;
         return sd_bus_message_append(reply, "(ssssstss)", t->id, t->name, t->type, path,
@@ -363,6 +385,41 @@ static int method_restore_by_path(sd_bus_message *message, void *userdata, sd_bu
         return reply_restored(message, path);
 }
 
+/* Where each threat is, as separate fields: id, the file (the archive for a detection inside
+ * one) and the member inside it ("" for the file itself). */
+static int method_list_locations(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = verify_read(message, m, error);
+        if (r <= 0)
+                return r == 0 ? 1 : r;
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(sss)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < threat_store_count(m->threats); i++) {
+                const Threat *t = threat_store_at(m->threats, i);
+                _cleanup_free_ char *path = NULL, *member = NULL;
+
+                r = threat_path_escape(t->path, &path);
+                if (r >= 0 && t->member)
+                        r = threat_path_escape(t->member, &member);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(reply, "(sss)", t->id, path, member ?: "");
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
 static int method_list_quarantined(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = userdata;
@@ -534,6 +591,10 @@ const sd_bus_vtable bus_threats_vtable[] = {
                                 SD_BUS_ARGS("s", id),
                                 SD_BUS_RESULT("(ssssstss)", threat),
                                 method_get, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListLocations",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(sss)", locations),
+                                method_list_locations, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListHistory",
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("a(sa(tss))", histories),
@@ -595,7 +656,7 @@ int bus_threat_emit_detected(Manager *m, const Threat *t) {
 
         if (!m->bus)
                 return 0;
-        r = threat_path_escape(t->path, &path);
+        r = threat_display_path(t, &path);
         if (r < 0)
                 return r;
         return sd_bus_emit_signal(m->bus, THREATS_PATH, THREATS_IFACE, "ThreatDetected",

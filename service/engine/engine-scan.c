@@ -493,13 +493,10 @@ static int build_result(ScanContext *c, EngineResult *res) {
                         res->rule = NULL;
                         return -ENOMEM;
                 }
+                /* The file and the member stay apart: a file name may contain the separator,
+                 * so a joined string could not be split back. */
                 res->member_path = TAKE_PTR(c->member_path);
-                if (res->member_path) {
-                        if (asprintf(&res->path, "%s%s%s", c->display_path,
-                                     ENGINE_MEMBER_SEPARATOR, res->member_path) < 0)
-                                res->path = NULL;
-                } else
-                        res->path = strdup(c->display_path);
+                res->path = strdup(c->display_path);
                 if (!res->threat_name || !res->threat_type || !res->path)
                         return -ENOMEM;
         } else if (c->error < 0) {
@@ -546,6 +543,8 @@ int engine_scan_fd(EngineScanner *s, EngineRules *rules, int fd, const char *dis
                 result.reason = file_type_reason(st.st_mode);
         } else {
                 result.file_size = (uint64_t) st.st_size;
+                result.dev = (uint64_t) st.st_dev;
+                result.ino = (uint64_t) st.st_ino;
                 r = scan_regular(&c, fd, &st, &result);
                 if (r < 0)
                         c.error = r;

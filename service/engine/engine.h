@@ -41,7 +41,8 @@
 #define ENGINE_META_THREAT_NAME "threat_name"
 #define ENGINE_META_THREAT_TYPE "threat_type"
 
-/* Separator between an archive and a member in reported paths: "a.zip->dir/b.tar.gz->c". */
+/* Separator between the members of nested archives in EngineResult.member_path:
+ * "dir/b.tar.gz->c". For display only: a file name may hold it too, so nothing splits on it. */
 #define ENGINE_MEMBER_SEPARATOR "->"
 
 #define ENGINE_SHA256_SIZE 32
@@ -207,11 +208,17 @@ typedef struct EngineResult {
         char *threat_type;      /* "virus" */
         char *rule;             /* "namespace:identifier" of the YARA rule; NULL for hash hits and
                                  * archive limits */
-        char *member_path;      /* inside an archive: "dir/b.tar.gz->c" (NULL: the file itself) */
-        char *path;             /* display path, plus "->" member_path when inside an archive */
+        char *path;             /* the file scanned: display_path as given, never joined with
+                                 * the member */
+        char *member_path;      /* inside an archive: the member chain "dir/b.tar.gz->c", for
+                                 * display only and never a path on disk (NULL: the file
+                                 * itself) */
         /* SHA-256 of the whole file, lower-case hex; "" when not computed. */
         char sha256[ENGINE_SHA256_HEX_SIZE];
         uint64_t file_size;     /* st_size when the scan started */
+        /* The identity of the file scanned (fstat() of the fd), so that whoever acts on a
+         * detection can check the name still refers to it; 0/0 when fstat() failed. */
+        uint64_t dev, ino;
         uint64_t bytes_scanned; /* bytes handed to YARA: the file's head plus archive members */
         unsigned notes;         /* EngineNote */
         /* SKIPPED/ERROR: why (static text, e.g. "fifo", "scan timed out"); DETECTED: for

@@ -444,13 +444,14 @@ int quarantine_store_add(QuarantineStore *q, const QuarantineAddInput *in,
         k = quarantine_split_path(in->path, &parent, &name);
         if (k < 0)
                 return k;
+        /* in->path is a file, taken whole: "->" in it is part of a name, never an archive
+         * member (the caller keeps members apart and quarantines their archive). */
         k = open_detected_file(parent, name, &parent_fd, &fd, &st);
-        /* "a.zip->member" names a member inside an archive, which cannot be taken out alone;
-         * a file that really has "->" in its path is found and quarantined like any other. */
-        if (IN_SET(k, -ENOENT, -ENOTDIR) && strstr(in->path, "->"))
-                return -EINVAL;
         if (k < 0)
                 return k;
+        if (in->check_identity &&
+            ((uint64_t) st.st_dev != in->expected_dev || (uint64_t) st.st_ino != in->expected_ino))
+                return -ESTALE;
         /* Our own files are not detections: taking one would break its entry. */
         if (quarantine_store_is_own_directory(q, parent_fd))
                 return -EINVAL;

@@ -69,6 +69,10 @@ typedef struct QuarantineAddInput {
         /* When not NULL or "": the file must still have this content (lowercase or uppercase
          * hex), else -ESTALE: it changed since the detection. */
         const char *expected_sha256;
+        /* When set: the name must still refer to this inode, else -ESTALE: the file acted on
+         * must be the file that was detected, not whatever now has its name. */
+        bool check_identity;
+        uint64_t expected_dev, expected_ino;
 } QuarantineAddInput;
 
 /* Moves the file at in->path into the quarantine: reads it through an fd opened with O_NOFOLLOW
@@ -76,10 +80,9 @@ typedef struct QuarantineAddInput {
  * them, then removes the name (only if it still names the inode that was read) and syncs its
  * directory. Works across filesystems (the content is copied, never renamed).
  * Returns 0 and, when ret is not NULL, the entry (valid until it is removed or the store freed);
- * or: -EINVAL (bad input, relative path, an archive member "a->b" that is no file of that
- * name, not a regular file, a file of the quarantine itself),
+ * or: -EINVAL (bad input, relative path, not a regular file, a file of the quarantine itself),
  * -EEXIST (id already in the store), -ENOENT (no such file), -ELOOP (a symlink on the way or at
- * the end), -ESTALE (content not the expected one, or the name was replaced meanwhile),
+ * the end), -ESTALE (not the expected inode or content, or the name was replaced meanwhile),
  * -ENOSPC/-EDQUOT/-EIO (writing the copy failed), any error of the removal. On every failure the
  * file is untouched and the store has no trace of the attempt. */
 int quarantine_store_add(QuarantineStore *q, const QuarantineAddInput *in,

@@ -303,6 +303,9 @@ static void detection_push(Rtp *r, const EngineResult *res, RtpProcess *proc, bo
                 return;
         p->d = (RtpDetection) {
                 .path = strdup(res->path ?: ""),
+                .member = res->member_path ? strdup(res->member_path) : NULL,
+                .dev = res->dev,
+                .ino = res->ino,
                 .threat_name = strdup(res->threat_name ?: ""),
                 .threat_type = strdup(res->threat_type ?: ""),
                 .sha256 = strdup(res->sha256),
@@ -310,7 +313,7 @@ static void detection_push(Rtp *r, const EngineResult *res, RtpProcess *proc, bo
                 .process_name = strdup(comm && comm[0] ? comm : "unknown"),
                 .denied = denied,
         };
-        if (!p->d.path || !p->d.threat_name || !p->d.threat_type || !p->d.sha256 ||
+        if (!p->d.path || (res->member_path && !p->d.member) || !p->d.threat_name || !p->d.threat_type || !p->d.sha256 ||
             !p->d.process_name) {
                 rtp_pending_detection_free(p);
                 counter_inc(&r->counters.errors);

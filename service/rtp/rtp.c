@@ -355,6 +355,7 @@ int rtp_get_fd(Rtp *r) {
 
 void rtp_pending_detection_free(RtpPendingDetection *p) {
         free(p->d.path);
+        free(p->d.member);
         free(p->d.threat_name);
         free(p->d.threat_type);
         free(p->d.sha256);

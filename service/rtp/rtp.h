@@ -94,6 +94,9 @@ int rtp_get_fd(Rtp *r);
 
 typedef struct RtpDetection {
         char *path;                     /* of the file, from the event's fd */
+        char *member;                   /* inside an archive: the member chain, a label only;
+                                         * NULL: the file itself */
+        uint64_t dev, ino;              /* the identity of the file that was scanned */
         char *threat_name;
         char *threat_type;
         char *sha256;                   /* "" when not computed */

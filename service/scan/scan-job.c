@@ -410,9 +410,16 @@ static void detection_push(ScanJob *job, const EngineResult *res) {
         if (!p)
                 return;
         p->d.path = strdup(res->path ?: "");
+        /* A member that could not be copied makes the detection incomplete: dropped at the
+         * drain like any other failed copy, never reported as the file itself. */
+        p->d.member = res->member_path ? strdup(res->member_path) : NULL;
         p->d.threat_name = strdup(res->threat_name ?: "");
         p->d.threat_type = strdup(res->threat_type ?: "");
         p->d.sha256 = strdup(res->sha256);
+        p->d.dev = res->dev;
+        p->d.ino = res->ino;
+        if (res->member_path && !p->d.member)
+                p->d.path = mfree(p->d.path);
         pthread_mutex_lock(&job->lock);
         *job->detections_tail = p;
         job->detections_tail = &p->next;
@@ -581,6 +588,7 @@ static void scan_job_join(ScanJob *job) {
 
 static void detection_free(PendingDetection *p) {
         free(p->d.path);
+        free(p->d.member);
         free(p->d.threat_name);
         free(p->d.threat_type);
         free(p->d.sha256);

@@ -148,11 +148,16 @@ typedef struct ScanCounters {
         bool walk_done;
 } ScanCounters;
 
+/* A detection: the file and, apart from it, the archive member. Nothing joins them into one
+ * string, since a file name may contain anything a separator could be. */
 typedef struct ScanDetection {
-        char *path;                     /* display path, archive members as "a.zip->m" */
+        char *path;                     /* the file, as the walker named it */
+        char *member;                   /* the member chain inside the file ("dir/b.zip->c"), a
+                                         * label only and never a path; NULL: the file itself */
         char *threat_name;
         char *threat_type;
-        char *sha256;                   /* "" when not computed */
+        char *sha256;                   /* of the whole file; "" when not computed */
+        uint64_t dev, ino;              /* the identity of the file that was scanned */
 } ScanDetection;
 
 typedef struct ScanJob ScanJob;

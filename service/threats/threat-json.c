@@ -82,6 +82,27 @@ static int gen_history(yajl_gen g, const Threat *t) {
         return r < 0 ? r : gen_check(yajl_gen_array_close(g));
 }
 
+/* The members added by the version that keeps archive members apart from their file: the
+ * member (escaped like the path) and the detected inode. Older readers ignore them. */
+static int gen_location(yajl_gen g, const Threat *t) {
+        _cleanup_free_ char *member = NULL;
+        int escaped, r = 0;
+
+        if (t->member) {
+                escaped = threat_path_escape(t->member, &member);
+                if (escaped < 0)
+                        return escaped;
+                r = gen_pair(g, "member", member);
+                if (r >= 0 && escaped)
+                        r = gen_pair(g, "member_encoding", "percent");
+        }
+        if (r >= 0 && t->has_identity)
+                r = gen_pair_integer(g, "dev", t->dev);
+        if (r >= 0 && t->has_identity)
+                r = gen_pair_integer(g, "ino", t->ino);
+        return r;
+}
+
 static int gen_threat(yajl_gen g, const Threat *t) {
         _cleanup_free_ char *path = NULL;
         int escaped, r;
@@ -101,6 +122,8 @@ static int gen_threat(yajl_gen g, const Threat *t) {
                 r = gen_pair(g, "path", path);
         if (r >= 0 && escaped)
                 r = gen_pair(g, "path_encoding", "percent");
+        if (r >= 0)
+                r = gen_location(g, t);
         if (r >= 0)
                 r = gen_pair(g, "sha256", t->sha256);
         if (r >= 0)
@@ -172,6 +195,10 @@ typedef enum ThreatMember {
         MEMBER_TYPE,
         MEMBER_PATH,
         MEMBER_PATH_ENCODING,
+        MEMBER_MEMBER,          /* optional: the archive member */
+        MEMBER_MEMBER_ENCODING,
+        MEMBER_DEV,             /* optional, both or neither: the detected inode */
+        MEMBER_INO,
         MEMBER_SHA256,
         MEMBER_DETECTED,
         MEMBER_SOURCE,
@@ -197,6 +224,10 @@ static const ThreatMemberName threat_members[] = {
         { LEVEL_RECORD, "type", MEMBER_TYPE, THREAT_TYPE_MAX },
         { LEVEL_RECORD, "path", MEMBER_PATH, 3 * THREAT_PATH_MAX },
         { LEVEL_RECORD, "path_encoding", MEMBER_PATH_ENCODING, 16 },
+        { LEVEL_RECORD, "member", MEMBER_MEMBER, 3 * THREAT_PATH_MAX },
+        { LEVEL_RECORD, "member_encoding", MEMBER_MEMBER_ENCODING, 16 },
+        { LEVEL_RECORD, "dev", MEMBER_DEV, 0 },
+        { LEVEL_RECORD, "ino", MEMBER_INO, 0 },
         { LEVEL_RECORD, "sha256", MEMBER_SHA256, THREAT_SHA256_LENGTH },
         { LEVEL_RECORD, "detected", MEMBER_DETECTED, 0 },
         { LEVEL_RECORD, "source", MEMBER_SOURCE, 32 },
@@ -213,6 +244,7 @@ typedef struct ThreatDraft {
         unsigned seen;                  /* bits of ThreatMember */
         char *strings[_MEMBER_MAX];     /* string members by ThreatMember */
         int64_t detected;
+        int64_t dev, ino;               /* the bits of the uint64_t values */
         ThreatHistoryEntry *history;    /* THREAT_HISTORY_MAX slots once the array opens */
         size_t n_history;
 
@@ -318,6 +350,12 @@ static int threat_record_scalar(ThreatParser *p, ThreatScalar kind, const char *
         case MEMBER_DETECTED:
                 if (kind != SCALAR_NUMBER || !threat_parse_integer(s, len, &d->detected) ||
                     d->detected < 0)
+                        d->invalid = true;
+                return 1;
+        case MEMBER_DEV:
+        case MEMBER_INO:
+                if (kind != SCALAR_NUMBER ||
+                    !threat_parse_integer(s, len, p->member == MEMBER_DEV ? &d->dev : &d->ino))
                         d->invalid = true;
                 return 1;
         case MEMBER_HISTORY:
@@ -561,6 +599,50 @@ static void threat_entry_finish(ThreatDraft *d) {
         threat_draft_entry_done(d);
 }
 
+/* A path or member as stored, decoded by its encoding member (NULL: as it is): 0, -EINVAL or
+ * -ENOMEM. */
+static int threat_draft_string(const char *s, const char *encoding, char **ret) {
+        if (!encoding) {
+                *ret = strdup(s);
+                return *ret ? 0 : -ENOMEM;
+        }
+        if (!streq(encoding, "percent"))
+                return -EINVAL;
+        return threat_path_unescape(s, ret);
+}
+
+/* The path, member and identity of a draft into t: 0, -EINVAL or -ENOMEM. */
+static int threat_draft_location(const ThreatDraft *d, Threat *t) {
+        char * const *str = d->strings;
+        size_t len;
+        int r;
+
+        /* The path is taken whole: records written before members were kept apart may hold
+         * "a.zip->m" here, and cutting it would guess at a file (README.md, "Older records"). */
+        r = threat_draft_string(str[MEMBER_PATH], str[MEMBER_PATH_ENCODING], &t->path);
+        if (r < 0)
+                return r;
+        len = strlen(t->path);
+        if (len == 0 || len > THREAT_PATH_MAX)
+                return -EINVAL;
+        if (str[MEMBER_MEMBER]) {
+                r = threat_draft_string(str[MEMBER_MEMBER], str[MEMBER_MEMBER_ENCODING],
+                                        &t->member);
+                if (r < 0)
+                        return r;
+                len = strlen(t->member);
+                if (len == 0 || len > THREAT_PATH_MAX)
+                        return -EINVAL;
+        } else if (str[MEMBER_MEMBER_ENCODING])
+                return -EINVAL;
+        if (!!(d->seen & 1U << MEMBER_DEV) != !!(d->seen & 1U << MEMBER_INO))
+                return -EINVAL;
+        t->has_identity = d->seen & 1U << MEMBER_DEV;
+        t->dev = (uint64_t) d->dev;
+        t->ino = (uint64_t) d->ino;
+        return 0;
+}
+
 /* Turns a complete, valid draft into an entry in *ret: 0, -EINVAL (a field fails its check)
  * or -ENOMEM. The draft keeps what it owned unless it succeeds, in which case its history moves
  * into the entry. */
@@ -574,8 +656,6 @@ static int threat_draft_build(ThreatDraft *d, ThreatEntry **ret) {
         ThreatHistoryEntry *history;
         ThreatStatus status;
         ThreatSource source;
-        char *path;
-        size_t len;
         int r;
 
         /* A member that was seen but has no string had a value of the wrong type, which made
@@ -603,20 +683,9 @@ static int threat_draft_build(ThreatDraft *d, ThreatEntry **ret) {
                 e->threat.id[i] = c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c;
         }
 
-        if (!str[MEMBER_PATH_ENCODING])
-                path = strdup(str[MEMBER_PATH]);
-        else if (streq(str[MEMBER_PATH_ENCODING], "percent")) {
-                r = threat_path_unescape(str[MEMBER_PATH], &path);
-                if (r < 0)
-                        return r;
-        } else
-                return -EINVAL;
-        if (!path)
-                return -ENOMEM;
-        e->threat.path = path;
-        len = strlen(path);
-        if (len == 0 || len > THREAT_PATH_MAX)
-                return -EINVAL;
+        r = threat_draft_location(d, &e->threat);
+        if (r < 0)
+                return r;
 
         e->threat.name = strdup(str[MEMBER_NAME]);
         e->threat.type = strdup(str[MEMBER_TYPE]);

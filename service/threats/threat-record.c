@@ -70,6 +70,7 @@ ThreatEntry *threat_entry_free(ThreatEntry *e) {
         free(e->threat.name);
         free(e->threat.type);
         free(e->threat.path);
+        free(e->threat.member);
         for (size_t i = 0; i < e->threat.n_history; i++)
                 free(e->threat.history[i].detail);
         free(e->threat.history);

@@ -305,6 +305,10 @@ static int threat_entry_new(const ThreatRecordInput *in, uint64_t now, ThreatEnt
         path_len = strnlen(in->path, THREAT_PATH_MAX + 1);
         if (path_len > THREAT_PATH_MAX)
                 return -ENAMETOOLONG;
+        if (in->member && isempty(in->member))
+                return -EINVAL;
+        if (in->member && strnlen(in->member, THREAT_PATH_MAX + 1) > THREAT_PATH_MAX)
+                return -ENAMETOOLONG;
 
         e = calloc(1, sizeof(ThreatEntry));
         if (!e)
@@ -318,9 +322,14 @@ static int threat_entry_new(const ThreatRecordInput *in, uint64_t now, ThreatEnt
         e->threat.name = strdup(in->name);
         e->threat.type = strdup(in->type);
         e->threat.path = strndup(in->path, path_len);
+        e->threat.member = in->member ? strdup(in->member) : NULL;
         e->threat.history = calloc(1, sizeof(ThreatHistoryEntry));
-        if (!e->threat.name || !e->threat.type || !e->threat.path || !e->threat.history)
+        if (!e->threat.name || !e->threat.type || !e->threat.path || !e->threat.history ||
+            (in->member && !e->threat.member))
                 return -ENOMEM;
+        e->threat.has_identity = in->has_identity;
+        e->threat.dev = in->has_identity ? in->dev : 0;
+        e->threat.ino = in->has_identity ? in->ino : 0;
         e->threat.detected = in->detected ?: now;
         e->threat.source = in->source;
         e->threat.status = in->status;
@@ -674,17 +683,27 @@ const Threat *threat_store_at(const ThreatStore *s, size_t i) {
         return &s->items[s->n_items - 1 - i]->threat;
 }
 
-const Threat *threat_store_find_by_path(const ThreatStore *s, const char *path, size_t *index) {
+static const Threat *find_by_path(const ThreatStore *s, const char *path, bool any_member,
+                                  const char *member, size_t *index) {
         if (!s || !path)
                 return NULL;
         for (size_t i = index ? *index : 0; i < s->n_items; i++) {
                 const Threat *t = &s->items[s->n_items - 1 - i]->threat;
 
-                if (streq(t->path, path)) {
+                if (streq(t->path, path) && (any_member || streq_ptr(t->member, member))) {
                         if (index)
                                 *index = i;
                         return t;
                 }
         }
         return NULL;
+}
+
+const Threat *threat_store_find_by_path(const ThreatStore *s, const char *path, size_t *index) {
+        return find_by_path(s, path, true, NULL, index);
+}
+
+const Threat *threat_store_find_by_location(const ThreatStore *s, const char *path,
+                                            const char *member, size_t *index) {
+        return find_by_path(s, path, false, member, index);
 }

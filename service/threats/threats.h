@@ -74,9 +74,16 @@ typedef struct Threat {
                                          * characters) */
         char *type;                     /* "virus", "potentially_unwanted_application", ...:
                                          * [a-z0-9_]+ */
-        char *path;                     /* the file's path, any bytes but NUL; an archive member
-                                         * is "a.zip->dir/member" */
-        char sha256[THREAT_SHA256_LENGTH + 1]; /* lowercase hex, or "" when unknown */
+        char *path;                     /* the file's path, any bytes but NUL: for a detection
+                                         * inside an archive, the archive. Never holds the member
+                                         * and is never cut: "->" in it is part of a name. */
+        char *member;                   /* inside an archive: the member chain ("dir/b.zip->c"),
+                                         * a label for people, never a path; NULL: the file */
+        char sha256[THREAT_SHA256_LENGTH + 1]; /* of the whole file, lowercase hex, or "" when
+                                                * unknown */
+        bool has_identity;              /* dev and ino are known (records of older versions
+                                         * lack them) */
+        uint64_t dev, ino;              /* the inode that was detected */
         uint64_t detected;              /* µs since the epoch */
         ThreatSource source;
         ThreatStatus status;            /* == history[n_history - 1].status */
@@ -88,8 +95,11 @@ typedef struct Threat {
 typedef struct ThreatRecordInput {
         const char *name;               /* required, <= THREAT_NAME_MAX bytes, valid UTF-8 */
         const char *type;               /* required, [a-z0-9_]{1,THREAT_TYPE_MAX} */
-        const char *path;               /* required, 1..THREAT_PATH_MAX bytes */
+        const char *path;               /* required, 1..THREAT_PATH_MAX bytes: the file */
+        const char *member;             /* NULL (the file itself), or 1..THREAT_PATH_MAX bytes */
         const char *sha256;             /* NULL or "" when unknown, else 64 hex digits */
+        bool has_identity;              /* dev and ino are the detected inode's */
+        uint64_t dev, ino;
         uint64_t detected;              /* µs since the epoch; 0 = now */
         ThreatSource source;
         ThreatStatus status;            /* initial status; zero-initialised = active */
@@ -187,8 +197,12 @@ const Threat *threat_store_at(const ThreatStore *s, size_t i);
 
 /* The newest record whose path is exactly path, searching from the index *index (newest-first,
  * as threat_store_at()) or from 0 when index is NULL; on a match *index gets its index. To visit
- * all matches: for (size_t i = 0; (t = threat_store_find_by_path(s, p, &i)); i++) ... */
+ * all matches: for (size_t i = 0; (t = threat_store_find_by_path(s, p, &i)); i++) ...
+ * Records of members of the archive at path match too. */
 const Threat *threat_store_find_by_path(const ThreatStore *s, const char *path, size_t *index);
+/* The same, for the records of exactly this file and member (NULL: the file itself). */
+const Threat *threat_store_find_by_location(const ThreatStore *s, const char *path,
+                                            const char *member, size_t *index);
 
 /* Drops the records detected more than retention_days days before now (µs since the epoch) and
  * then the oldest beyond max_items (0: no such limit), and saves. Returns the number dropped and

@@ -66,6 +66,7 @@ SAMPLE_ARGS = {
     "com.microsoft.Mdatp1.Threats.List": (),
     "com.microsoft.Mdatp1.Threats.Get": ("00000000-0000-4000-8000-000000000000",),
     "com.microsoft.Mdatp1.Threats.ListHistory": (),
+    "com.microsoft.Mdatp1.Threats.ListLocations": (),
     "com.microsoft.Mdatp1.Threats.ListQuarantined": (),
     "com.microsoft.Mdatp1.RealTimeProtection.GetStatistics": (),
 }

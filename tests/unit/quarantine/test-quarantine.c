@@ -667,6 +667,42 @@ START_TEST(test_add_changed_content) {
 }
 END_TEST
 
+/* The name must still refer to the inode that was detected: another file put under the name
+ * (the same content even) is -ESTALE and left alone; names with "->" are files like any other,
+ * and the clean file whose name is their prefix is never touched. */
+START_TEST(test_add_identity) {
+        _cleanup_(quarantine_store_freep) QuarantineStore *q = open_store();
+        _cleanup_free_ char *victim = path_in("victim.txt"), *sample = path_in("victim.txt->x"),
+                            *other = path_in("other");
+        struct stat detected, now;
+        QuarantineAddInput in = {
+                .id = "x",
+                .path = sample,
+                .threat_name = EICAR_NAME,
+                .check_identity = true,
+        };
+
+        write_string(victim, "clean");
+        make_sample(sample);
+        ck_assert_int_eq(stat(sample, &detected), 0);
+        make_sample(other);
+        ck_assert_int_eq(rename(other, sample), 0);     /* a new inode under the name */
+        in.expected_dev = (uint64_t) detected.st_dev;
+        in.expected_ino = (uint64_t) detected.st_ino;
+        ck_assert_int_eq(quarantine_store_add(q, &in, NULL), -ESTALE);
+        ck_assert_int_eq(stat(sample, &now), 0);
+        ck_assert_uint_ne(now.st_ino, detected.st_ino);
+        ck_assert_uint_eq(quarantine_store_count(q), 0);
+        assert_dir_empty(qdir);
+
+        in.expected_ino = (uint64_t) now.st_ino;
+        ck_assert_int_eq(quarantine_store_add(q, &in, NULL), 0);
+        ck_assert(!exists(sample));
+        assert_content(victim, "clean", 5);
+        ck_assert_str_eq(quarantine_store_get(q, "x")->original_path, sample);
+}
+END_TEST
+
 START_TEST(test_add_hard_link) {
         _cleanup_(quarantine_store_freep) QuarantineStore *q = open_store();
         _cleanup_free_ char *sample = path_in("eicar.com"), *other = path_in("other-name");
@@ -894,7 +930,8 @@ START_TEST(test_invalid_input) {
         ck_assert_int_eq(add(q, "x", "/", NULL), -EINVAL);
         ck_assert_int_ge(asprintf(&dot, "%s/.", dir), 0);
         ck_assert_int_eq(add(q, "x", dot, NULL), -EINVAL);
-        ck_assert_int_eq(add(q, "x", member, NULL), -EINVAL);
+        /* A path is a file: "a.zip->inner.exe" names no archive member, just a missing file. */
+        ck_assert_int_eq(add(q, "x", member, NULL), -ENOENT);
         ck_assert_int_eq(add(q, "x", missing, NULL), -ENOENT);
         ck_assert_uint_eq(quarantine_store_count(q), 0);
         assert_dir_empty(qdir);
@@ -1387,6 +1424,7 @@ static Suite *quarantine_suite(void) {
         tcase_add_loop_test(tc, test_add_symlink, 0, 2);
         tcase_add_loop_test(tc, test_add_symlinked_parent, 0, 2);
         tcase_add_test(tc, test_add_changed_content);
+        tcase_add_test(tc, test_add_identity);
         tcase_add_test(tc, test_add_hard_link);
         tcase_add_test(tc, test_other_file_systems);
         tcase_add_loop_test(tc, test_disk_full, 0, ELEMENTSOF(disk_full_sizes));

@@ -488,6 +488,9 @@ static void on_detection(const RtpDetection *d, void *userdata) {
                 return;
         seen->d[seen->n++] = (RtpDetection) {
                 .path = strdup(d->path),
+                .member = d->member ? strdup(d->member) : NULL,
+                .dev = d->dev,
+                .ino = d->ino,
                 .threat_name = strdup(d->threat_name),
                 .threat_type = strdup(d->threat_type),
                 .sha256 = strdup(d->sha256),
@@ -512,6 +515,7 @@ static void seen_wait(Rtp *r, Seen *seen, size_t want) {
 static void seen_done(Seen *seen) {
         for (size_t i = 0; i < seen->n; i++) {
                 free(seen->d[i].path);
+                free(seen->d[i].member);
                 free(seen->d[i].threat_name);
                 free(seen->d[i].threat_type);
                 free(seen->d[i].sha256);
@@ -673,6 +677,15 @@ START_TEST(test_eicar_denied) {
         seen_wait(r, &seen, 1);
         ck_assert_uint_eq(seen.n, 1);
         ck_assert_str_eq(seen.d[0].path, eicar);
+        /* The file itself, and the identity of exactly the inode that was opened. */
+        ck_assert_ptr_null(seen.d[0].member);
+        {
+                struct stat st;
+
+                ck_assert_int_eq(lstat(eicar, &st), 0);
+                ck_assert_uint_eq(seen.d[0].dev, (uint64_t) st.st_dev);
+                ck_assert_uint_eq(seen.d[0].ino, (uint64_t) st.st_ino);
+        }
         ck_assert_str_eq(seen.d[0].threat_name, EICAR_NAME);
         ck_assert_str_eq(seen.d[0].threat_type, "virus");
         ck_assert_str_eq(seen.d[0].process_name, HELPER_NAME);

@@ -183,6 +183,10 @@ static void assert_threat_equal(const Threat *a, const Threat *b) {
         ck_assert_str_eq(a->type, b->type);
         ck_assert_uint_eq(strlen(a->path), strlen(b->path));
         ck_assert(memcmp(a->path, b->path, strlen(a->path)) == 0);
+        ck_assert(streq_ptr(a->member, b->member));
+        ck_assert_int_eq(a->has_identity, b->has_identity);
+        ck_assert_uint_eq(a->dev, b->dev);
+        ck_assert_uint_eq(a->ino, b->ino);
         ck_assert_str_eq(a->sha256, b->sha256);
         ck_assert_uint_eq(a->detected, b->detected);
         ck_assert_int_eq(a->source, b->source);
@@ -1516,6 +1520,114 @@ START_TEST(test_many_records_timing) {
 }
 END_TEST
 
+/* ---- the file and the archive member apart ---- */
+
+/* A file whose name holds "->" and archives with members: each record keeps its file whole, its
+ * member apart (escaped when not UTF-8) and its inode, across a reload; lookups by location tell
+ * them apart; a member is never mistaken for part of the path. */
+START_TEST(test_member_apart) {
+        static const struct {
+                const char *path, *member;
+                uint64_t dev, ino;
+        } cases[] = {
+                { "/s/victim.txt->x", NULL, 2049, 131090 },
+                { "/s/->x", NULL, 1, 2 },
+                { "/s/victim.txt->a->b", NULL, UINT64_MAX, UINT64_MAX - 1 },
+                { "/s/a.zip", "../victim.txt", 7, 8 },
+                { "/s/b.zip", "d/x.tar->\xff->", 9, 10 },
+        };
+        _cleanup_(threat_store_freep) ThreatStore *s = NULL, *again = NULL;
+        _cleanup_free_ char *data = NULL;
+        size_t n = ELEMENTSOF(cases), size;
+
+        s = open_store(store_path, 0);
+        for (size_t i = 0; i < n; i++) {
+                ThreatRecordInput in = input(EICAR, cases[i].path);
+                const Threat *t;
+
+                in.member = cases[i].member;
+                in.has_identity = true;
+                in.dev = cases[i].dev;
+                in.ino = cases[i].ino;
+                t = record(s, &in);
+                ck_assert_str_eq(t->path, cases[i].path);
+                ck_assert(streq_ptr(t->member, cases[i].member));
+        }
+        again = open_store(store_path, (int) n);
+        assert_stores_equal(s, again);
+        for (size_t i = 0; i < n; i++) {
+                const Threat *t = threat_store_at(again, n - 1 - i);
+
+                ck_assert(t->has_identity);
+                ck_assert_uint_eq(t->dev, cases[i].dev);
+                ck_assert_uint_eq(t->ino, cases[i].ino);
+                ck_assert_ptr_eq(threat_store_find_by_location(again, cases[i].path,
+                                                               cases[i].member, NULL), t);
+                ck_assert_ptr_eq(threat_store_find_by_path(again, cases[i].path, NULL), t);
+        }
+        ck_assert_ptr_null(threat_store_find_by_path(again, "/s/victim.txt", NULL));
+        ck_assert_ptr_null(threat_store_find_by_location(again, "/s/a.zip", NULL, NULL));
+        ck_assert_ptr_null(threat_store_find_by_location(again, "/s/victim.txt", "x", NULL));
+
+        data = read_all(store_path, &size);
+        ck_assert_ptr_nonnull(strstr(data, "\"member\":\"../victim.txt\""));
+        ck_assert_ptr_nonnull(strstr(data, "\"member\":\"d/x.tar->%FF->\","
+                                           "\"member_encoding\":\"percent\""));
+        ck_assert_ptr_nonnull(strstr(data, "\"dev\":2049,\"ino\":131090"));
+        ck_assert_ptr_null(strstr(data, "a.zip->"));
+
+        {
+                ThreatRecordInput in = input(EICAR, "/s/c.zip");
+
+                in.member = "";
+                ck_assert_int_eq(threat_store_record(s, &in, NULL), -EINVAL);
+        }
+}
+END_TEST
+
+/* Records of versions that joined "file->member" in the path: read whole, never cut, with no
+ * member and no identity. A record with half an identity, or a member encoding without a member,
+ * is invalid. */
+START_TEST(test_member_older_records) {
+        static const char doc[] =
+                "{\"version\":1,\"threats\":[\n"
+                "{\"id\":\"11111111-1111-4111-8111-111111111111\",\"name\":\"n\","
+                "\"type\":\"virus\",\"path\":\"/s/victim.txt->x\",\"sha256\":\"\","
+                "\"detected\":1,\"source\":\"on_demand\",\"status\":\"active\","
+                "\"history\":[{\"time\":1,\"status\":\"active\"}]},\n"
+                "{\"id\":\"22222222-2222-4222-8222-222222222222\",\"name\":\"n\","
+                "\"type\":\"virus\",\"path\":\"/s/a.zip->../x\",\"sha256\":\"\","
+                "\"detected\":1,\"source\":\"on_demand\",\"status\":\"active\","
+                "\"history\":[{\"time\":1,\"status\":\"active\"}]},\n"
+                "{\"id\":\"33333333-3333-4333-8333-333333333333\",\"name\":\"n\","
+                "\"type\":\"virus\",\"path\":\"/s/d\",\"dev\":1,\"sha256\":\"\","
+                "\"detected\":1,\"source\":\"on_demand\",\"status\":\"active\","
+                "\"history\":[{\"time\":1,\"status\":\"active\"}]},\n"
+                "{\"id\":\"44444444-4444-4444-8444-444444444444\",\"name\":\"n\","
+                "\"type\":\"virus\",\"path\":\"/s/e\",\"member_encoding\":\"percent\","
+                "\"sha256\":\"\",\"detected\":1,\"source\":\"on_demand\",\"status\":\"active\","
+                "\"history\":[{\"time\":1,\"status\":\"active\"}]}\n"
+                "]}\n";
+        _cleanup_(threat_store_freep) ThreatStore *s = NULL;
+        _cleanup_free_ char *message = NULL;
+        const Threat *t;
+
+        write_all(store_path, doc, strlen(doc));
+        ck_assert_int_eq(threat_store_new(store_path, &s), 0);
+        ck_assert_int_eq(threat_store_load(s, &message), 2);
+        ck_assert_ptr_nonnull(message);
+        t = threat_store_get(s, "11111111-1111-4111-8111-111111111111");
+        ck_assert_str_eq(t->path, "/s/victim.txt->x");
+        ck_assert_ptr_null(t->member);
+        ck_assert(!t->has_identity);
+        t = threat_store_get(s, "22222222-2222-4222-8222-222222222222");
+        ck_assert_str_eq(t->path, "/s/a.zip->../x");
+        ck_assert_ptr_null(t->member);
+        ck_assert_ptr_null(threat_store_find_by_path(s, "/s/victim.txt", NULL));
+        ck_assert_ptr_null(threat_store_find_by_path(s, "/s/a.zip", NULL));
+}
+END_TEST
+
 static Suite *threats_suite(void) {
         Suite *s = suite_create("threats");
         TCase *tc = tcase_create("core");
@@ -1543,6 +1655,8 @@ static Suite *threats_suite(void) {
         tcase_add_test(tc, test_mutated_files);
         tcase_add_test(tc, test_path_round_trip);
         tcase_add_test(tc, test_path_escaping);
+        tcase_add_test(tc, test_member_apart);
+        tcase_add_test(tc, test_member_older_records);
         tcase_add_test(tc, test_many_records_timing);
         suite_add_tcase(s, tc);
         return s;
