@@ -101,6 +101,7 @@ typedef struct RtpAtomicCounters {
         atomic_uint_fast64_t events, allowed, denied, scanned, cached, excluded, self;
         atomic_uint_fast64_t timeouts, overloads, errors, overflows, detections;
         atomic_uint_fast64_t max_latency_us;
+        atomic_uint_fast64_t mark_syncs, self_checks;
 } RtpAtomicCounters;
 
 typedef struct RtpPendingDetection RtpPendingDetection;
@@ -168,6 +169,10 @@ struct Rtp {
         RtpMark *marks;
         size_t n_marks;
         atomic_uint_fast64_t n_marked;
+        /* Mounts left unmarked only because a folder exclusion covers them, as of the last
+         * application (guarded by sync_lock): with the marked list, the mount points an
+         * exclusion change can affect. */
+        char **excluded_mounts;
 
         RtpStats *stats;
         RtpAtomicCounters counters;
@@ -204,8 +209,13 @@ bool rtp_mount_is_selected(const RtpSnapshot *s, const ScanMount *m);
 /* Brings the marks in line with s and the mount table mounts[0..n): marks what is selected
  * (again: marking is idempotent, and a mount id may have been reused since the last look),
  * unmarks what was marked and is no longer selected, publishes the list. Called with
- * Rtp.sync_lock held. */
-void rtp_marks_apply_locked(Rtp *r, const RtpSnapshot *s, const ScanMount *mounts, size_t n);
+ * Rtp.sync_lock held. Returns whether the list of marked mounts differs from the one before. */
+bool rtp_marks_apply_locked(Rtp *r, const RtpSnapshot *s, const ScanMount *mounts, size_t n);
+/* Whether going from snapshot old to s leaves the mount selection as it is, so that the mount
+ * table need not be read nor the marks touched: the same mount list, unmonitored types and
+ * noexec policy, and no known mount point (marked, or unmarked for an exclusion) whose coverage
+ * by a folder exclusion changes. Called with Rtp.sync_lock held. */
+bool rtp_marks_unaffected_locked(Rtp *r, const RtpSnapshot *old, const RtpSnapshot *s);
 /* Reads the mount table and applies it with the current snapshot, under Rtp.sync_lock. */
 int rtp_marks_sync(Rtp *r);
 int rtp_marks_start(Rtp *r);            /* the thread following mount changes */

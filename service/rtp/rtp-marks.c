@@ -23,7 +23,16 @@
 #include "rtp/rtp-internal.h"
 #include "util/strv.h"
 
-bool rtp_mount_is_selected(const RtpSnapshot *s, const ScanMount *m) {
+/* Whether a folder exclusion covers the whole mount: nothing below it would ever be scanned,
+ * so the mount need raise no events at all. */
+static bool mount_point_excluded(const RtpSnapshot *s, const char *mount_point) {
+        return exclusion_set_match_directory(s->exclusions,
+                                             EXCLUSION_SCOPE_EPP | EXCLUSION_SCOPE_GLOBAL,
+                                             mount_point);
+}
+
+/* The selection before exclusions: the mount list or the monitored types, and noexec. */
+static bool mount_is_wanted(const RtpSnapshot *s, const ScanMount *m) {
         if (s->mounts) {
                 /* Named mount points: exactly those, whatever their type. */
                 if (!strv_contains(s->mounts, m->mount_point))
@@ -31,13 +40,29 @@ bool rtp_mount_is_selected(const RtpSnapshot *s, const ScanMount *m) {
         } else if (scan_fstype_is_pseudo(m->fstype) ||
                    !scan_fstype_is_monitored(m->fstype, s->unmonitored_filesystems))
                 return false;
-        if (s->mute_noexec && m->noexec)
+        return !(s->mute_noexec && m->noexec);
+}
+
+bool rtp_mount_is_selected(const RtpSnapshot *s, const ScanMount *m) {
+        return mount_is_wanted(s, m) && !mount_point_excluded(s, m->mount_point);
+}
+
+bool rtp_marks_unaffected_locked(Rtp *r, const RtpSnapshot *old, const RtpSnapshot *s) {
+        /* Not known before the first application, or after an OOM there. NULL mounts means
+         * "every monitored mount", unlike an empty list. */
+        if (!r->excluded_mounts || !old->mounts != !s->mounts || !strv_equal(old->mounts, s->mounts) ||
+            !strv_equal(old->unmonitored_filesystems, s->unmonitored_filesystems) ||
+            old->mute_noexec != s->mute_noexec)
                 return false;
-        /* A folder exclusion covering the whole mount: nothing below it would ever be scanned,
-         * so the mount raises no events at all. */
-        return !exclusion_set_match_directory(s->exclusions,
-                                              EXCLUSION_SCOPE_EPP | EXCLUSION_SCOPE_GLOBAL,
-                                              m->mount_point);
+        /* Only a folder exclusion on a mount point moves a mark: check the points we know. An
+         * exclusion set of thousands costs a few hash lookups per mount here. */
+        for (size_t i = 0; i < r->n_marks; i++)
+                if (mount_point_excluded(s, r->marks[i].mount_point))
+                        return false;
+        for (char **p = r->excluded_mounts; p && *p; p++)
+                if (!mount_point_excluded(s, *p))
+                        return false;
+        return true;
 }
 
 /* Adds or removes (flag FAN_MARK_ADD or FAN_MARK_REMOVE) the mount mark on mount m. The mount
@@ -78,10 +103,37 @@ static void marks_list_free(RtpMark *marks, size_t n) {
         free(marks);
 }
 
-void rtp_marks_apply_locked(Rtp *r, const RtpSnapshot *s, const ScanMount *mounts, size_t n) {
+/* Whether two lists of marks name the same mounts in the same order (both are built in
+ * mount-table order). */
+static bool marks_equal(const RtpMark *a, size_t n_a, const RtpMark *b, size_t n_b) {
+        if (n_a != n_b)
+                return false;
+        for (size_t i = 0; i < n_a; i++)
+                if (a[i].mount_id != b[i].mount_id || !streq(a[i].mount_point, b[i].mount_point))
+                        return false;
+        return true;
+}
+
+/* The mounts of the table that are wanted but covered by a folder exclusion. NULL on OOM: then
+ * the next reconfiguration walks the table, as rtp_marks_unaffected_locked() reads NULL as
+ * "not known". */
+static char **excluded_mounts_list(const RtpSnapshot *s, const ScanMount *mounts, size_t n) {
+        _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+
+        for (size_t i = 0; l && i < n; i++)
+                if (mount_is_wanted(s, &mounts[i]) &&
+                    mount_point_excluded(s, mounts[i].mount_point) &&
+                    strv_extend(&l, mounts[i].mount_point) < 0)
+                        return NULL;
+        return TAKE_PTR(l);
+}
+
+bool rtp_marks_apply_locked(Rtp *r, const RtpSnapshot *s, const ScanMount *mounts, size_t n) {
         RtpMark *marked, *old;
         size_t n_marked = 0, n_old;
+        bool changed;
 
+        atomic_fetch_add(&r->counters.mark_syncs, 1);
         /* What was marked and is still mounted but no longer wanted (a new exclusion, a new
          * mount list): unmark. Mounts that went away took their marks with them. */
         for (size_t i = 0; i < r->n_marks; i++) {
@@ -105,15 +157,19 @@ void rtp_marks_apply_locked(Rtp *r, const RtpSnapshot *s, const ScanMount *mount
                 if (marked[n_marked].mount_point)
                         n_marked++;
         }
+        strv_free(r->excluded_mounts);
+        r->excluded_mounts = marked ? excluded_mounts_list(s, mounts, n) : NULL;
 
         pthread_mutex_lock(&r->marks_lock);
         old = r->marks;
         n_old = r->n_marks;
+        changed = !marked || !marks_equal(old, n_old, marked, n_marked);
         r->marks = marked;
         r->n_marks = n_marked;
         atomic_store(&r->n_marked, n_marked);
         pthread_mutex_unlock(&r->marks_lock);
         marks_list_free(old, n_old);
+        return changed;
 }
 
 int rtp_marks_sync(Rtp *r) {
@@ -188,6 +244,7 @@ void rtp_marks_stop(Rtp *r) {
 }
 
 void rtp_marks_free(Rtp *r) {
+        r->excluded_mounts = strv_free(r->excluded_mounts);
         marks_list_free(r->marks, r->n_marks);
         r->marks = NULL;
         r->n_marks = 0;

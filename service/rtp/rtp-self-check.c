@@ -186,6 +186,7 @@ void rtp_self_check_run(Rtp *r) {
         int last_error = ENOENT;
 
         pthread_mutex_lock(&r->self_check_run_lock);
+        atomic_fetch_add(&r->counters.self_checks, 1);
         if (s->self_check_pid > 0)
                 (void) snprintf(who, sizeof(who), "process %d", (int) s->self_check_pid);
         else

@@ -271,11 +271,49 @@ int rtp_new(const RtpConfig *config, Rtp **ret) {
         return 0;
 }
 
+/* Swaps in s and, unless the change cannot move a mark, reads the mount table and brings the
+ * marks in line. Returns 1 when the set of marked mounts changed, 0 when not, or a negative
+ * errno (the old snapshot stays). Sets *ret_old to the snapshot replaced. */
+static int snapshot_swap_and_remark(Rtp *r, RtpSnapshot *s, RtpSnapshot **ret_old) {
+        ScanMount *mounts = NULL;
+        size_t n_mounts = 0;
+        bool changed;
+        int k;
+
+        /* sync_lock is held across the swap, so that the marks thread cannot apply the old
+         * snapshot after us. */
+        pthread_mutex_lock(&r->sync_lock);
+        if (rtp_marks_unaffected_locked(r, r->snapshot, s)) {
+                /* An exclusion below the mount points, a new verdict policy...: the snapshot
+                 * alone changes; the kernel keeps raising the same events. */
+                pthread_mutex_lock(&r->config_lock);
+                *ret_old = r->snapshot;
+                r->snapshot = s;
+                pthread_mutex_unlock(&r->config_lock);
+                pthread_mutex_unlock(&r->sync_lock);
+                return 0;
+        }
+
+        /* The mount table is read before anything changes, so that a failure leaves the old
+         * configuration whole. */
+        k = scan_mounts_read(-EBADF, &mounts, &n_mounts);
+        if (k < 0) {
+                pthread_mutex_unlock(&r->sync_lock);
+                return k;
+        }
+        pthread_mutex_lock(&r->config_lock);
+        *ret_old = r->snapshot;
+        r->snapshot = s;
+        pthread_mutex_unlock(&r->config_lock);
+        changed = rtp_marks_apply_locked(r, s, mounts, n_mounts);
+        pthread_mutex_unlock(&r->sync_lock);
+        scan_mounts_free(mounts, n_mounts);
+        return changed;
+}
+
 int rtp_reconfigure(Rtp *r, const RtpConfig *config) {
         _cleanup_(rtp_snapshot_unrefp) RtpSnapshot *old = NULL;
         RtpSnapshot *s = NULL;
-        ScanMount *mounts = NULL;
-        size_t n_mounts = 0;
         int k;
 
         if (!r || !config)
@@ -283,24 +321,11 @@ int rtp_reconfigure(Rtp *r, const RtpConfig *config) {
         k = rtp_snapshot_new(config, &s);
         if (k < 0)
                 return k;
-
-        /* The mount table is read before anything changes, so that a failure leaves the old
-         * configuration whole; sync_lock is held across the swap, so that the marks thread
-         * cannot apply the old snapshot after us. */
-        pthread_mutex_lock(&r->sync_lock);
-        k = scan_mounts_read(-EBADF, &mounts, &n_mounts);
+        k = snapshot_swap_and_remark(r, s, &old);
         if (k < 0) {
-                pthread_mutex_unlock(&r->sync_lock);
                 rtp_snapshot_unref(s);
                 return k;
         }
-        pthread_mutex_lock(&r->config_lock);
-        old = r->snapshot;
-        r->snapshot = s;
-        pthread_mutex_unlock(&r->config_lock);
-        rtp_marks_apply_locked(r, s, mounts, n_mounts);
-        pthread_mutex_unlock(&r->sync_lock);
-        scan_mounts_free(mounts, n_mounts);
 
         if (old->timeout_ms != s->timeout_ms) {
                 atomic_store(&r->timeout_ms, s->timeout_ms);
@@ -310,7 +335,11 @@ int rtp_reconfigure(Rtp *r, const RtpConfig *config) {
                 rtp_ignore_marks_flush(r, s->generation);
         if (!s->statistics)
                 rtp_stats_clear(r->stats);
-        rtp_self_check_request(r);
+        /* The check proves the marks against a namespace: it has something new to prove only
+         * when either changed. Its fork is the dearest part of a reconfiguration. */
+        if (k > 0 || old->self_check_pid != s->self_check_pid ||
+            !streq_ptr(old->self_check_dir, s->self_check_dir))
+                rtp_self_check_request(r);
         return 0;
 }
 
@@ -418,6 +447,8 @@ void rtp_get_counters(Rtp *r, RtpCounters *ret) {
                 .detections = atomic_load(&c->detections),
                 .marked_mounts = atomic_load(&r->n_marked),
                 .max_latency_us = atomic_load(&c->max_latency_us),
+                .mark_syncs = atomic_load(&c->mark_syncs),
+                .self_checks = atomic_load(&c->self_checks),
         };
 }
 

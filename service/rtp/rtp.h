@@ -125,6 +125,8 @@ typedef struct RtpCounters {
         uint64_t detections;
         uint64_t marked_mounts;         /* mounts marked now */
         uint64_t max_latency_us;        /* longest time from read to answer */
+        uint64_t mark_syncs;            /* times the marks were brought in line with the table */
+        uint64_t self_checks;           /* self-checks run */
 } RtpCounters;
 void rtp_get_counters(Rtp *r, RtpCounters *ret);
 

@@ -1508,6 +1508,73 @@ START_TEST(test_self_check_after_remark) {
 }
 END_TEST
 
+/* The body of test_unrelated_exclusion_no_remark, in a mount namespace of its own so that no
+ * one else's mounts wake the marks thread (which would re-mark and re-check, rightly). Returns
+ * 0, or the number of the step that failed. */
+static int unrelated_exclusion_steps(void) {
+        _cleanup_free_ char *below = path_in("sub");
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(exclusion_set_unrefp) ExclusionSet *unrelated =
+                exclusions_one("excludedPath", below, true, EXCLUSION_SCOPE_EPP);
+        _cleanup_(exclusion_set_unrefp) ExclusionSet *whole =
+                exclusions_one("excludedPath", mnt, true, EXCLUSION_SCOPE_EPP);
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        RtpCounters c;
+
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                return 1;
+        config.self_check_pid = getpid();
+        if (rtp_new(&config, &r) < 0)
+                return 2;
+        rtp_get_counters(r, &c);
+        if (c.mark_syncs != 1 || c.self_checks != 1 || c.marked_mounts != 1)
+                return 3;
+
+        /* A folder below the mount point: the snapshot changes, the marks do not. */
+        config.exclusions = unrelated;
+        if (rtp_reconfigure(r, &config) < 0)
+                return 4;
+        (void) usleep(300 * 1000);      /* a requested check would have started by now */
+        rtp_get_counters(r, &c);
+        if (c.mark_syncs != 1 || c.self_checks != 1 || c.marked_mounts != 1)
+                return 5;
+
+        /* The control: the mount point itself is excluded, so the mount is unmarked and the
+         * new set of marks proves itself. */
+        config.exclusions = whole;
+        if (rtp_reconfigure(r, &config) < 0)
+                return 6;
+        for (uint64_t deadline = now_ms() + 5000; rtp_get_counters(r, &c), c.self_checks < 2;) {
+                if (now_ms() > deadline)
+                        return 7;
+                (void) usleep(5000);
+        }
+        if (c.mark_syncs != 2 || c.marked_mounts != 0)
+                return 8;
+
+        /* Excluded mounts are known too: dropping that exclusion marks the mount again. */
+        config.exclusions = unrelated;
+        if (rtp_reconfigure(r, &config) < 0)
+                return 9;
+        rtp_get_counters(r, &c);
+        if (c.mark_syncs != 3 || c.marked_mounts != 1)
+                return 10;
+        return 0;
+}
+
+START_TEST(test_unrelated_exclusion_no_remark) {
+        pid_t pid = fork();
+        int status;
+
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0)
+                _exit(unrelated_exclusion_steps());
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                      "step %d failed (status 0x%x)", WEXITSTATUS(status), status);
+}
+END_TEST
+
 static Suite *rtp_suite(void) {
         Suite *s = suite_create("rtp");
         TCase *basics = tcase_create("basics");
@@ -1551,6 +1618,7 @@ static Suite *rtp_suite(void) {
         tcase_add_test(tc, test_self_check_private_namespace_fails);
         tcase_add_test(tc, test_self_check_unreachable_namespace_fails);
         tcase_add_test(tc, test_self_check_after_remark);
+        tcase_add_test(tc, test_unrelated_exclusion_no_remark);
         suite_add_tcase(s, tc);
         return s;
 }
