@@ -62,7 +62,14 @@ struct ExclusionSet {
         KeyMap process_names;           /* excludedFileName, bare names without wildcards */
         WildName *wild_names;           /* excludedFileName, bare names with wildcards */
         size_t n_wild_names, n_wild_names_allocated;
-        size_t n_by_scopes[SCOPES_ALL + 1]; /* entries by the scopes they were compiled for */
+        size_t n_by_scopes[SCOPES_ALL + 1]; /* entries by the scopes they were compiled for,
+                                             * base's included */
+        /* An extension (exclusion_set_extend()): what is compiled here adds to base, a set
+         * without a base, and delta[] are the entries compiled here (owned copies), so that the
+         * next extension can compile them again without going back to the base's entries. */
+        ExclusionSet *base;
+        SettingExclusion *delta;
+        size_t n_delta;
 };
 
 static void path_index_done(PathIndex *x) {
@@ -83,6 +90,12 @@ static ExclusionSet *exclusion_set_free(ExclusionSet *s) {
         for (size_t i = 0; i < s->n_wild_names; i++)
                 free(s->wild_names[i].pattern);
         free(s->wild_names);
+        for (size_t i = 0; i < s->n_delta; i++) {
+                free(s->delta[i].type);
+                free(s->delta[i].value);
+        }
+        free(s->delta);
+        exclusion_set_unref(s->base);
         return mfree(s);
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(ExclusionSet *, exclusion_set_free);
@@ -301,19 +314,10 @@ static int set_add(ExclusionSet *s, const SettingExclusion *e) {
         return 0;
 }
 
-int exclusion_set_new(const SettingExclusion *items, size_t n, ExclusionSet **ret) {
-        _cleanup_(exclusion_set_freep) ExclusionSet *s = NULL;
+/* Compiles items[0..n) into s, counting the entries by scopes; returns how many were left out
+ * wholly or in part, or -ENOMEM. The caller seals s once everything is in. */
+static int set_add_all(ExclusionSet *s, const SettingExclusion *items, size_t n) {
         int left_out = 0;
-
-        if (n > EXCLUSION_SET_MAX)
-                return -E2BIG;
-        if (n > 0 && !items)
-                return -EINVAL;
-
-        s = calloc(1, sizeof(ExclusionSet));
-        if (!s)
-                return -ENOMEM;
-        s->n_ref = 1;
 
         for (size_t i = 0; i < n; i++) {
                 int r = set_add(s, &items[i]);
@@ -325,12 +329,99 @@ int exclusion_set_new(const SettingExclusion *items, size_t n, ExclusionSet **re
                 if (r == 0 || (unsigned) r != (items[i].scopes & SCOPES_ALL))
                         left_out++;
         }
+        return left_out;
+}
 
+static void set_seal(ExclusionSet *s) {
         path_index_seal(&s->paths);
         path_index_seal(&s->process_paths);
+}
 
+int exclusion_set_new(const SettingExclusion *items, size_t n, ExclusionSet **ret) {
+        _cleanup_(exclusion_set_freep) ExclusionSet *s = NULL;
+        int left_out;
+
+        if (n > EXCLUSION_SET_MAX)
+                return -E2BIG;
+        if (n > 0 && !items)
+                return -EINVAL;
+
+        s = calloc(1, sizeof(ExclusionSet));
+        if (!s)
+                return -ENOMEM;
+        s->n_ref = 1;
+        left_out = set_add_all(s, items, n);
+        if (left_out < 0)
+                return left_out;
+        set_seal(s);
         *ret = TAKE_PTR(s);
         return left_out;
+}
+
+/* Appends deep copies of items[0..n) to s->delta. */
+static int delta_append(ExclusionSet *s, const SettingExclusion *items, size_t n) {
+        SettingExclusion *d = reallocarray(s->delta, s->n_delta + n ?: 1, sizeof(*d));
+
+        if (!d)
+                return -ENOMEM;
+        s->delta = d;
+        for (size_t i = 0; i < n; i++) {
+                d[s->n_delta] = (SettingExclusion) {
+                        .type = items[i].type ? strdup(items[i].type) : NULL,
+                        .value = items[i].value ? strdup(items[i].value) : NULL,
+                        .is_directory = items[i].is_directory,
+                        .scopes = items[i].scopes,
+                };
+                /* Counted before the check, so that the free releases what was copied. */
+                s->n_delta++;
+                if ((items[i].type && !d[s->n_delta - 1].type) ||
+                    (items[i].value && !d[s->n_delta - 1].value))
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+int exclusion_set_extend(ExclusionSet *s, const SettingExclusion *items, size_t n,
+                         ExclusionSet **ret) {
+        _cleanup_(exclusion_set_freep) ExclusionSet *x = NULL;
+        ExclusionSet *base = s->base ?: s;
+        size_t n_base = 0;
+        int r, left_out = 0;
+
+        for (unsigned m = 1; m <= SCOPES_ALL; m++)
+                n_base += base->n_by_scopes[m];
+        if (n > 0 && !items)
+                return -EINVAL;
+        if (n_base + s->n_delta + n > EXCLUSION_SET_MAX)
+                return -E2BIG;
+
+        x = calloc(1, sizeof(ExclusionSet));
+        if (!x)
+                return -ENOMEM;
+        x->n_ref = 1;
+        x->base = exclusion_set_ref(base);
+        /* One level only: an extension of an extension starts again from its base, so a
+         * lookup never costs more than two. */
+        r = delta_append(x, s->delta, s->n_delta);
+        if (r >= 0)
+                r = delta_append(x, items, n);
+        if (r < 0)
+                return r;
+        /* What s left out was counted when s was made: count the new items only. */
+        r = set_add_all(x, x->delta, s->n_delta);
+        if (r >= 0)
+                r = left_out = set_add_all(x, x->delta + s->n_delta, n);
+        if (r < 0)
+                return r;
+        set_seal(x);
+        for (unsigned m = 1; m <= SCOPES_ALL; m++)
+                x->n_by_scopes[m] += base->n_by_scopes[m];
+        *ret = TAKE_PTR(x);
+        return left_out;
+}
+
+size_t exclusion_set_extension_size(const ExclusionSet *s) {
+        return s ? s->n_delta : 0;
 }
 
 /* ---- matching: no allocation, no locks, no system calls ---- */
@@ -462,13 +553,18 @@ static bool match_extension(const ExclusionSet *s, unsigned scope, const char *p
         return false;
 }
 
+/* Every question is "does any entry match": an extension answers yes when it or its base
+ * does. */
 bool exclusion_set_match_file(const ExclusionSet *s, unsigned scope, const char *path) {
         size_t len = path_length(path);
 
         if (!s || len == 0)
                 return false;
-        return path_index_match(&s->paths, scope, path, len, false) ||
-               match_extension(s, scope, path, len);
+        for (; s; s = s->base)
+                if (path_index_match(&s->paths, scope, path, len, false) ||
+                    match_extension(s, scope, path, len))
+                        return true;
+        return false;
 }
 
 bool exclusion_set_match_directory(const ExclusionSet *s, unsigned scope, const char *dir) {
@@ -476,7 +572,10 @@ bool exclusion_set_match_directory(const ExclusionSet *s, unsigned scope, const 
 
         if (!s || len == 0)
                 return false;
-        return path_index_match(&s->paths, scope, dir, len, true);
+        for (; s; s = s->base)
+                if (path_index_match(&s->paths, scope, dir, len, true))
+                        return true;
+        return false;
 }
 
 /* Matches the process name name[0..len) against the bare-name entries. */
@@ -500,12 +599,9 @@ static bool match_process_name(const ExclusionSet *s, unsigned scope, const char
         return false;
 }
 
-bool exclusion_set_match_process(const ExclusionSet *s, unsigned scope, const char *name,
-                                 const char *exe_path) {
+static bool match_process_one(const ExclusionSet *s, unsigned scope, const char *name,
+                              const char *exe_path) {
         size_t exe_len = path_length(exe_path);
-
-        if (!s)
-                return false;
 
         if (name) {
                 if (match_process_name(s, scope, name, strlen(name)))
@@ -519,4 +615,12 @@ bool exclusion_set_match_process(const ExclusionSet *s, unsigned scope, const ch
         }
 
         return exe_len > 0 && path_index_match(&s->process_paths, scope, exe_path, exe_len, false);
+}
+
+bool exclusion_set_match_process(const ExclusionSet *s, unsigned scope, const char *name,
+                                 const char *exe_path) {
+        for (; s; s = s->base)
+                if (match_process_one(s, scope, name, exe_path))
+                        return true;
+        return false;
 }

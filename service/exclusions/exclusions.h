@@ -38,6 +38,18 @@ int exclusion_set_new(const SettingExclusion *items, size_t n, ExclusionSet **re
 
 #define EXCLUSION_SET_MAX (1U << 20)
 
+/* A new set (one reference) matching what s matches plus items[0..n), without compiling s's
+ * entries again: it shares s's compiled form (or, when s is itself an extension, its base's)
+ * and compiles only the entries added since that base, which it keeps. A lookup costs at most
+ * two; building costs O(exclusion_set_extension_size(s) + n), so a caller that extends one by
+ * one compiles afresh with exclusion_set_new() once the extension grows past a bound of its
+ * choosing. Returns how many of items were left out (as exclusion_set_new() does), or
+ * -ENOMEM, -EINVAL, -E2BIG; s is not changed. */
+int exclusion_set_extend(ExclusionSet *s, const SettingExclusion *items, size_t n,
+                         ExclusionSet **ret);
+/* How many entries an extension compiled itself (0 for a set made by exclusion_set_new()). */
+size_t exclusion_set_extension_size(const ExclusionSet *s);
+
 /* Reference counting, safe from any thread. Both accept NULL; unref returns NULL. */
 ExclusionSet *exclusion_set_ref(ExclusionSet *s);
 ExclusionSet *exclusion_set_unref(ExclusionSet *s);

@@ -1012,6 +1012,54 @@ START_TEST(test_validate_long) {
 }
 END_TEST
 
+/* An extension matches what its base matches plus its own entries, in every question; an
+ * extension of an extension starts from the same base; the base is not changed. */
+START_TEST(test_extend) {
+        SettingExclusion base_items[] = {
+                entry("excludedPath", "/var/log/", false, EPP),
+                entry("excludedFileExtension", "pdf", false, EPP),
+        };
+        SettingExclusion more[] = {
+                entry("excludedPath", "/srv/*/cache/", false, EPP),
+                entry("excludedFileName", "rsync", false, EPP),
+                entry("excludedPath", "/opt/app", true, GLOBAL),
+        };
+        SettingExclusion bad = entry("excludedPath", "/g/*", false, GLOBAL);
+        _cleanup_(exclusion_set_unrefp) ExclusionSet *base = NULL, *one = NULL, *two = NULL,
+                                                      *three = NULL;
+
+        ck_assert_int_eq(exclusion_set_new(base_items, ELEMENTSOF(base_items), &base), 0);
+        ck_assert_uint_eq(exclusion_set_extension_size(base), 0);
+        ck_assert_int_eq(exclusion_set_extend(base, more, 1, &one), 0);
+        ck_assert_int_eq(exclusion_set_extend(one, more + 1, 2, &two), 0);
+        ck_assert_uint_eq(exclusion_set_extension_size(one), 1);
+        ck_assert_uint_eq(exclusion_set_extension_size(two), 3);
+        ck_assert_uint_eq(exclusion_set_size(two, BOTH), 5);
+        ck_assert_uint_eq(exclusion_set_size(two, GLOBAL), 1);
+
+        /* Base entries, through the extension. */
+        ck_assert(exclusion_set_match_file(two, EPP, "/var/log/a"));
+        ck_assert(exclusion_set_match_file(two, EPP, "/home/a.pdf"));
+        ck_assert(exclusion_set_match_directory(two, EPP, "/var/log"));
+        /* Added entries, each kind of question. */
+        ck_assert(exclusion_set_match_file(two, EPP, "/srv/x/cache/f"));
+        ck_assert(exclusion_set_match_file(one, EPP, "/srv/x/cache/f"));
+        ck_assert(exclusion_set_match_process(two, EPP, "rsync", NULL));
+        ck_assert(!exclusion_set_match_process(one, EPP, "rsync", NULL));
+        ck_assert(exclusion_set_match_directory(two, GLOBAL, "/opt/app"));
+        ck_assert(!exclusion_set_match_directory(two, EPP, "/opt/app"));
+        /* Neither, and the base as it was. */
+        ck_assert(!exclusion_set_match_file(two, BOTH, "/srv/x/other/f"));
+        ck_assert(!exclusion_set_match_file(base, EPP, "/srv/x/cache/f"));
+        ck_assert_uint_eq(exclusion_set_size(base, BOTH), 2);
+
+        /* What cannot be compiled is counted for the new items only. */
+        ck_assert_int_eq(exclusion_set_extend(two, &bad, 1, &three), 1);
+        ck_assert_uint_eq(exclusion_set_size(three, BOTH), 5);
+        ck_assert_int_eq(exclusion_set_extend(base, NULL, 1, &three), -EINVAL);
+}
+END_TEST
+
 static Suite *exclusions_suite(void) {
         Suite *s = suite_create("exclusions");
         TCase *tc = tcase_create("core");
@@ -1029,6 +1077,7 @@ static Suite *exclusions_suite(void) {
         tcase_add_test(tc, test_refcount);
         tcase_add_test(tc, test_threads_share_snapshot);
         tcase_add_test(tc, test_many_entries);
+        tcase_add_test(tc, test_extend);
         tcase_add_test(tc, test_glob_reference);
         tcase_add_loop_test(tc, test_validate_table, 0, ELEMENTSOF(validate_cases));
         tcase_add_test(tc, test_validate_long);
