@@ -10,6 +10,7 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <systemd/sd-id128.h>
 
@@ -19,6 +20,9 @@
 #include "util/strv.h"
 
 #define MANAGED_POLICY_FILE "mdatp_managed.json"
+/* The journal is folded into settings.json once it would grow past this: a whole write (about
+ * 350 kB at 5,000 exclusions) every 800 or so adds, and a start that replays at most this. */
+#define LOCAL_JOURNAL_MAX (64 * 1024)
 #define MANAGED_RELOAD_DELAY_USEC (100 * 1000)
 #define MANAGED_POLL_USEC (2 * 1000 * 1000)
 
@@ -42,10 +46,11 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
                 return -ENOMEM;
         m->managed_path = path_join(m->managed_dir, MANAGED_POLICY_FILE);
         m->local_settings_path = path_join(m->state_dir, "settings.json");
+        m->local_journal_path = path_join(m->state_dir, "settings.json.journal");
         m->log_level_path = path_join(m->state_dir, "log_level");
         m->verdict_cache_path = path_join(m->state_dir, "scan-cache.bin");
-        if (!m->managed_path || !m->local_settings_path || !m->log_level_path ||
-            !m->verdict_cache_path)
+        if (!m->managed_path || !m->local_settings_path || !m->local_journal_path ||
+            !m->log_level_path || !m->verdict_cache_path)
                 return -ENOMEM;
 
         r = settings_new(&m->settings);
@@ -89,6 +94,7 @@ Manager *manager_free(Manager *m) {
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
 
+        exclusion_set_unref(m->exclusions);
         settings_free(m->settings);
         strv_free(m->health_issues);
         free(m->machine_guid);
@@ -96,6 +102,7 @@ Manager *manager_free(Manager *m) {
         free(m->managed_policy_error);
         strv_free(m->managed_policy_warnings);
         free(m->log_level_path);
+        free(m->local_journal_path);
         free(m->local_settings_path);
         free(m->managed_path);
         free(m->managed_dir);
@@ -161,6 +168,19 @@ static int local_settings_load(Manager *m) {
                                m->local_settings_path, error.message ?: strerror(-r));
 }
 
+/* settings.json now holds json[0..size), and with it everything the journal held: the
+ * journal goes, and the next add starts a new one on this file. A journal that cannot be
+ * removed names the old file as its base, so it is ignored at the next start anyway. */
+static void local_journal_reset(Manager *m, const char *json, size_t size) {
+        m->local_settings_hash = settings_text_hash(json, size);
+        m->local_settings_size = size;
+        m->local_journal_size = 0;
+        m->local_journal_usable = true;
+        if (unlink(m->local_journal_path) < 0 && errno != ENOENT)
+                log_warning_errno(negative_errno(), "Failed to remove '%s', ignoring: %m",
+                                  m->local_journal_path);
+}
+
 /* Writes the local layer. A layer too large to be read back at the next start is not written:
  * -E2BIG, with *ret_message (may be NULL) saying so; the caller rolls the change back. */
 static int local_settings_save(Manager *m, char **ret_message) {
@@ -179,7 +199,126 @@ static int local_settings_save(Manager *m, char **ret_message) {
         }
         if (r < 0)
                 return r;
-        return write_file_atomic(m->local_settings_path, json, size, 0600);
+        r = write_file_atomic(m->local_settings_path, json, size, 0600);
+        if (r < 0)
+                return r;
+        local_journal_reset(m, json, size);
+        return 0;
+}
+
+/* Opens the journal for appending; a new one (truncating a stale file) gets the header that
+ * ties it to settings.json as it is, and its directory entry is made durable. */
+static int local_journal_open(Manager *m, int *ret_fd) {
+        _cleanup_free_ char *header = NULL;
+        _cleanup_close_ int fd = -EBADF, dfd = -EBADF;
+        size_t size;
+        int r;
+
+        if (m->local_journal_size > 0) {
+                fd = open(m->local_journal_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return negative_errno();
+                *ret_fd = TAKE_FD(fd);
+                return 0;
+        }
+        r = settings_journal_header(m->local_settings_hash, &header, &size);
+        if (r < 0)
+                return r;
+        fd = open(m->local_journal_path,
+                  O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return negative_errno();
+        r = write_full(fd, header, size);
+        if (r < 0)
+                return r;
+        dfd = open(m->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || fsync(dfd) < 0)
+                return negative_errno();
+        m->local_journal_size = size;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* Records in the journal that e was appended to the local list def: one line, on disk before
+ * this returns. Returns 1 when it was; 0 when settings.json is to be written whole instead
+ * (the journal is at its bound, or the file could come near the size that can be read back:
+ * the whole write then gives the exact answer); a negative errno when the append failed, after
+ * which the journal is not used until the next whole write. */
+static int local_journal_append(Manager *m, const SettingDef *def, const SettingExclusion *e) {
+        _cleanup_free_ char *line = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        size_t len;
+        int r;
+
+        if (!m->local_journal_usable)
+                return 0;
+        r = settings_journal_line(def, e, &line, &len);
+        if (r < 0)
+                return r;
+        /* A line is longer than what its entry adds to settings.json, so the journal's size
+         * bounds the growth of the file once the journal is folded in. */
+        if (m->local_journal_size + len > LOCAL_JOURNAL_MAX ||
+            m->local_settings_size + m->local_journal_size + len > SETTINGS_FILE_MAX_SIZE)
+                return 0;
+        r = local_journal_open(m, &fd);
+        if (r >= 0)
+                r = write_full(fd, line, len);
+        if (r >= 0 && fdatasync(fd) < 0)
+                r = negative_errno();
+        if (r < 0) {
+                /* Perhaps half a line: never append after it. */
+                m->local_journal_usable = false;
+                return r;
+        }
+        m->local_journal_size += len;
+        return 1;
+}
+
+/* At start, after settings.json was read: the exclusions added since it was written, from the
+ * journal that names it as its base. Then settings.json is written whole with them, so that a
+ * line a crash cut short is never followed by a new one. */
+static void local_journal_load(Manager *m) {
+        _cleanup_free_ char *text = NULL, *journal = NULL;
+        size_t size = 0, journal_size = 0, valid = 0;
+        int r;
+
+        r = read_file_full(m->local_settings_path, SETTINGS_FILE_MAX_SIZE, &text, &size);
+        if (r < 0)
+                size = 0;       /* none, or moved aside as unreadable: defaults apply */
+        m->local_settings_hash = settings_text_hash(text ?: "", size);
+        m->local_settings_size = size;
+        m->local_journal_size = 0;
+        m->local_journal_usable = true;
+
+        r = read_file_full(m->local_journal_path, LOCAL_JOURNAL_MAX, &journal, &journal_size);
+        if (r == -ENOENT)
+                return;
+        if (r >= 0)
+                r = settings_journal_replay(m->settings, journal, journal_size,
+                                            m->local_settings_hash, &valid);
+        if (r == -ESTALE)
+                log_debug("Journal '%s' is older than '%s', which holds its entries.",
+                          m->local_journal_path, m->local_settings_path);
+        else if (r < 0)
+                log_warning_errno(r, "Failed to read the journal '%s', ignoring: %m",
+                                  m->local_journal_path);
+        else {
+                log_info("%d exclusion(s) added since '%s' was written read from '%s'.", r,
+                         m->local_settings_path, m->local_journal_path);
+                if (valid < journal_size)
+                        log_warning("The last %zu bytes of '%s' were cut short by a crash, "
+                                    "ignoring.", journal_size - valid, m->local_journal_path);
+        }
+        if (r <= 0) {
+                local_journal_reset(m, text ?: "", size);
+                return;
+        }
+        r = local_settings_save(m, NULL);
+        if (r < 0) {
+                log_error_errno(r, "Failed to write '%s' with the journal's exclusions: %m",
+                                m->local_settings_path);
+                m->local_journal_usable = false;
+        }
 }
 
 /* The outcome for a failed save, after the caller rolled the layer back. */
@@ -480,6 +619,7 @@ int manager_startup(Manager *m) {
                                        m->state_dir);
 
         (void) local_settings_load(m);
+        local_journal_load(m);
         log_level_load(m);
         r = machine_guid_load(m);
         if (r < 0)
@@ -624,8 +764,9 @@ static bool update_settings_changed(char **changed) {
         return false;
 }
 
-/* What depends on settings and is not read afresh each time. */
-void manager_settings_applied(Manager *m, char **changed) {
+/* What depends on settings and is not read afresh each time, once the exclusion set is up to
+ * date. */
+static void settings_fan_out(Manager *m, char **changed) {
         /* Startup arms the timer once everything is loaded. */
         if (m->threats && update_settings_changed(changed))
                 manager_update_schedule(m);
@@ -639,6 +780,11 @@ void manager_settings_applied(Manager *m, char **changed) {
         /* Startup applies once everything is loaded. */
         if (m->threats)
                 manager_rtp_apply(m);
+}
+
+void manager_settings_applied(Manager *m, char **changed) {
+        manager_exclusions_changed(m, changed);
+        settings_fan_out(m, changed);
 }
 
 static int check_local_change(Manager *m, const SettingDef *def) {
@@ -706,7 +852,13 @@ int manager_add_local_exclusion(Manager *m, const SettingDef *def, const Setting
                 return MANAGER_SETTING_INVALID;
         if (effective < 0)
                 return effective;
-        r = local_settings_save(m, ret_message);
+        /* One line in the journal, or, every so often, settings.json whole. */
+        r = local_journal_append(m, def, e);
+        if (r < 0)
+                log_warning_errno(r, "Failed to append to '%s', writing '%s' whole: %m",
+                                  m->local_journal_path, m->local_settings_path);
+        if (r <= 0)
+                r = local_settings_save(m, ret_message);
         if (r < 0) {
                 settings_drop_last_local_exclusion(m->settings, def, was_set);
                 return local_save_failed(m, r);
@@ -715,8 +867,11 @@ int manager_add_local_exclusion(Manager *m, const SettingDef *def, const Setting
         changed = calloc(1, sizeof(char *));
         if (!changed || (effective && strv_extend(&changed, def->name) < 0))
                 return -ENOMEM;
-        if (effective)
-                manager_settings_applied(m, changed);
+        if (effective) {
+                /* The set gains e instead of being compiled again. */
+                manager_exclusions_added(m, e);
+                settings_fan_out(m, changed);
+        }
         *ret_changed = TAKE_PTR(changed);
         return 0;
 }

@@ -65,6 +65,16 @@ struct Manager {
         char *managed_dir;
         char *managed_path;             /* managed_dir/mdatp_managed.json */
         char *local_settings_path;      /* state_dir/settings.json */
+        /* state_dir/settings.json.journal: exclusions added since settings.json was written
+         * (settings.h, settings_journal_*), so that an add writes one line, not every
+         * setting. The hash and size are of settings.json as last written or read; journal
+         * size 0 means there is no journal yet; not usable after a failed append, until the
+         * next whole write. */
+        char *local_journal_path;
+        uint64_t local_settings_hash;
+        size_t local_settings_size;
+        size_t local_journal_size;
+        bool local_journal_usable;
         char *log_level_path;           /* state_dir/log_level */
 
         /* Why the last managed policy load failed, or NULL when it did not: a health issue. */
@@ -74,7 +84,10 @@ struct Manager {
         char *local_settings_error;
 
         char *machine_guid;
-        char **health_issues;           /* as last published, to emit changes exactly */
+        char **health_issues;
+        /* The effective exclusions, compiled when first asked for (manager-exclusions.c) and
+         * extended in place of a recompilation when one is added; NULL until then. */
+        ExclusionSet *exclusions;           /* as last published, to emit changes exactly */
 
         sd_event_source *managed_watch;         /* inotify on managed_dir */
         sd_event_source *managed_poll;          /* while managed_dir does not exist */
@@ -273,8 +286,13 @@ void manager_scans_free(Manager *m);
 /* The most recent finished scan, for health: from memory or the persisted history. */
 const ScanRecord *manager_last_scan(Manager *m);
 
-/* Exclusions (manager-exclusions.c). The effective set for scans and real-time protection. */
+/* Exclusions (manager-exclusions.c). The effective set for scans and real-time protection: a
+ * new reference to the compiled set, compiling it when no set is kept. */
 int manager_exclusion_set(Manager *m, ExclusionSet **ret);
+/* The settings named in changed changed: forgets the kept set when an exclusion list is one. */
+void manager_exclusions_changed(Manager *m, char **changed);
+/* The effective exclusions gained e, and nothing else changed: extends the kept set. */
+void manager_exclusions_added(Manager *m, const SettingExclusion *e);
 /* kind: extension, file, folder, process; scope: epp or global. Outcomes besides 0 and < 0
  * are those of manager_set_setting(), plus: */
 enum {

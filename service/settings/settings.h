@@ -232,3 +232,26 @@ void settings_snapshot_done(SettingsSnapshot *snap);
 /* Names of the defs whose effective value differs between before and s now (NULL-terminated,
  * possibly empty, caller frees with strv_free). */
 int settings_changed_since(const Settings *s, const SettingsSnapshot *before, char ***ret_names);
+
+/* The local exclusion journal (journal.c): one line per exclusion added since the local
+ * settings file was last written, so that an add writes one entry, not every setting. The
+ * caller keeps the file beside the settings file and replaces both by writing the settings
+ * file whole (which makes the journal stale) when the journal grows past a bound. */
+
+/* FNV-1a of a settings file's bytes: what a journal names as its base. */
+uint64_t settings_text_hash(const char *text, size_t size);
+/* The first line of a journal adding to the file whose hash is base. Caller frees *ret. */
+int settings_journal_header(uint64_t base, char **ret, size_t *ret_size);
+/* The line recording that e was appended to the exclusion list def, newline included: a
+ * settings document setting def to [e], so it is never shorter than what e adds to the
+ * settings file. Caller frees *ret. -EINVAL when e does not fit def. */
+int settings_journal_line(const SettingDef *def, const SettingExclusion *e, char **ret,
+                          size_t *ret_size);
+/* Appends the exclusions of journal text[0..size) to the local layer of s, as
+ * settings_add_local_exclusion() does. A last line without its newline or a line that does
+ * not parse (a write cut short) ends the replay. Returns the number of exclusions appended,
+ * with *ret_valid the length of the journal up to the last line applied; -ESTALE when the
+ * journal's base is not base (it adds to another version of the file: ignore it), -EBADMSG
+ * when there is no valid header, -ENOMEM. */
+int settings_journal_replay(Settings *s, const char *text, size_t size, uint64_t base,
+                            size_t *ret_valid);

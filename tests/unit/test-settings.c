@@ -1338,6 +1338,72 @@ START_TEST(test_get_unknown_name_aborts) {
 }
 END_TEST
 
+/* The exclusion journal: lines replay onto the local layer; a torn last line, a garbage line
+ * and what follows it are ignored; a journal of another base is stale. */
+START_TEST(test_journal) {
+        const SettingDef *epp = setting_def_find("antivirusEngine.exclusions");
+        const SettingDef *global = setting_def_find("exclusionSettings.exclusions");
+        SettingExclusion a = { .type = (char *) "excludedPath", .value = (char *) "/srv/a",
+                               .is_directory = true, .scopes = EXCLUSION_SCOPE_EPP };
+        SettingExclusion b = { .type = (char *) "excludedFileExtension",
+                               .value = (char *) "pdf", .scopes = EXCLUSION_SCOPE_EPP };
+        SettingExclusion g = { .type = (char *) "excludedPath", .value = (char *) "/srv/\"q\"",
+                               .scopes = EXCLUSION_SCOPE_GLOBAL };
+        _cleanup_free_ char *header = NULL, *la = NULL, *lb = NULL, *lg = NULL, *text = NULL;
+        size_t hn, an, bn, gn, valid, full;
+        const SettingValue *v;
+        Settings *s = NULL;
+
+        ck_assert_int_eq(settings_journal_header(42, &header, &hn), 0);
+        ck_assert_int_eq(settings_journal_line(epp, &a, &la, &an), 0);
+        ck_assert_int_eq(settings_journal_line(epp, &b, &lb, &bn), 0);
+        ck_assert_int_eq(settings_journal_line(global, &g, &lg, &gn), 0);
+        ck_assert_int_eq(la[an - 1], '\n');
+        ck_assert_ptr_null(memchr(la, '\n', an - 1));
+        ck_assert_int_ge(asprintf(&text, "%s%s%s%s", header, la, lg, lb), 0);
+        full = hn + an + gn + bn;
+
+        /* Whole: three entries, two lists. */
+        ck_assert_int_eq(settings_new(&s), 0);
+        ck_assert_int_eq(settings_journal_replay(s, text, full, 42, &valid), 3);
+        ck_assert_uint_eq(valid, full);
+        v = settings_layer_get(s->local, epp);
+        ck_assert_uint_eq(v->exclusions.n, 2);
+        ck_assert_str_eq(v->exclusions.items[1].value, "pdf");
+        v = settings_layer_get(s->local, global);
+        ck_assert_str_eq(v->exclusions.items[0].value, "/srv/\"q\"");
+        s = settings_free(s);
+
+        /* The last line cut short anywhere, even just before its newline: the first two. */
+        for (size_t cut = full - bn; cut < full; cut++) {
+                ck_assert_int_eq(settings_new(&s), 0);
+                ck_assert_int_eq(settings_journal_replay(s, text, cut, 42, &valid), 2);
+                ck_assert_uint_eq(valid, full - bn);
+                ck_assert_uint_eq(settings_layer_get(s->local, epp)->exclusions.n, 1);
+                s = settings_free(s);
+        }
+
+        /* Garbage where the second line was: nothing from there on. */
+        memset(text + hn + an, 'x', 10);
+        ck_assert_int_eq(settings_new(&s), 0);
+        ck_assert_int_eq(settings_journal_replay(s, text, full, 42, &valid), 1);
+        ck_assert_uint_eq(valid, hn + an);
+        s = settings_free(s);
+
+        /* Another base, no header, a header cut short. */
+        ck_assert_int_eq(settings_new(&s), 0);
+        ck_assert_int_eq(settings_journal_replay(s, text, full, 43, &valid), -ESTALE);
+        ck_assert_int_eq(settings_journal_replay(s, la, an, 42, &valid), -EBADMSG);
+        ck_assert_int_eq(settings_journal_replay(s, header, hn - 1, 42, &valid), -EBADMSG);
+        ck_assert_ptr_null(settings_layer_get(s->local, epp));
+        s = settings_free(s);
+
+        /* A line never shorter than what its entry adds to a file. */
+        ck_assert_uint_gt(an, strlen("{\"$type\":\"excludedPath\",\"path\":\"/srv/a\"}"));
+        ck_assert_uint_ne(settings_text_hash("a", 1), settings_text_hash("b", 1));
+}
+END_TEST
+
 static Suite *settings_suite(void) {
         Suite *s = suite_create("settings");
         TCase *tc = tcase_create("core");
@@ -1345,6 +1411,7 @@ static Suite *settings_suite(void) {
 
         tcase_set_timeout(tc, 60);
         tcase_add_test(tc, test_schema);
+        tcase_add_test(tc, test_journal);
         tcase_add_test(tc, test_bool);
         tcase_add_test(tc, test_int_boundaries);
         tcase_add_test(tc, test_int_numeric_strings);
