@@ -180,6 +180,21 @@ static int markdown(FILE *f) {
                "`epp` only; under `exclusionSettings.exclusions` an entry without `scopes` is `global`.\n"
                "Global entries take no wildcards, no extensions, and process entries need a full\n"
                "path.\n");
+        fprintf(f, "\n## How local settings are kept\n\n"
+               "Local settings live in `settings.json` in the state directory, written whole and\n"
+               "atomically (temporary file, fsync, rename, fsync of the directory) on every `Set`,\n"
+               "`Reset` and exclusion removal. An exclusion `Add` (`mdatp exclusion ... add`) instead\n"
+               "appends one line, its entry, to `settings.json.journal` beside it and syncs it\n"
+               "before replying: a reply still means the change is applied and survives a restart\n"
+               "or a crash, and an add costs the same at 10 exclusions as at 10,000. Writes are not\n"
+               "coalesced, because a reply that came before its write could be lost. The journal\n"
+               "names the `settings.json` it adds to (by a hash of its bytes), so after a whole\n"
+               "write an old journal is never replayed; a last line cut short by a crash is\n"
+               "ignored (that add was never answered). The journal is folded into `settings.json`\n"
+               "at each start and whenever it would pass 64 KiB. The journal's size bounds what it\n"
+               "adds to the file, so the one limit keeps its meaning: local settings never grow\n"
+               "past what can be read back at the next start (1 MiB, about 10,000 exclusions); an\n"
+               "add past it is refused and nothing changes.\n");
         return 0;
 }
 
