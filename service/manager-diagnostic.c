@@ -29,17 +29,18 @@ typedef struct TextBuf {
         FILE *f;
 } TextBuf;
 
-static int text_open(TextBuf *t) {
-        *t = (TextBuf) {};
-        t->f = open_memstream(&t->data, &t->size);
-        return t->f ? 0 : -ENOMEM;
-}
-
 static void text_done(TextBuf *t) {
         if (t->f)
                 (void) fclose(t->f);
         free(t->data);
         *t = (TextBuf) {};
+}
+
+/* Opens t for writing; what t held before (a previous entry's text) is freed first. */
+static int text_open(TextBuf *t) {
+        text_done(t);
+        t->f = open_memstream(&t->data, &t->size);
+        return t->f ? 0 : -ENOMEM;
 }
 
 /* Closes the stream and adds what it holds as the entry name. */
