@@ -39,6 +39,7 @@ static const struct {
         { "FilesScanned", SD_BUS_TYPE_UINT64, offsetof(ScanInfo, files_scanned) },
         { "BytesScanned", SD_BUS_TYPE_UINT64, offsetof(ScanInfo, bytes_scanned) },
         { "ThreatsFound", SD_BUS_TYPE_UINT64, offsetof(ScanInfo, threats_found) },
+        { "ThreatsFailed", SD_BUS_TYPE_UINT64, offsetof(ScanInfo, threats_failed) },
         { "Progress", SD_BUS_TYPE_DOUBLE, offsetof(ScanInfo, progress) },
         { "StartTime", SD_BUS_TYPE_UINT64, offsetof(ScanInfo, start_time) },
         { "EndTime", SD_BUS_TYPE_UINT64, offsetof(ScanInfo, end_time) },
@@ -185,10 +186,17 @@ int scan_capitalize(const char *word, char **ret) {
 
 int scan_format_summary(const ScanInfo *info, char **ret) {
         bool cancelled = info->state && streq(info->state, "cancelled");
+        _cleanup_free_ char *failed = NULL;
 
-        if (asprintf(ret, "%s\n\t%" PRIu64 " file(s) scanned\n\t%" PRIu64 " threat(s) detected\n",
+        /* Detections the daemon could not record or remediate yet are never hidden in a plain
+         * "finished". */
+        if (info->threats_failed > 0 &&
+            asprintf(&failed, "\t%" PRIu64 " threat(s) not yet recorded or remediated; the "
+                     "daemon retries (see 'mdatp health')\n", info->threats_failed) < 0)
+                return -ENOMEM;
+        if (asprintf(ret, "%s\n\t%" PRIu64 " file(s) scanned\n\t%" PRIu64 " threat(s) detected\n%s",
                      cancelled ? "Scan was cancelled" : "Scan has finished", info->files_scanned,
-                     info->threats_found) < 0)
+                     info->threats_found, failed ?: "") < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -222,6 +230,8 @@ static int scan_json_members(yajl_gen g, const ScanInfo *info, bool with_bytes) 
                 r = format_json_pair_uint(g, "bytesScanned", info->bytes_scanned);
         if (r >= 0)
                 r = format_json_pair_uint(g, "threatsFound", info->threats_found);
+        if (r >= 0 && info->threats_failed > 0)
+                r = format_json_pair_uint(g, "threatsFailed", info->threats_failed);
         if (r >= 0)
                 r = format_json_pair_date(g, "startTime", info->start_time);
         if (r >= 0)

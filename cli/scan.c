@@ -56,7 +56,8 @@ static int scan_start(sd_bus *bus, const ScanRequest *req, char **ret_path) {
 }
 
 /* Prints how the scan ended and returns the command's result: 0 when it succeeded (threats or
- * not), < 0 with exit status 1 when it was cancelled or failed. */
+ * not) and every threat was recorded and remediated as the policy asks, < 0 with exit status 1
+ * when it was cancelled or failed, or some threats wait to be recorded or remediated. */
 static int scan_report(const ScanInfo *info, bool json) {
         _cleanup_free_ char *out = NULL;
         bool cancelled = streq_ptr(info->state, "cancelled");
@@ -74,6 +75,10 @@ static int scan_report(const ScanInfo *info, bool json) {
         if (out)
                 printf("%s%s", out, json ? "\n" : "");
 
+        if (succeeded && info->threats_failed > 0)
+                return report_error(CLI_EXIT_FAILURE, -EIO, "%" PRIu64 " of the threats found "
+                                    "could not be recorded or remediated yet: %s",
+                                    info->threats_failed, "see 'mdatp health'");
         if (succeeded)
                 return 0;
         if (cancelled)

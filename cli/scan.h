@@ -37,6 +37,7 @@ typedef struct ScanInfo {
         uint64_t files_scanned;
         uint64_t bytes_scanned;
         uint64_t threats_found;
+        uint64_t threats_failed;        /* not recorded or remediated when the scan ended */
         double progress;                /* 0..1 once known, < 0 before */
         uint64_t start_time;            /* µs since the epoch; 0: unknown */
         uint64_t end_time;              /* µs since the epoch; 0 while running */

@@ -125,6 +125,12 @@ START_TEST(test_scan_summary) {
         ck_assert_str_eq(a, "Scan has finished\n\t1234 file(s) scanned\n\t2 threat(s) detected\n");
         ck_assert_int_eq(scan_format_summary(&cancelled, &b), 0);
         ck_assert_str_eq(b, "Scan was cancelled\n\t1234 file(s) scanned\n\t2 threat(s) detected\n");
+        free(a);
+        ok.threats_failed = 2;
+        ck_assert_int_eq(scan_format_summary(&ok, &a), 0);
+        ck_assert_str_eq(a, "Scan has finished\n\t1234 file(s) scanned\n\t2 threat(s) detected\n"
+                         "\t2 threat(s) not yet recorded or remediated; the daemon retries (see "
+                         "'mdatp health')\n");
 }
 END_TEST
 

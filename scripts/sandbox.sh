@@ -15,7 +15,9 @@
 #
 # Environment: TMPDIR (where the sandbox directory, and the tmpfs under it, go; default /tmp:
 # scripts/test.sh points it at a root it excludes in an installed mdatpd),
-# MDATP_BUILD_DIR (default: build/ in the source tree), MDATP_MANAGED_DIR (the
+# MDATP_BUILD_DIR (default: build/ in the source tree), MDATP_SANDBOX_STATE_SIZE (when set, the
+# daemon's state directory is a tmpfs of that size, e.g. "16m", that a test can fill up),
+# MDATP_MANAGED_DIR (the
 # managed policy directory; default a temp dir), MDATP_RTP_MOUNTS (default: a tmpfs the sandbox
 # mounts at $MDATP_SANDBOX_DIR/rtp, so real-time protection never watches the whole machine;
 # tests write the files they want watched there), MDATP_SCAN_QUICK_PATHS and
@@ -37,7 +39,7 @@ while [ $# -gt 0 ]; do
         case "$1" in
         --keep) keep=1; shift ;;
         --) shift; break ;;
-        -h|--help) sed -n '3,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '3,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "sandbox.sh: unknown option '$1'; usage: sandbox.sh [--keep] -- COMMAND" >&2; exit 2 ;;
         esac
 done
@@ -87,7 +89,7 @@ cat >"$dir/bus.conf" <<XML
 </busconfig>
 XML
 
-bus_pid= polkit_pid= supervisor_pid= rtp_mount=
+bus_pid= polkit_pid= supervisor_pid= rtp_mount= state_mount=
 teardown() {
         local rc=$?
         set +e
@@ -101,6 +103,7 @@ teardown() {
                 wait "$pid" 2>/dev/null
         done
         [ -n "$rtp_mount" ] && umount -l "$rtp_mount"
+        [ -n "$state_mount" ] && umount -l "$state_mount"
         if [ "$rc" = 0 ] && [ -s "$dir/mdatpd.status" ] && [ "$(cat "$dir/mdatpd.status")" != 0 ]; then
                 echo "sandbox.sh: mdatpd exited with status $(cat "$dir/mdatpd.status") at shutdown; its log ends:" >&2
                 tail -n 40 "$dir/mdatpd.log" >&2
@@ -152,6 +155,11 @@ if [ -z "${MDATP_RTP_MOUNTS:-}" ]; then
         MDATP_RTP_MOUNTS="$dir/rtp"
 fi
 export MDATP_RTP_MOUNTS
+if [ -n "${MDATP_SANDBOX_STATE_SIZE:-}" ]; then
+        mount -t tmpfs -o "size=$MDATP_SANDBOX_STATE_SIZE,mode=0755" mdatp-sandbox-state "$dir/state" ||
+                die "cannot mount a tmpfs of $MDATP_SANDBOX_STATE_SIZE at $dir/state"
+        state_mount="$dir/state"
+fi
 # The daemon's self-check proves its marks against the mount namespace the tests act from (ours;
 # PID 1 may be another namespace, or out of reach, on a build machine). A test may name another.
 export MDATP_RTP_SELF_CHECK_PID="${MDATP_RTP_SELF_CHECK_PID:-$$}"

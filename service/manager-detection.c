@@ -9,12 +9,20 @@
 #include <limits.h>
 #include <unistd.h>
 #include <string.h>
+#include <time.h>
 
 #include "bus/bus.h"
 #include "config.h"
 #include "definitions-config.h"
 #include "manager.h"
 #include "util/strv.h"
+
+static uint64_t detection_time_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
 
 /* FNV-1a over s, seeded with seed. */
 static uint64_t hash64_string(const char *s, uint64_t seed) {
@@ -169,19 +177,54 @@ static const Threat *threat_seen_before(Manager *m, const ScanDetection *d) {
 }
 
 /* Remediation by the enforcement level and the type's policy; a failure leaves the threat
- * active in the history, with the reason in the log. */
-static void threat_remediate(Manager *m, const Threat *t) {
-        _cleanup_free_ char *id = NULL, *why = NULL;
+ * active in the history, with the reason in the log, and one for lack of space waits to be
+ * tried again. Returns 0 or MANAGER_DETECTION_PENDING. */
+static int threat_remediate(Manager *m, const Threat *t) {
+        _cleanup_free_ char *id = NULL;
+        int r;
 
         if (!manager_threat_should_quarantine(m, t))
-                return;
+                return 0;
         id = strdup(t->id);
-        if (id && manager_threat_quarantine(m, id, &why) > 0)
-                log_warning("Threat %s stays active: %s.", id, why ?: "not quarantined");
+        if (!id)
+                return -ENOMEM;
+        r = manager_threat_remediate(m, id);
+        return r == MANAGER_DETECTION_PENDING ? r : 0;
+}
+
+int manager_threat_recorded(Manager *m, const char *id) {
+        const Threat *t = threat_store_get(m->threats, id);
+
+        if (!t)
+                return 0;
+        log_warning("Threat '%s' (%s) found in '%s'%s%s%s by %s scan, %s.", t->name, t->type,
+                    t->path, t->member ? " (archive member '" : "", t->member ?: "",
+                    t->member ? "')" : "", threat_source_to_string(t->source),
+                    threat_status_to_string(t->status));
+        (void) bus_threat_emit_detected(m, t);
+        return threat_remediate(m, t);
+}
+
+/* A detection seen before: the record follows the policy, then remediation. */
+static int threat_found_again(Manager *m, const Threat *t, const ScanDetection *d) {
+        ThreatStatus now = detection_status(m, d);
+        _cleanup_free_ char *id = strdup(t->id);
+
+        if (!id)
+                return -ENOMEM;
+        log_info("Threat '%s' in '%s' found again (%s).", t->name, t->path, t->id);
+        /* The policy may have changed since (a name no longer allowed, a type now blocked): the
+         * record follows it before remediation. */
+        if (now != t->status &&
+            threat_store_set_status(m->threats, id, now, "policy changed") >= 0)
+                t = threat_store_get(m->threats, id);
+        (void) bus_threat_emit_detected(m, t);
+        return threat_remediate(m, t);
 }
 
 int manager_threat_detected(Manager *m, const ScanDetection *d, const char *source) {
         const Threat *t;
+        ThreatRecordInput in;
         int r;
 
         if (manager_threat_restored_recently(m, d->path, d->dev, d->ino)) {
@@ -190,42 +233,35 @@ int manager_threat_detected(Manager *m, const ScanDetection *d, const char *sour
                 return 0;
         }
         t = threat_seen_before(m, d);
-        if (t) {
-                ThreatStatus now = detection_status(m, d);
-                _cleanup_free_ char *id = strdup(t->id);
+        if (t)
+                return threat_found_again(m, t, d);
 
-                log_info("Threat '%s' in '%s' found again (%s).", t->name, t->path, t->id);
-                /* The policy may have changed since (a name no longer allowed, a type now
-                 * blocked): the record follows it before remediation. */
-                if (id && now != t->status &&
-                    threat_store_set_status(m->threats, id, now, "policy changed") >= 0)
-                        t = threat_store_get(m->threats, id);
-                (void) bus_threat_emit_detected(m, t);
-                threat_remediate(m, t);
-                return 0;
-        }
-
-        r = threat_store_record(m->threats, &(ThreatRecordInput) {
-                                        .name = d->threat_name,
-                                        .type = d->threat_type,
-                                        .path = d->path,
-                                        .member = d->member,
-                                        .sha256 = d->sha256,
-                                        .has_identity = d->ino != 0,
-                                        .dev = d->dev,
-                                        .ino = d->ino,
-                                        .source = threat_source_from_string(source),
-                                        .status = detection_status(m, d),
-                                }, &t);
-        if (r < 0)
+        in = (ThreatRecordInput) {
+                .name = d->threat_name,
+                .type = d->threat_type,
+                .path = d->path,
+                .member = d->member,
+                .sha256 = d->sha256,
+                .has_identity = d->ino != 0,
+                .dev = d->dev,
+                .ino = d->ino,
+                .source = threat_source_from_string(source),
+                .status = detection_status(m, d),
+        };
+        r = threat_store_record(m->threats, &in, &t);
+        if (IN_SET(r, -EINVAL, -ENAMETOOLONG))
+                /* The detection itself cannot be recorded, now or later. */
                 return log_error_errno(r, "Threat '%s' found in '%s' could not be recorded: %m",
                                        d->threat_name, d->path);
-        log_warning("Threat '%s' (%s) found in '%s'%s%s%s by %s scan, %s.", t->name, t->type,
-                    t->path, t->member ? " (archive member '" : "", t->member ?: "",
-                    t->member ? "')" : "", source, threat_status_to_string(t->status));
-        (void) bus_threat_emit_detected(m, t);
-        threat_remediate(m, t);
-        return 0;
+        if (r < 0) {
+                /* The disk (or the history) refuses it for now: it waits in memory, with its
+                 * detection time, and its file stays where it is until it is recorded. */
+                in.detected = detection_time_usec();
+                (void) manager_pending_record(m, &in, r);
+                return MANAGER_DETECTION_PENDING;
+        }
+        manager_pending_wrote(m);
+        return manager_threat_recorded(m, t->id);
 }
 
 /* scanAfterDefinitionUpdate: in real_time mode, the executables of running processes are

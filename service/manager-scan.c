@@ -99,7 +99,10 @@ static int scan_progress_handler(sd_event_source *src, uint64_t usec, void *user
 static void scan_on_detection(const ScanDetection *d, void *userdata) {
         ManagerScan *s = userdata;
 
-        (void) manager_threat_detected(s->manager, d, "on_demand");
+        /* What could not be recorded or remediated now waits to be retried; the scan's result
+         * says how much, so that it never reads as plain success. */
+        if (manager_threat_detected(s->manager, d, "on_demand") == MANAGER_DETECTION_PENDING)
+                s->threats_failed++;
 }
 
 /* Keeps the objects of the last few finished scans; older ones live on in the history. */
@@ -138,9 +141,8 @@ static void scan_finish(ManagerScan *s, ScanState state) {
                 .files_scanned = s->counters.files_scanned + s->counters.files_cached,
                 .threats_found = s->counters.threats_found,
         };
-        r = scan_history_put(&m->scan_history, &rec);
-        if (r < 0)
-                log_warning_errno(r, "Failed to save the scan history: %m");
+        /* A failed save keeps the entry in memory; it is written when the disk lets it. */
+        manager_pending_scan_history(m, scan_history_put(&m->scan_history, &rec));
         if (m->verdict_cache && m->verdict_cache_path) {
                 r = verdict_cache_save(m->verdict_cache, m->verdict_cache_path);
                 if (r < 0)
@@ -148,10 +150,11 @@ static void scan_finish(ManagerScan *s, ScanState state) {
         }
 
         log_info("Scan %u (%s) %s: %" PRIu64 " file(s) scanned, %" PRIu64 " from cache, %"
-                 PRIu64 " failed, %" PRIu64 " threat(s).",
+                 PRIu64 " failed, %" PRIu64 " threat(s), %" PRIu64 " not yet recorded or "
+                 "remediated.",
                  s->id, scan_kind_to_string(s->kind), scan_state_to_string(state),
                  s->counters.files_scanned, s->counters.files_cached, s->counters.files_failed,
-                 s->counters.threats_found);
+                 s->counters.threats_found, s->threats_failed);
         (void) bus_scan_emit_finished(m, s);
         scans_trim(m);
 }
@@ -320,11 +323,10 @@ int manager_scan_start(Manager *m, ScanKind kind, char * const *paths, bool igno
 
         /* Recorded as running now: a daemon killed mid-scan shows it failed, and never reuses
          * its id. */
-        r = scan_history_put(&m->scan_history, &(ScanRecord) {
-                                     .id = s->id, .kind = kind, .state = SCAN_STATE_RUNNING,
-                                     .start_usec = s->start_usec });
-        if (r < 0)
-                log_warning_errno(r, "Failed to save the scan history: %m");
+        manager_pending_scan_history(m, scan_history_put(&m->scan_history, &(ScanRecord) {
+                                                     .id = s->id, .kind = kind,
+                                                     .state = SCAN_STATE_RUNNING,
+                                                     .start_usec = s->start_usec }));
         s->next = m->scans;
         m->scans = s;
         m->running_scan = s;

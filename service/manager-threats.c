@@ -106,7 +106,9 @@ static bool threat_identity_known(const Threat *t) {
         return (t->has_identity && t->status != THREAT_STATUS_RESTORED) || !isempty(t->sha256);
 }
 
-int manager_threat_quarantine(Manager *m, const char *id, char **ret_message) {
+/* manager_threat_quarantine(), and when ret_error is not NULL the error behind a refusal (or
+ * behind a history that could not follow), 0 without one. */
+static int threat_quarantine(Manager *m, const char *id, char **ret_message, int *ret_error) {
         _cleanup_free_ char *what = NULL, *detail = NULL;
         const char *path;
         const QuarantineEntry *e;
@@ -146,6 +148,8 @@ int manager_threat_quarantine(Manager *m, const char *id, char **ret_message) {
                                          .expected_dev = t->dev,
                                          .expected_ino = t->ino,
                                  }, &e);
+        if (ret_error)
+                *ret_error = MIN(r, 0);
         if (r < 0) {
                 if (asprintf(&what, "'%s' could not be quarantined", path) < 0)
                         return -ENOMEM;
@@ -156,12 +160,61 @@ int manager_threat_quarantine(Manager *m, const char *id, char **ret_message) {
             asprintf(&detail, "%u other hard link(s) to the file remain", e->other_links) < 0)
                 detail = NULL;
         r = threat_store_set_status(m->threats, t->id, THREAT_STATUS_QUARANTINED, detail);
-        if (r < 0)
-                /* The file is safe in the quarantine; the next start catches the history up. */
+        if (r < 0) {
+                /* The file is safe in the quarantine; the history follows when the disk lets
+                 * it (manager_threat_remediate() catches it up), or at the next start. */
                 log_error_errno(r, "Threat %s quarantined, but its history could not be saved: %m",
                                 id);
+                (void) manager_pending_remediation(m, e->id, r, "its quarantine is not recorded "
+                                                   "in the history");
+        } else
+                manager_pending_wrote(m);
         log_info("Threat %s '%s': '%s' quarantined%s%s.", e->id, e->threat_name, path,
                    detail ? "; " : "", detail ?: "");
+        return 0;
+}
+
+int manager_threat_quarantine(Manager *m, const char *id, char **ret_message) {
+        return threat_quarantine(m, id, ret_message, NULL);
+}
+
+/* Failures that say nothing about the file, only about the disk or memory right now. */
+static bool quarantine_error_is_transient(int r) {
+        return IN_SET(r, -ENOSPC, -EDQUOT, -EIO, -EROFS, -ENOMEM, -EAGAIN, -ENOBUFS, -EINTR);
+}
+
+int manager_threat_remediate(Manager *m, const char *id) {
+        _cleanup_free_ char *why = NULL;
+        const Threat *t = threat_store_get(m->threats, id);
+        int r, error = 0;
+
+        if (!t)
+                return 0;       /* pruned meanwhile */
+        if (m->quarantine && quarantine_store_get(m->quarantine, t->id)) {
+                /* In the quarantine already: only the history has to follow. */
+                if (t->status == THREAT_STATUS_QUARANTINED)
+                        return 0;
+                r = threat_store_set_status(m->threats, t->id, THREAT_STATUS_QUARANTINED,
+                                            "recorded late: the disk was full");
+                if (r < 0)
+                        return manager_pending_remediation(m, t->id, r, "its quarantine is not "
+                                                           "recorded in the history") < 0 ?
+                                       0 : MANAGER_DETECTION_PENDING;
+                return 0;
+        }
+        if (!manager_threat_should_quarantine(m, t))
+                return 0;
+        /* The quarantine checks that the name still refers to the detected inode with the
+         * detected content before it takes anything. */
+        r = threat_quarantine(m, t->id, &why, &error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 0;
+        if (error < 0 && quarantine_error_is_transient(error))
+                return manager_pending_remediation(m, id, error, why) < 0 ?
+                               0 : MANAGER_DETECTION_PENDING;
+        log_warning("Threat %s stays active: %s.", id, why ?: "not quarantined");
         return 0;
 }
 

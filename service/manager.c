@@ -75,6 +75,7 @@ Manager *manager_free(Manager *m) {
         manager_update_free(m);
         manager_scans_free(m);
         scan_history_done(&m->scan_history);
+        manager_pending_free(m);
         manager_threats_free(m);
         threat_store_free(m->threats);
         verdict_cache_free(m->verdict_cache);
@@ -741,6 +742,7 @@ static int local_change(Manager *m, const SettingDef *def, const SettingValue *v
                 return local_save_failed(m, r);
         }
 
+        manager_pending_wrote(m);      /* the disk takes writes again */
         r = settings_changed_since(m->settings, &before, ret_changed);
         if (r >= 0 && *ret_changed)
                 manager_settings_applied(m, *ret_changed);
@@ -967,6 +969,9 @@ int manager_health_issues(Manager *m, char ***ret) {
                 if (r < 0)
                         return r;
         }
+        r = manager_pending_health(m, &issues);
+        if (r < 0)
+                return r;
         level = settings_get_string(m->settings, "antivirusEngine.enforcementLevel");
         if (m->rtp_error && level && !streq(level, "on_demand")) {
                 _cleanup_free_ char *s = NULL;

@@ -46,11 +46,19 @@ struct ManagerScan {
         ScanCounters counters;          /* as last published */
         uint64_t start_usec, end_usec;
         char *error;
+        /* Detections not recorded, or not remediated as the policy asks, by the time the scan
+         * ended (the disk was full, ...): they wait in manager-pending.c. */
+        uint64_t threats_failed;
         ScanJob *job;                   /* while running */
         sd_event_source *job_source;
         sd_event_source *progress_timer;
         char *object_path;
 };
+
+/* A threat waiting to be quarantined (or its quarantine to be recorded) again. */
+typedef struct PendingRemediation {
+        char id[THREAT_ID_LENGTH + 1];
+} PendingRemediation;
 
 /* How many finished scans keep their D-Bus object (the history keeps more). */
 #define MANAGER_SCANS_KEPT 16
@@ -132,6 +140,17 @@ struct Manager {
         RestoredFile *restored;         /* files restored lately, left alone until they expire */
         size_t n_restored;
         sd_event_source *retention_timer;
+
+        /* What the state directory could not take yet (manager-pending.c). */
+        ThreatBacklog *pending_records; /* detections the history could not record */
+        int pending_record_error;       /* why, for health */
+        PendingRemediation *pending_remediations;
+        size_t n_pending_remediations;
+        uint64_t pending_remediations_dropped;
+        int pending_remediation_error;
+        int scan_history_error;         /* < 0: the scan history in memory is not saved */
+        sd_event_source *pending_timer;
+        uint64_t pending_backoff_usec;  /* 0: nothing failed since the last success */
 
         /* Real-time protection (manager-rtp.c). */
         Rtp *rtp;                       /* NULL while off or failed */
@@ -217,8 +236,33 @@ bool manager_update_overdue(Manager *m);
 const char *manager_definitions_status(Manager *m);
 
 /* Records a detection in the threat history, tells clients and remediates by the enforcement
- * level and the threat's policy. */
+ * level and the threat's policy. Returns 0, or MANAGER_DETECTION_PENDING when the record or the
+ * remediation could not be written for now (a full disk): it waits in manager-pending.c, and
+ * health says so. */
 int manager_threat_detected(Manager *m, const ScanDetection *d, const char *source);
+enum {
+        MANAGER_DETECTION_PENDING = 300,
+};
+/* A record just made (after waiting): tells clients, logs and remediates as
+ * manager_threat_detected() would have. Returns 0 or MANAGER_DETECTION_PENDING. */
+int manager_threat_recorded(Manager *m, const char *id);
+/* Quarantines the threat with this id if the policy says so and it still is active (or records
+ * a quarantine the history missed). A transient failure (no space, I/O error) puts it in
+ * the pending list: returns MANAGER_DETECTION_PENDING; otherwise 0 (done, not needed, or
+ * impossible: then the threat stays active and the log says why). */
+int manager_threat_remediate(Manager *m, const char *id);
+
+/* Writes that wait for the disk (manager-pending.c). Each keeps what failed (bounded), retries on
+ * a timer with backoff and reports itself in health until it is written. error: why it failed. */
+int manager_pending_record(Manager *m, const ThreatRecordInput *in, int error);
+int manager_pending_remediation(Manager *m, const char *id, int error, const char *why);
+/* The result of a scan history save: a failure waits, a success is like manager_pending_wrote(). */
+void manager_pending_scan_history(Manager *m, int error);
+/* A write to the state directory succeeded: whatever waits is tried again soon. */
+void manager_pending_wrote(Manager *m);
+/* Appends a sentence per kind of waiting write to *issues. */
+int manager_pending_health(Manager *m, char ***issues);
+void manager_pending_free(Manager *m);
 
 /* Threat handling (manager-threats.c). Outcomes besides 0 and < 0 (*ret_message says more): */
 enum {

@@ -269,6 +269,8 @@ static int scan_property_get(sd_bus *bus, const char *path, const char *interfac
                 return sd_bus_message_append(reply, "t", s->counters.bytes_scanned);
         if (streq(property, "ThreatsFound"))
                 return sd_bus_message_append(reply, "t", s->counters.threats_found);
+        if (streq(property, "ThreatsFailed"))
+                return sd_bus_message_append(reply, "t", s->threats_failed);
         if (streq(property, "FilesCached"))
                 return sd_bus_message_append(reply, "t", s->counters.files_cached);
         if (streq(property, "FilesFailed"))
@@ -308,6 +310,7 @@ const sd_bus_vtable bus_scan_vtable[] = {
         SCAN_PROP("FilesScanned", "t", SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SCAN_PROP("BytesScanned", "t", SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SCAN_PROP("ThreatsFound", "t", SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SCAN_PROP("ThreatsFailed", "t", SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SCAN_PROP("FilesCached", "t", SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SCAN_PROP("FilesFailed", "t", SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SCAN_PROP("Progress", "d", SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -353,7 +356,8 @@ int bus_scan_emit_changed(Manager *m, ManagerScan *s, char **properties) {
 }
 
 int bus_scan_emit_finished(Manager *m, ManagerScan *s) {
-        static const char * const props[] = { "State", "EndTime", "Error", "Progress", NULL };
+        static const char * const props[] = { "State", "EndTime", "Error", "Progress",
+                                              "ThreatsFailed", NULL };
         int r;
 
         if (!m->bus)

@@ -80,7 +80,7 @@ int scan_history_load(ScanHistory *h, const char *path) {
         return 0;
 }
 
-static int scan_history_save(const ScanHistory *h) {
+int scan_history_save(const ScanHistory *h) {
         yajl_gen g = yajl_gen_alloc(NULL);
         const unsigned char *buf;
         size_t len;

@@ -201,6 +201,9 @@ typedef struct ScanHistory {
  * moved aside and -EBADMSG returned so the caller can say so). */
 int scan_history_load(ScanHistory *h, const char *path);
 /* Appends or replaces the record with r->id, drops the oldest beyond SCAN_HISTORY_MAX, saves
- * atomically. */
+ * atomically. When the save fails (a full disk) the record stays in memory and the error is
+ * returned: scan_history_save() writes it later. */
 int scan_history_put(ScanHistory *h, const ScanRecord *r);
+/* Writes the history as memory has it, atomically. Returns 0 or a negative errno. */
+int scan_history_save(const ScanHistory *h);
 void scan_history_done(ScanHistory *h);

@@ -211,3 +211,31 @@ const Threat *threat_store_find_by_location(const ThreatStore *s, const char *pa
  * and *ret_ids is untouched. The prune handler is not called: the caller has the ids. */
 int threat_store_prune(ThreatStore *s, uint64_t now, unsigned retention_days, size_t max_items,
                        char ***ret_ids);
+
+/* ---- the backlog ------------------------------------------------------------------------------ */
+
+/* Detections the store could not record yet (its save failed: a full disk, an I/O error), kept
+ * in memory until a later threat_store_record_many() takes them: copies of their inputs,
+ * oldest first, each with the caller's tag (the daemon's scan id), without repeats, at most max
+ * of them. What does not fit is counted, never silently forgotten. Main thread only. */
+typedef struct ThreatBacklog ThreatBacklog;
+
+/* Returns 0, -EINVAL (max 0) or -ENOMEM. */
+int threat_backlog_new(size_t max, ThreatBacklog **ret);
+/* NULL-safe; returns NULL. */
+ThreatBacklog *threat_backlog_free(ThreatBacklog *b);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ThreatBacklog *, threat_backlog_free);
+/* Keeps a copy of in (its strings are copied). Returns 1 (kept), 0 (the same detection, by
+ * file, member, inode, content and name, is already there), or -ENOBUFS (full) / -ENOMEM: then
+ * the detection is counted in threat_backlog_dropped(). */
+int threat_backlog_add(ThreatBacklog *b, const ThreatRecordInput *in, uint32_t tag);
+/* NULL-safe: an absent backlog is empty. */
+size_t threat_backlog_count(const ThreatBacklog *b);
+/* How many detections did not fit, since the backlog was made. */
+uint64_t threat_backlog_dropped(const ThreatBacklog *b);
+/* The kept inputs as one array of threat_backlog_count() elements, oldest first, for
+ * threat_store_record_many(); valid until the next add or clear. NULL when empty. */
+const ThreatRecordInput *threat_backlog_inputs(const ThreatBacklog *b);
+uint32_t threat_backlog_tag(const ThreatBacklog *b, size_t i);
+/* Forgets every kept detection (after they were recorded); the dropped count stays. */
+void threat_backlog_clear(ThreatBacklog *b);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -271,6 +272,49 @@ START_TEST(test_detections_keep_member_apart) {
 }
 END_TEST
 
+/* On a full disk the scan history keeps the finished scan in memory and writes it once there
+ * is room again, rather than losing it. */
+START_TEST(test_history_full_disk) {
+        static const char block[4096];
+        char fs[] = "/tmp/test-scan-history-XXXXXX", path[64], filler[64];
+        ScanHistory h, again;
+        int fd, r;
+
+        ck_assert_msg(geteuid() == 0, "this test mounts a tmpfs: run it as root");
+        ck_assert_ptr_nonnull(mkdtemp(fs));
+        ck_assert_msg(mount("tmpfs", fs, "tmpfs", 0, "size=64k") == 0, "mount: %m");
+        snprintf(path, sizeof(path), "%s/scan_history.json", fs);
+        snprintf(filler, sizeof(filler), "%s/filler", fs);
+        ck_assert_int_eq(scan_history_load(&h, path), 0);
+        ck_assert_int_eq(scan_history_put(&h, &(ScanRecord) { .id = 1, .state = SCAN_STATE_RUNNING }), 0);
+
+        fd = open(filler, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        ck_assert_int_ge(fd, 0);
+        while (write(fd, block, sizeof(block)) > 0)
+                ;
+        while (write(fd, block, 1) > 0)
+                ;
+        ck_assert_int_eq(close(fd), 0);
+        r = scan_history_put(&h, &(ScanRecord) { .id = 1, .state = SCAN_STATE_SUCCEEDED,
+                                                 .files_scanned = 20, .threats_found = 20 });
+        ck_assert_int_eq(r, -ENOSPC);
+        ck_assert_uint_eq(h.n, 1);
+        ck_assert_int_eq(h.items[0].state, SCAN_STATE_SUCCEEDED);
+        ck_assert_int_eq(scan_history_save(&h), -ENOSPC);
+
+        ck_assert_int_eq(unlink(filler), 0);
+        ck_assert_int_eq(scan_history_save(&h), 0);
+        ck_assert_int_eq(scan_history_load(&again, path), 0);
+        ck_assert_uint_eq(again.n, 1);
+        ck_assert_int_eq(again.items[0].state, SCAN_STATE_SUCCEEDED);
+        ck_assert_uint_eq(again.items[0].threats_found, 20);
+        scan_history_done(&again);
+        scan_history_done(&h);
+        ck_assert_int_eq(umount2(fs, MNT_DETACH), 0);
+        ck_assert_int_eq(rmdir(fs), 0);
+}
+END_TEST
+
 static Suite *scan_suite(void) {
         Suite *s = suite_create("scan");
         TCase *tc = tcase_create("mounts");
@@ -283,6 +327,10 @@ static Suite *scan_suite(void) {
 
         tc = tcase_create("detections");
         tcase_add_test(tc, test_detections_keep_member_apart);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("history");
+        tcase_add_test(tc, test_history_full_disk);
         suite_add_tcase(s, tc);
         return s;
 }

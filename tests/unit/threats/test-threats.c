@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,6 +71,11 @@ static void remove_tree(const char *path) {
 }
 
 static void teardown(void) {
+        _cleanup_free_ char *fs = NULL;
+
+        /* what test_backlog_full_disk mounted, should it have stopped half-way */
+        if (asprintf(&fs, "%s/fs", dir) >= 0)
+                (void) umount2(fs, MNT_DETACH);
         remove_tree(dir);
 }
 
@@ -1628,6 +1634,106 @@ START_TEST(test_member_older_records) {
 }
 END_TEST
 
+/* ---- the backlog ---- */
+
+/* The backlog keeps copies, drops repeats, and counts what did not fit. */
+START_TEST(test_backlog_bounded) {
+        _cleanup_(threat_backlog_freep) ThreatBacklog *b = NULL;
+        char path[64] = "/tmp/x0";
+        ThreatRecordInput in = input(EICAR, path);
+
+        ck_assert_int_eq(threat_backlog_new(0, &b), -EINVAL);
+        ck_assert_int_eq(threat_backlog_new(3, &b), 0);
+        ck_assert_ptr_null(threat_backlog_inputs(b));
+        in.sha256 = SHA_EICAR;
+        in.has_identity = true;
+        in.dev = 1;
+        in.ino = 2;
+        in.member = "dir/m";
+        ck_assert_int_eq(threat_backlog_add(b, &in, 7), 1);
+        /* The copy is the backlog's: the caller's buffer may change. */
+        path[6] = '1';
+        ck_assert_str_eq(threat_backlog_inputs(b)[0].path, "/tmp/x0");
+        ck_assert_str_eq(threat_backlog_inputs(b)[0].member, "dir/m");
+        ck_assert_int_eq(threat_backlog_add(b, &in, 8), 1);
+        ck_assert_int_eq(threat_backlog_add(b, &in, 9), 0);     /* the same again */
+        in.ino = 3;                                             /* another inode: another one */
+        ck_assert_int_eq(threat_backlog_add(b, &in, 9), 1);
+        in.ino = 4;
+        ck_assert_int_eq(threat_backlog_add(b, &in, 10), -ENOBUFS);
+        ck_assert_int_eq(threat_backlog_add(b, &in, 10), -ENOBUFS);
+        ck_assert_uint_eq(threat_backlog_count(b), 3);
+        ck_assert_uint_eq(threat_backlog_dropped(b), 2);
+        ck_assert_uint_eq(threat_backlog_tag(b, 0), 7);
+        ck_assert_uint_eq(threat_backlog_tag(b, 2), 9);
+        ck_assert_uint_eq(threat_backlog_tag(b, 3), 0);
+        threat_backlog_clear(b);
+        ck_assert_uint_eq(threat_backlog_count(b), 0);
+        ck_assert_uint_eq(threat_backlog_dropped(b), 2);
+        ck_assert_int_eq(threat_backlog_add(b, &in, 10), 1);
+        ck_assert_ptr_null(threat_backlog_free(NULL));
+}
+END_TEST
+
+/* Fills the file system at path with one file, name, until it refuses more. */
+static void fill_up(const char *name) {
+        static const char block[4096];
+        int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+        ck_assert_int_ge(fd, 0);
+        while (write(fd, block, sizeof(block)) > 0)
+                ;
+        /* tmpfs may still take a partial page */
+        while (write(fd, block, 1) > 0)
+                ;
+        ck_assert_int_eq(close(fd), 0);
+}
+
+/* On a full disk a detection cannot be recorded; the backlog keeps it, and once there is space
+ * again it is recorded with the others in one save, nothing lost. */
+START_TEST(test_backlog_full_disk) {
+        _cleanup_(threat_backlog_freep) ThreatBacklog *b = NULL;
+        _cleanup_(threat_store_freep) ThreatStore *s = NULL;
+        _cleanup_free_ char *fs = path_in("fs"), *path = NULL, *filler = NULL;
+        const Threat *got[3] = {};
+        char name[32];
+        int r;
+
+        ck_assert_msg(geteuid() == 0, "this test mounts a tmpfs: run it as root");
+        ck_assert_int_eq(mkdir(fs, 0700), 0);
+        ck_assert_msg(mount("tmpfs", fs, "tmpfs", 0, "size=256k") == 0, "mount: %m");
+        ck_assert_int_ge(asprintf(&path, "%s/threats.json", fs), 0);
+        ck_assert_int_ge(asprintf(&filler, "%s/filler", fs), 0);
+        s = open_store(path, 0);
+        record(s, &(ThreatRecordInput) { .name = EICAR, .type = "virus", .path = "/old" });
+        ck_assert_int_eq(threat_backlog_new(THREAT_STORE_BATCH_MAX, &b), 0);
+        fill_up(filler);
+
+        for (unsigned i = 0; i < 3; i++) {
+                ThreatRecordInput in = input(EICAR, name);
+
+                snprintf(name, sizeof(name), "/samples/%u", i);
+                r = threat_store_record(s, &in, NULL);
+                ck_assert_msg(r == -ENOSPC, "record on a full disk: %d", r);
+                ck_assert_int_eq(threat_backlog_add(b, &in, i + 1), 1);
+        }
+        ck_assert_uint_eq(threat_store_count(s), 1);
+        ck_assert_int_eq(threat_store_record_many(s, threat_backlog_inputs(b),
+                                                  threat_backlog_count(b), got), -ENOSPC);
+
+        ck_assert_int_eq(unlink(filler), 0);
+        ck_assert_int_eq(threat_store_record_many(s, threat_backlog_inputs(b),
+                                                  threat_backlog_count(b), got), 0);
+        ck_assert_str_eq(got[0]->path, "/samples/0");
+        ck_assert_str_eq(got[2]->path, "/samples/2");
+        threat_backlog_clear(b);
+        ck_assert_uint_eq(threat_store_count(s), 4);
+        assert_disk_matches(s, path);
+        s = threat_store_free(s);
+        ck_assert_int_eq(umount2(fs, MNT_DETACH), 0);
+}
+END_TEST
+
 static Suite *threats_suite(void) {
         Suite *s = suite_create("threats");
         TCase *tc = tcase_create("core");
@@ -1658,6 +1764,8 @@ static Suite *threats_suite(void) {
         tcase_add_test(tc, test_member_apart);
         tcase_add_test(tc, test_member_older_records);
         tcase_add_test(tc, test_many_records_timing);
+        tcase_add_test(tc, test_backlog_bounded);
+        tcase_add_test(tc, test_backlog_full_disk);
         suite_add_tcase(s, tc);
         return s;
 }
