@@ -308,18 +308,6 @@ bool manager_threat_restored_recently(Manager *m, const char *path, uint64_t dev
 }
 
 /* Whether path has a ".." component: destinations must say where they go. */
-static bool path_has_dot_dot(const char *path) {
-        for (const char *p = path; *p;) {
-                size_t n;
-
-                p += strspn(p, "/");
-                n = strcspn(p, "/");
-                if (n == 2 && p[0] == '.' && p[1] == '.')
-                        return true;
-                p += n;
-        }
-        return false;
-}
 
 /* What was wrong with a restore and what to do, for the error quarantine_store_restore_as()
  * returned; dir is the directory the file was to go to, explicit whether the user named it. */

@@ -54,21 +54,6 @@ int quarantine_split_path(const char *path, char **ret_dir, char **ret_name) {
         return 0;
 }
 
-/* Refuses ".." anywhere: openat2() would resolve it lexically-safe but the walk would not, and a
- * path we act on should say where it goes. */
-static bool path_has_dot_dot(const char *path) {
-        for (const char *p = path; *p;) {
-                size_t n;
-
-                p += strspn(p, "/");
-                n = strcspn(p, "/");
-                if (n == 2 && p[0] == '.' && p[1] == '.')
-                        return true;
-                p += n;
-        }
-        return false;
-}
-
 /* One openat2() call; -ENOSYS on kernels before 5.6 (or a seccomp filter that hides it).
  * RESOLVE_NO_SYMLINKS covers the last component too, with ELOOP; O_NOFOLLOW is left out because
  * with O_DIRECTORY it would turn that into ENOTDIR. */

@@ -172,3 +172,16 @@ char *path_join(const char *a, const char *b) {
                 return NULL;
         return p;
 }
+
+bool path_has_dot_dot(const char *path) {
+        for (const char *p = path; *p;) {
+                size_t n;
+
+                p += strspn(p, "/");
+                n = strcspn(p, "/");
+                if (n == 2 && p[0] == '.' && p[1] == '.')
+                        return true;
+                p += n;
+        }
+        return false;
+}

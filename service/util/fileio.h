@@ -2,6 +2,7 @@
 /* Reading small files whole and writing files atomically. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -24,3 +25,7 @@ char *path_join(const char *a, const char *b);
 
 /* Writes all of data to fd, retrying short writes and EINTR. 0 or a negative errno. */
 int write_full(int fd, const void *data, size_t size);
+
+/* Whether path has a ".." component. Paths the daemon acts on must say where they go: a walk
+ * component by component and the kernel's resolution would disagree about "..". */
+bool path_has_dot_dot(const char *path);
