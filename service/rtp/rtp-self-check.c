@@ -26,6 +26,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -46,12 +47,16 @@ typedef struct SelfCheckReply {
 
 /* In the child: wait for the go (the parent has published our pid), join the namespace, create
  * and remove the probe. Async-signal-safe calls only. */
-_Noreturn static void self_check_child(int sock, int ns_fd, const char *path) {
+_Noreturn static void self_check_child(int sock, int ns_fd, const char *path, pid_t parent) {
         SelfCheckReply reply = { .step = SELF_CHECK_JOIN };
         int lo = MIN(sock, ns_fd), hi = MAX(sock, ns_fd);
         char go;
         int fd;
 
+        /* Never outlive the daemon: an orphan blocked in open() by another group would wait
+         * for nobody to kill it. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                _exit(1);
         /* Hold nothing but our two fds, above all no copy of the fanotify group: should the
          * daemon die after its reader took our event and before it answered, the kernel answers
          * only once the last fd of the group is closed, and a copy here would make this child
@@ -101,8 +106,8 @@ static bool dir_is_marked(Rtp *r, const char *dir) {
 static SelfCheckReply self_check_probe(Rtp *r, int ns_fd, const char *dir) {
         SelfCheckReply reply = {};
         char path[PATH_MAX];
+        pid_t pid, parent;
         int sv[2];
-        pid_t pid;
 
         if (snprintf(path, sizeof(path), "%s/%s-%d", dir, SELF_CHECK_PROBE_NAME,
                      (int) r->self_pid) >= (int) sizeof(path))
@@ -110,6 +115,7 @@ static SelfCheckReply self_check_probe(Rtp *r, int ns_fd, const char *dir) {
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return (SelfCheckReply) { .error = errno };
 
+        parent = getpid();
         pid = fork();
         if (pid < 0) {
                 reply.error = errno;
@@ -117,7 +123,7 @@ static SelfCheckReply self_check_probe(Rtp *r, int ns_fd, const char *dir) {
         }
         if (pid == 0) {
                 close(sv[0]);
-                self_check_child(sv[1], ns_fd, path);
+                self_check_child(sv[1], ns_fd, path, parent);
         }
 
         atomic_store(&r->self_check_seen, false);
