@@ -214,14 +214,23 @@ static const SettingValue *settings_pick(const Settings *s, const SettingDef *de
         return v;
 }
 
-/* Whether def's merge policy is admin_only; false for settings without one. */
-static bool settings_admin_only(const Settings *s, const SettingDef *def) {
-        const char *policy;
+static bool merge_policy_is_admin_only(const Settings *s, const char *policy_name) {
+        const char *policy = settings_get_string(s, policy_name);
 
+        return policy && streq(policy, "admin_only");
+}
+
+/* Whether def's merge policy is admin_only; false for settings without one. Exclusions are one
+ * list to whoever adds them, wherever they are kept (the legacy antivirusEngine list takes the
+ * epp ones the CLI adds): admin_only in either place refuses and ignores every local
+ * exclusion, whatever its scope, or a local epp exclusion would hide what the policy scans. */
+static bool settings_admin_only(const Settings *s, const SettingDef *def) {
         if (!def->merge_policy)
                 return false;
-        policy = settings_get_string(s, def->merge_policy);
-        return policy && streq(policy, "admin_only");
+        if (def->type == SETTING_EXCLUSION_LIST)
+                return merge_policy_is_admin_only(s, "antivirusEngine.exclusionsMergePolicy") ||
+                       merge_policy_is_admin_only(s, "exclusionSettings.mergePolicy");
+        return merge_policy_is_admin_only(s, def->merge_policy);
 }
 
 static bool exclusions_contain(const SettingValue *v, const SettingExclusion *e) {

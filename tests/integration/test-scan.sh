@@ -109,6 +109,29 @@ expect_contains "managed exclusions cannot be removed locally" "$OUT" "managed p
 rm -f "$MDATP_MANAGED_DIR/mdatp_managed.json"
 wait_until 2 sh -c "! mdatp exclusion list | grep -q /srv/data/"
 
+# ---- exclusionSettings.mergePolicy admin_only: no local exclusion counts, whatever its scope or
+# the list the CLI keeps it in (an epp folder exclusion once hid a sample under it)
+mkdir -p "$samples/adminonly"
+eicar >"$samples/adminonly/hidden.com"
+run mdatp exclusion folder add --path "$samples/adminonly/"
+expect_rc "a local epp folder exclusion before the policy" 0
+write_managed '{ "exclusionSettings": { "mergePolicy": "admin_only" } }'
+wait_until 5 sh -c "! mdatp exclusion list | grep -qF '$samples/adminonly/'" ||
+        fail "admin_only: the local exclusion is still listed as effective"
+run mdatp scan custom --path "$samples/adminonly"
+expect_contains "admin_only: the local exclusion no longer hides the sample" "$OUT" "1 threat(s) detected"
+run mdatp exclusion folder add --path "$samples/other/"
+expect_rc "admin_only: a local epp exclusion is refused" 1
+expect_contains "... naming admin_only" "$OUT" "admin_only"
+run mdatp exclusion folder add --path "$samples/other/" --scope global
+expect_rc "admin_only: a local global exclusion is refused" 1
+rm -f "$MDATP_MANAGED_DIR/mdatp_managed.json"
+wait_until 5 sh -c "mdatp exclusion folder add --path '$samples/probe-merge/' >/dev/null 2>&1" ||
+        fail "local exclusions allowed again once the policy is gone"
+mdatp exclusion folder remove --path "$samples/probe-merge/" >/dev/null 2>&1
+mdatp exclusion folder remove --path "$samples/adminonly/" >/dev/null 2>&1
+rm -rf "$samples/adminonly"
+
 # ---- quick and full scans cover their places (pointed at test directories)
 eicar >"$samples/quick/q.sh"
 eicar >"$samples/full/f.bin"

@@ -1049,9 +1049,9 @@ START_TEST(test_merge_exclusions) {
         assert_effective(s, name, "[excludedPath \"/a\" (epp), excludedPath \"/b\" (epp)]",
                          SETTING_SOURCE_MANAGED);
         ck_assert_int_eq(settings_check_local_change(s, def_of(name)), SETTINGS_E_ADMIN_ONLY);
-        /* The other list has its own policy. */
+        /* Either list's admin_only refuses every local exclusion, whatever list it goes to. */
         ck_assert_int_eq(settings_check_local_change(s, def_of("exclusionSettings.exclusions")),
-                         SETTINGS_CHANGE_ALLOWED);
+                         SETTINGS_E_ADMIN_ONLY);
 
         /* admin_only with no managed list: the defaults, local items ignored. */
         ck_assert_int_eq(settings_layer_unset(s->managed, def_of(name)), 1);
@@ -1063,6 +1063,15 @@ START_TEST(test_merge_exclusions) {
         ck_assert_int_eq(settings_layer_unset(s->managed, def_of(AV "exclusionsMergePolicy")), 1);
         set_layer(s->local, AV "exclusionsMergePolicy", "\"admin_only\"");
         assert_effective(s, name, "[]", SETTING_SOURCE_DEFAULT);
+
+        /* The newer section's admin_only: a local epp exclusion in the legacy list is ignored
+         * and refused too (it would hide a sample the policy wants scanned). */
+        ck_assert_int_eq(settings_layer_unset(s->local, def_of(AV "exclusionsMergePolicy")), 1);
+        assert_effective(s, name, "[excludedPath \"/b\" (epp), excludedPath \"/c\" (epp)]",
+                         SETTING_SOURCE_LOCAL);
+        set_layer(s->managed, "exclusionSettings.mergePolicy", "\"admin_only\"");
+        assert_effective(s, name, "[]", SETTING_SOURCE_DEFAULT);
+        ck_assert_int_eq(settings_check_local_change(s, def_of(name)), SETTINGS_E_ADMIN_ONLY);
 }
 END_TEST
 
@@ -1247,8 +1256,10 @@ START_TEST(test_realistic_managed_file) {
                          "\"archive_bomb\": \"audit\"}", SETTING_SOURCE_MANAGED);
         ck_assert_int_eq(settings_check_local_change(s, def_of(AV "threatTypeSettings")),
                          SETTINGS_E_ADMIN_ONLY);
+        /* exclusionSettings.mergePolicy admin_only refuses local exclusions in either list,
+         * although antivirusEngine.exclusionsMergePolicy says merge. */
         ck_assert_int_eq(settings_check_local_change(s, def_of(AV "exclusions")),
-                         SETTINGS_CHANGE_ALLOWED);
+                         SETTINGS_E_ADMIN_ONLY);
         ck_assert_int_eq(settings_check_local_change(s, def_of("cloudService.cloudBlockLevel")),
                          SETTINGS_E_MANAGED);
         ck_assert_int_eq(settings_check_local_change(s, def_of("edr.earlyPreview")),
