@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "bus/bus.h"
@@ -372,6 +373,16 @@ static int update_timer_handler(sd_event_source *s, uint64_t usec, void *userdat
         return 0;
 }
 
+/* 0..999, different on every host and every call: random() unseeded gave every host of a fleet
+ * the same delay, so they all reached the mirror at once. */
+static uint64_t update_jitter_permille(void) {
+        uint32_t v = 0;
+
+        if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t) sizeof(v))
+                v = (uint32_t) (now_usec() ^ ((uint64_t) getpid() << 16));
+        return v % 1000;
+}
+
 /* Periodic updates in real_time mode: every definitionUpdatesInterval, jittered by up to a
  * tenth so that a fleet does not hit its mirror at once; after failures, sooner, backing off
  * from a minute up to the interval. */
@@ -393,7 +404,7 @@ void manager_update_schedule(Manager *m) {
                 uint64_t backoff = UPDATE_RETRY_MIN_USEC << shift;
                 delay = backoff < interval ? backoff : interval;
         }
-        delay += (uint64_t) (random() % 1000) * (delay / 10) / 1000;
+        delay += update_jitter_permille() * (delay / 10) / 1000;
 
         if (m->update_timer) {
                 (void) sd_event_source_set_time_relative(m->update_timer, delay);
