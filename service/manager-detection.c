@@ -276,7 +276,7 @@ void manager_scan_after_update(Manager *m) {
         int r;
 
         if (!settings_get_bool(m->settings, "antivirusEngine.scanAfterDefinitionUpdate") ||
-            !level || !streq(level, "real_time") || m->running_scan)
+            !level || !streq(level, "real_time"))
                 return;
         d = opendir("/proc");
         if (!d)
@@ -301,10 +301,14 @@ void manager_scan_after_update(Manager *m) {
         closedir(d);
         if (!exes)
                 return;
-        r = manager_scan_start(m, SCAN_KIND_CUSTOM, exes, false, &s, &msg);
+        /* The daemon's own scan: it waits for a running scan and gives way to a client's. */
+        r = manager_scan_start_daemon(m, SCAN_KIND_CUSTOM, exes, &s, &msg);
         if (r == 0)
                 log_info("Scanning %zu running executables after the definition update (scan %u).",
                          strv_length(exes), s->id);
+        else if (r == MANAGER_SCAN_QUEUED)
+                log_info("Scanning %zu running executables after the definition update once the "
+                         "running scan ends.", strv_length(exes));
         else
                 log_warning("Running executables not scanned after the definition update: %s",
                             msg ?: r < 0 ? strerror(-r) : "refused");

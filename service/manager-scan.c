@@ -4,6 +4,11 @@
  * exclusions, their progress published a few times a second, their detections recorded as they
  * come, their end written to the history. Main thread only; the scan itself runs on the job's
  * threads (scan/).
+ *
+ * Scans the daemon starts for itself (after a definition update) never refuse a client's: a
+ * client's Start while one runs cancels it and queues it again, and it starts from the beginning
+ * once no scan runs (the verdict cache spares it what it already judged). Two clients' scans
+ * still exclude each other (Busy). Owns m->scans, m->running_scan and the queued daemon scan.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -38,7 +43,14 @@ static ManagerScan *manager_scan_free(ManagerScan *s) {
         return mfree(s);
 }
 
+static void scan_queue_drop(Manager *m) {
+        m->scan_queued = false;
+        m->scan_queued_paths = strv_free(m->scan_queued_paths);
+        m->scan_queued_from = 0;
+}
+
 void manager_scans_free(Manager *m) {
+        scan_queue_drop(m);
         while (m->scans) {
                 ManagerScan *next = m->scans->next;
                 manager_scan_free(m->scans);
@@ -119,6 +131,8 @@ static void scans_trim(Manager *m) {
         }
 }
 
+static void scan_run_queued(Manager *m);
+
 static void scan_finish(ManagerScan *s, ScanState state) {
         Manager *m = s->manager;
         ScanRecord rec;
@@ -156,7 +170,12 @@ static void scan_finish(ManagerScan *s, ScanState state) {
                  s->counters.files_scanned, s->counters.files_cached, s->counters.files_failed,
                  s->counters.threats_found, s->threats_failed);
         (void) bus_scan_emit_finished(m, s);
+        /* A yielded scan that got to its end before it heard the cancel need not run again. */
+        if (state == SCAN_STATE_SUCCEEDED && m->scan_queued && m->scan_queued_from == s->id)
+                scan_queue_drop(m);
         scans_trim(m);
+        if (!m->running_scan)
+                scan_run_queued(m);
 }
 
 static int scan_job_handler(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
@@ -288,16 +307,16 @@ static int scan_attach(Manager *m, ManagerScan *s) {
                                           SCAN_PROGRESS_USEC, 0, scan_progress_handler, s);
 }
 
-int manager_scan_start(Manager *m, ScanKind kind, char * const *paths, bool ignore_exclusions,
-                       ManagerScan **ret, char **ret_message) {
+/* Builds a scan and starts its job, without publishing it: nothing in m changes. Returns 0
+ * (*ret owned by the caller), or an outcome or error as manager_scan_start(). */
+static int scan_new(Manager *m, ScanKind kind, char * const *paths, bool ignore_exclusions,
+                    ManagerScan **ret, char **ret_message) {
         _cleanup_(exclusion_set_unrefp) ExclusionSet *excl = NULL;
         _cleanup_strv_free_ char **ignored = NULL;
         ManagerScan *s;
         ScanJobConfig config;
         int r;
 
-        if (m->running_scan)
-                return MANAGER_SCAN_BUSY;
         if (!m->rules)
                 return MANAGER_SCAN_NO_DEFINITIONS;
         manager_update_before_scan(m);
@@ -320,25 +339,135 @@ int manager_scan_start(Manager *m, ScanKind kind, char * const *paths, bool igno
                 manager_scan_free(s);
                 return r;
         }
+        *ret = s;
+        return 0;
+}
 
+/* Makes s the running scan. */
+static void scan_publish(Manager *m, ManagerScan *s, bool ignore_exclusions) {
         /* Recorded as running now: a daemon killed mid-scan shows it failed, and never reuses
          * its id. */
         manager_pending_scan_history(m, scan_history_put(&m->scan_history, &(ScanRecord) {
-                                                     .id = s->id, .kind = kind,
+                                                     .id = s->id, .kind = s->kind,
                                                      .state = SCAN_STATE_RUNNING,
                                                      .start_usec = s->start_usec }));
         s->next = m->scans;
         m->scans = s;
         m->running_scan = s;
-        log_info("Scan %u (%s) started%s.", s->id, scan_kind_to_string(kind),
+        log_info("Scan %u (%s) started%s%s.", s->id, scan_kind_to_string(s->kind),
+                 s->by_daemon ? " by the daemon" : "",
                  ignore_exclusions ? ", ignoring exclusions" : "");
+}
+
+/* Remembers the daemon's scan to start once no scan runs; a newer request replaces an older
+ * one, since it would run with the newest definitions anyway. from: the scan that yielded, or
+ * 0. Returns 0 or -ENOMEM. */
+static int scan_queue(Manager *m, ScanKind kind, char * const *paths, uint32_t from) {
+        char **copy = NULL;
+
+        if (paths) {
+                copy = strv_copy(paths);
+                if (!copy)
+                        return -ENOMEM;
+        }
+        scan_queue_drop(m);
+        m->scan_queued = true;
+        m->scan_queued_kind = kind;
+        m->scan_queued_paths = copy;
+        m->scan_queued_from = from;
+        return 0;
+}
+
+/* The daemon's scan d gives way to the client's scan by: it stops, and is queued to start again
+ * unless someone had asked it to stop. */
+static void scan_yield(ManagerScan *d, const ManagerScan *by) {
+        Manager *m = d->manager;
+        int r;
+
+        if (d->cancel_requested) {
+                log_info("Scan %u, cancelled already, gives way to scan %u.", d->id, by->id);
+                return;
+        }
+        r = scan_queue(m, d->kind, d->paths, d->id);
+        if (r < 0)
+                log_warning_errno(r, "Scan %u gives way to scan %u and cannot be queued again, "
+                                  "ignoring: %m", d->id, by->id);
+        else
+                log_info("Scan %u (the daemon's) gives way to scan %u; it starts again once no "
+                         "scan runs.", d->id, by->id);
+        free(d->error);
+        d->error = NULL;
+        (void) asprintf(&d->error, "gave way to scan %u%s", by->id,
+                        r < 0 ? "" : "; started again after it");
+        scan_job_cancel(d->job);
+}
+
+int manager_scan_start(Manager *m, ScanKind kind, char * const *paths, bool ignore_exclusions,
+                       ManagerScan **ret, char **ret_message) {
+        ManagerScan *yielding = NULL, *s;
+        int r;
+
+        if (m->running_scan) {
+                if (!m->running_scan->by_daemon)
+                        return MANAGER_SCAN_BUSY;
+                yielding = m->running_scan;
+        }
+        /* The daemon's scan is stopped only once the client's can start. */
+        r = scan_new(m, kind, paths, ignore_exclusions, &s, ret_message);
+        if (r != 0)
+                return r;
+        if (yielding)
+                scan_yield(yielding, s);
+        scan_publish(m, s, ignore_exclusions);
         *ret = s;
         return 0;
+}
+
+int manager_scan_start_daemon(Manager *m, ScanKind kind, char * const *paths, ManagerScan **ret,
+                              char **ret_message) {
+        ManagerScan *s;
+        int r;
+
+        if (m->running_scan) {
+                r = scan_queue(m, kind, paths, 0);
+                return r < 0 ? r : MANAGER_SCAN_QUEUED;
+        }
+        r = scan_new(m, kind, paths, false, &s, ret_message);
+        if (r != 0)
+                return r;
+        s->by_daemon = true;
+        scan_publish(m, s, false);
+        *ret = s;
+        return 0;
+}
+
+/* Starts the queued daemon scan, now that no scan runs. */
+static void scan_run_queued(Manager *m) {
+        _cleanup_strv_free_ char **paths = NULL;
+        _cleanup_free_ char *msg = NULL;
+        uint32_t from = m->scan_queued_from;
+        ScanKind kind = m->scan_queued_kind;
+        ManagerScan *s;
+        int r;
+
+        if (!m->scan_queued)
+                return;
+        paths = TAKE_PTR(m->scan_queued_paths);
+        scan_queue_drop(m);
+        r = manager_scan_start_daemon(m, kind, paths, &s, &msg);
+        if (r == 0) {
+                if (from > 0)
+                        log_info("Scan %u starts again, as scan %u.", from, s->id);
+                (void) bus_scans_emit_running(m);
+        } else
+                log_warning("The daemon's queued scan did not start: %s",
+                            msg ?: r < 0 ? strerror(-r) : "refused");
 }
 
 void manager_scan_cancel(ManagerScan *s) {
         if (s->job && s->state == SCAN_STATE_RUNNING) {
                 log_info("Scan %u cancel requested.", s->id);
+                s->cancel_requested = true;
                 scan_job_cancel(s->job);
         }
 }

@@ -46,6 +46,10 @@ struct ManagerScan {
         ScanCounters counters;          /* as last published */
         uint64_t start_usec, end_usec;
         char *error;
+        /* Started by the daemon for itself (after a definition update), not by a client: it
+         * yields to a client's scan and is started again afterwards (manager-scan.c). */
+        bool by_daemon;
+        bool cancel_requested;          /* someone asked it to stop: it is not started again */
         /* Detections not recorded, or not remediated as the policy asks, by the time the scan
          * ended (the disk was full, ...): they wait in manager-pending.c. */
         uint64_t threats_failed;
@@ -133,6 +137,12 @@ struct Manager {
         ScanHistory scan_history;
         ManagerScan *scans;             /* newest first */
         ManagerScan *running_scan;
+        /* The daemon's own scan waiting for the running scan to end, because it yielded to a
+         * client's scan or was asked for while one ran: the newest request only. */
+        bool scan_queued;
+        ScanKind scan_queued_kind;
+        char **scan_queued_paths;
+        uint32_t scan_queued_from;      /* the scan that yielded, 0: none */
 
         /* Threat handling (manager-threats.c). */
         QuarantineStore *quarantine;
@@ -316,14 +326,23 @@ void manager_rtp_free(Manager *m);
 /* Called after any change of the effective settings. */
 void manager_settings_applied(Manager *m, char **changed);
 
-/* Scans (manager-scan.c). Outcomes besides 0 and < 0: */
+/* Scans (manager-scan.c). A client's scan never waits for the daemon's own: while one of those
+ * runs, manager_scan_start() cancels it and queues it again to start once no scan runs.
+ * Outcomes besides 0 and < 0: */
 enum {
         MANAGER_SCAN_BUSY = 1,          /* another on-demand scan runs */
         MANAGER_SCAN_NO_DEFINITIONS,    /* nothing to scan with */
         MANAGER_SCAN_INVALID,           /* *ret_message says why */
+        MANAGER_SCAN_QUEUED,            /* the daemon's scan starts when the running one ends */
 };
+/* A client's scan: 0 (*ret set), BUSY only while another client's scan runs,
+ * NO_DEFINITIONS, INVALID, or < 0. */
 int manager_scan_start(Manager *m, ScanKind kind, char * const *paths, bool ignore_exclusions,
                        ManagerScan **ret, char **ret_message);
+/* The daemon's own scan (exclusions apply): 0 (*ret set), QUEUED while any scan runs,
+ * NO_DEFINITIONS, INVALID, or < 0. */
+int manager_scan_start_daemon(Manager *m, ScanKind kind, char * const *paths, ManagerScan **ret,
+                              char **ret_message);
 void manager_scan_cancel(ManagerScan *s);
 ManagerScan *manager_scan_find(Manager *m, uint32_t id);
 void manager_scans_free(Manager *m);

@@ -86,9 +86,7 @@ static int method_start(sd_bus_message *message, void *userdata, sd_bus_error *e
         r = manager_scan_start(m, kind, paths, ignore_exclusions, &s, &text);
         switch (r) {
         case 0:
-                (void) sd_bus_emit_properties_changed(m->bus, SCANS_PATH,
-                                                      "com.microsoft.Mdatp1.ScanManager",
-                                                      "Running", NULL);
+                (void) bus_scans_emit_running(m);
                 return sd_bus_reply_method_return(message, "o", s->object_path);
         case MANAGER_SCAN_BUSY:
                 return sd_bus_error_setf(error, MDATP_ERROR_BUSY,
@@ -370,8 +368,14 @@ int bus_scan_emit_finished(Manager *m, ManagerScan *s) {
                                scan_state_to_string(s->state));
         if (r < 0)
                 return r;
-        (void) sd_bus_emit_properties_changed(m->bus, SCANS_PATH,
+        (void) bus_scans_emit_running(m);
+        return bus_health_emit_last_scan(m);
+}
+
+int bus_scans_emit_running(Manager *m) {
+        if (!m->bus)
+                return 0;
+        return sd_bus_emit_properties_changed(m->bus, SCANS_PATH,
                                               "com.microsoft.Mdatp1.ScanManager", "Running",
                                               NULL);
-        return bus_health_emit_last_scan(m);
 }

@@ -62,6 +62,8 @@ int bus_setting_value_redact(const SettingDef *def, SettingValue *v);
 int bus_scans_register(Manager *m);
 int bus_scan_emit_changed(Manager *m, ManagerScan *s, char **properties);
 int bus_scan_emit_finished(Manager *m, ManagerScan *s);
+/* ScanManager.Running changed: for scans the daemon starts without a Start call. */
+int bus_scans_emit_running(Manager *m);
 /* Threats (bus-threats.c). */
 int bus_threat_emit_detected(Manager *m, const Threat *t);
 /* Health (bus-health.c): the LastOnDemandScan* properties changed. */
