@@ -396,9 +396,9 @@ static void scan_yield(ManagerScan *d, const ManagerScan *by) {
                 log_info("Scan %u (the daemon's) gives way to scan %u; it starts again once no "
                          "scan runs.", d->id, by->id);
         free(d->error);
-        d->error = NULL;
-        (void) asprintf(&d->error, "gave way to scan %u%s", by->id,
-                        r < 0 ? "" : "; started again after it");
+        if (asprintf(&d->error, "gave way to scan %u%s", by->id,
+                     r < 0 ? "" : "; started again after it") < 0)
+                d->error = NULL;        /* the state still says cancelled */
         scan_job_cancel(d->job);
 }
 
