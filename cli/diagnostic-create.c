@@ -123,9 +123,10 @@ static int bundle_add_text(struct archive *w, const char *name, const char *text
         size_t size;
         int r;
 
-        r = redact_url_credentials(text, strlen(text), &copy, &size);
+        r = redact_url_secrets(text, &copy);
         if (r < 0)
                 return r;
+        size = strlen(copy);
         e = archive_entry_new();
         if (!e)
                 return -ENOMEM;

@@ -100,6 +100,16 @@ int diagnostic_bundle_add(DiagnosticBundle *b, const char *name, const char *dat
         r = redact_url_credentials(data ?: "", size, &copy, &copy_size);
         if (r < 0)
                 return r;
+        /* Text (no NUL inside) also loses URL query strings: an update mirror's often carries a
+         * signed token, and a bundle leaves the machine. */
+        if (!memchr(copy, '\0', copy_size)) {
+                _cleanup_free_ char *text = TAKE_PTR(copy);
+
+                r = redact_url_secrets(text, &copy);
+                if (r < 0)
+                        return r;
+                copy_size = strlen(copy);
+        }
         n = strdup(name);
         if (!n)
                 return -ENOMEM;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Redaction of secrets in text that leaves the machine (diagnostic bundles): the user
- * information of URLs, as in a proxy setting with "user:password@proxy:8080" after the scheme,
- * becomes "***@proxy:8080".
+ * Redaction of secrets in text shown to local users or leaving the machine (health, settings,
+ * diagnostic bundles): the user information of URLs, as in a proxy setting with
+ * "user:password@proxy:8080" after the scheme, becomes "***@proxy:8080"; with
+ * redact_url_secrets() the query string too.
  * Works on any text (JSON, logs, settings listings), wherever such a URL appears in it.
  */
 #pragma once

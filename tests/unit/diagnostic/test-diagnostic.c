@@ -196,6 +196,8 @@ START_TEST(test_bundle_entries_and_redaction) {
         ck_assert_int_eq(diagnostic_bundle_addf(b, "version.txt", "Product version: %s\n", "1"), 0);
         ck_assert_int_eq(diagnostic_bundle_add(b, "mdatpd.log",
                          "x 'http://bob:hunter2@p:1/' is not\n", 35), 0);
+        ck_assert_int_eq(diagnostic_bundle_addf(b, "settings.txt", "url %s\n",
+                         "https://m.example/defs/?sig=t0ken"), 0);
         ck_assert_int_eq(diagnostic_bundle_add_file(b, "managed/mdatp_managed.json", path), 0);
         ck_assert_int_eq(diagnostic_bundle_add_file(b, "missing.txt", "/nonexistent/x"), 0);
         ck_assert_int_eq(diagnostic_bundle_add_file(b, "link.json", link), 0);
@@ -209,8 +211,8 @@ START_TEST(test_bundle_entries_and_redaction) {
         ck_assert_int_eq(write(fd, "x", 1), -1);
 
         read_zip(fd, &names, "managed/mdatp_managed.json", &policy);
-        ck_assert_str_eq(names, "version.txt,mdatpd.log,managed/mdatp_managed.json,empty.txt,"
-                                "errors.txt");
+        ck_assert_str_eq(names, "version.txt,mdatpd.log,settings.txt,managed/mdatp_managed.json,"
+                                "empty.txt,errors.txt");
         ck_assert_str_eq(policy, "{\"cloudService\":{\"proxy\":\"http://***@proxy.example:8080/\"}}\n");
         free(names);
         read_zip(fd, &names, "errors.txt", &errors);
@@ -220,6 +222,11 @@ START_TEST(test_bundle_entries_and_redaction) {
         read_zip(fd, &names, "mdatpd.log", &log);
         ck_assert_ptr_null(strstr(log, "hunter2"));
         ck_assert_ptr_nonnull(strstr(log, "http://***@p:1/"));
+        free(names);
+        free(log);
+        read_zip(fd, &names, "settings.txt", &log);
+        /* A signed query string leaves no trace; the mirror's path stays. */
+        ck_assert_str_eq(log, "url https://m.example/defs/?***\n");
 
         (void) unlink(link);
         (void) unlink(path);
