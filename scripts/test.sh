@@ -65,7 +65,10 @@ trap 'exit 130' INT TERM
 if busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
         NameHasOwner s com.microsoft.Mdatp1 2>/dev/null | grep -q true; then
         echo "=== an mdatpd owns com.microsoft.Mdatp1 on the system bus: excluding what the tests write"
-        for d in "$test_root/" "${build_dirs[@]/#/$PWD/}"; do
+        # Also the systemd stage's cached root: a 400 MB tarball an installed daemon would
+        # audit as an archive bomb, and scan, at every run.
+        mkdir -p "${MDATP_TEST_CACHE:-/var/cache/mdatp-test}"
+        for d in "$test_root/" "${build_dirs[@]/#/$PWD/}" "${MDATP_TEST_CACHE:-/var/cache/mdatp-test}/"; do
                 d=${d%/}/
                 if has_folder_exclusion "$d"; then
                         echo "test.sh: '$d' is already excluded in the installed mdatpd; leaving it as it is"
