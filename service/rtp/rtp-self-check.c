@@ -238,7 +238,16 @@ void rtp_self_check_run(Rtp *r) {
                                            "%s (%s)", who, strerror(reply.error));
                         goto done;
                 }
-                /* Read-only, not there in that namespace, or no answer: try the next one. */
+                /* No answer in time: stop here, so that a check never holds its thread for more
+                 * than one timeout (the first one runs on the main loop). */
+                if (reply.step == 0 && reply.error == ETIMEDOUT) {
+                        self_check_publish(r, RTP_SELF_CHECK_FAILED,
+                                           "its self-check's open on %s from the mount namespace "
+                                           "of %s did not finish within %d ms", *d, who,
+                                           SELF_CHECK_TIMEOUT_MS);
+                        goto done;
+                }
+                /* Read-only, or not there in that namespace: try the next one. */
                 last = *d;
                 last_error = reply.error;
         }

@@ -1481,6 +1481,29 @@ START_TEST(test_self_check_unreachable_namespace_fails) {
 }
 END_TEST
 
+START_TEST(test_self_check_timeout) {
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        _cleanup_close_ int other = -EBADF;
+        uint64_t start;
+        RtpSelfCheck sc;
+
+        /* Another permission listener that never answers holds the probe's open: the check
+         * gives up after one timeout instead of trying every other mount, and says why. */
+        other = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC, O_RDONLY | O_CLOEXEC);
+        ck_assert_int_ge(other, 0);
+        ck_assert_int_eq(fanotify_mark(other, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_OPEN_PERM,
+                                       AT_FDCWD, mnt), 0);
+        config.self_check_pid = getpid();
+        start = now_ms();
+        r = rtp_start(&config);
+        sc = self_check_of(r);
+        ck_assert_uint_lt(now_ms() - start, 5000);
+        ck_assert_msg(sc.state == RTP_SELF_CHECK_FAILED, "%s", sc.message);
+        ck_assert_msg(strstr(sc.message, "did not finish"), "%s", sc.message);
+}
+END_TEST
+
 START_TEST(test_self_check_after_remark) {
         RtpConfig config = config_default(STRV_MAKE(mnt));
         _cleanup_(rtp_freep) Rtp *r = NULL;
@@ -1616,6 +1639,7 @@ static Suite *rtp_suite(void) {
         tcase_add_test(tc, test_self_check_private_namespace_fails);
         tcase_add_test(tc, test_self_check_unreachable_namespace_fails);
         tcase_add_test(tc, test_self_check_after_remark);
+        tcase_add_test(tc, test_self_check_timeout);
         tcase_add_test(tc, test_unrelated_exclusion_no_remark);
         suite_add_tcase(s, tc);
         return s;
