@@ -2,8 +2,8 @@
 /*
  * mdatpd: start-up, the sd-event main loop, signals and readiness notification.
  *
- * Owns the process: arguments, signal mask, the bus connection's lifetime. Everything else
- * belongs to the Manager.
+ * Owns the process: arguments, signal mask, the bus context's lifetime (bus/, the manager's
+ * one event subscriber). Everything else belongs to the Manager.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -110,15 +110,13 @@ static int parse_argv(int argc, char *argv[]) {
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
-        _cleanup_strv_free_ char **changed = NULL;
 
         log_info("Reloading the managed configuration and the definitions on SIGHUP.");
-        if (manager_reload_managed(m, &changed) >= 0)
-                (void) bus_notify_settings_changed(m, changed);
-        /* A failed reload keeps the rules in force; only a success changes what health says.
-         * The store is the update thread's while an update runs. */
-        if (!m->update_job && manager_load_definitions(m) >= 0)
-                (void) bus_health_emit_definitions(m);
+        /* Both commit, and so tell clients, themselves. A failed load keeps the rules in
+         * force. The store is the update thread's while an update runs. */
+        (void) manager_reload_managed(m, NULL);
+        if (!m->update_job)
+                (void) manager_load_definitions(m);
         return 0;
 }
 
@@ -148,38 +146,39 @@ static int setup_signals(Manager *m) {
         return sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);
 }
 
-static int setup_bus(Manager *m) {
+static int setup_bus(Manager *m, BusContext **ret) {
+        _cleanup_(bus_context_freep) BusContext *b = NULL;
         int r;
 
-        r = sd_bus_open_system_with_description(&m->bus, "mdatpd");
-        if (r < 0)
-                return log_error_errno(r, "Failed to connect to the system bus: %m");
         (void) sd_bus_error_add_map(mdatp_bus_error_map);
-
-        r = bus_register_objects(m);
+        r = bus_context_new(m, &b);
         if (r < 0)
-                return log_error_errno(r, "Failed to register D-Bus objects: %m");
-        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+                return log_error_errno(r, "Failed to connect to the system bus and register "
+                                       "D-Bus objects: %m");
+        r = sd_bus_attach_event(b->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
         /* Without the bus nobody can reach us: exit and let the service manager restart. */
-        r = sd_bus_set_exit_on_disconnect(m->bus, true);
+        r = sd_bus_set_exit_on_disconnect(b->bus, true);
         if (r < 0)
                 return r;
 
         /* Objects first, then the name: a client that sees the name finds everything. */
-        r = sd_bus_request_name(m->bus, MDATP_BUS_NAME, 0);
+        r = sd_bus_request_name(b->bus, MDATP_BUS_NAME, 0);
         if (r == -EEXIST)
                 return log_error_errno(r, "Another mdatpd already owns %s.", MDATP_BUS_NAME);
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire %s (is the bus policy "
                                        "com.microsoft.Mdatp1.conf installed?): %m",
                                        MDATP_BUS_NAME);
+        *ret = TAKE_PTR(b);
         return 0;
 }
 
 static int run(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
+        /* Freed before the manager (declared after it): it unsubscribes first. */
+        _cleanup_(bus_context_freep) BusContext *b = NULL;
         int r;
 
         log_open();
@@ -214,7 +213,7 @@ static int run(int argc, char *argv[]) {
         /* The command line wins over a persisted level. */
         if (arg_log_level >= 0)
                 log_set_level(arg_log_level);
-        r = setup_bus(m);
+        r = setup_bus(m, &b);
         if (r < 0)
                 return r;
 

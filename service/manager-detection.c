@@ -11,7 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "bus/bus.h"
 #include "config.h"
 #include "definitions-config.h"
 #include "manager.h"
@@ -98,8 +97,9 @@ void manager_swap_rules(Manager *m, EngineRules *rules, const DefinitionPack *pa
         m->definitions_updated_usec = pack->created_usec;
         m->definitions_source = source;
         m->definitions_error = mfree(m->definitions_error);
-        /* Real-time protection follows at once; its ignore marks go with the old generation. */
-        manager_rtp_apply(m);
+        /* Real-time protection follows at once (its ignore marks go with the old generation),
+         * and clients hear of the new definitions: the commit does both. */
+        (void) manager_commit(m, NULL, MANAGER_CHANGE_DEFINITIONS);
 }
 
 int manager_load_definitions(Manager *m) {
@@ -201,7 +201,7 @@ int manager_threat_recorded(Manager *m, const char *id) {
                     t->path, t->member ? " (archive member '" : "", t->member ?: "",
                     t->member ? "')" : "", threat_source_to_string(t->source),
                     threat_status_to_string(t->status));
-        (void) bus_threat_emit_detected(m, t);
+        manager_emit(m, &(ManagerEvent) { .type = MANAGER_EVENT_THREAT_DETECTED, .threat = t });
         return threat_remediate(m, t);
 }
 
@@ -218,7 +218,7 @@ static int threat_found_again(Manager *m, const Threat *t, const ScanDetection *
         if (now != t->status &&
             threat_store_set_status(m->threats, id, now, "policy changed") >= 0)
                 t = threat_store_get(m->threats, id);
-        (void) bus_threat_emit_detected(m, t);
+        manager_emit(m, &(ManagerEvent) { .type = MANAGER_EVENT_THREAT_DETECTED, .threat = t });
         return threat_remediate(m, t);
 }
 

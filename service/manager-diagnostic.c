@@ -10,6 +10,7 @@
  * input is capped at DIAGNOSTIC_BUNDLE_MAX: compressing that is a few tens of milliseconds at
  * worst, less than one polkit round trip.
  */
+#include <string.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>

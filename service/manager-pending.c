@@ -14,7 +14,6 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "bus/bus.h"
 #include "manager.h"
 #include "util/strv.h"
 
@@ -32,7 +31,7 @@ static bool pending_any(const Manager *m) {
 
 /* Health follows at once: whether anything waits, and why. */
 static void pending_changed(Manager *m) {
-        (void) bus_notify_settings_changed(m, NULL);
+        manager_health_refresh(m);
 }
 
 static int pending_handler(sd_event_source *s, uint64_t usec, void *userdata);

@@ -17,7 +17,6 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "bus/bus.h"
 #include "manager.h"
 #include "util/strv.h"
 
@@ -102,8 +101,8 @@ static int rtp_event_handler(sd_event_source *s, int fd, uint32_t revents, void 
                 return 0;
         (void) rtp_drain(m->rtp, rtp_on_detection, m);
         if (rtp_self_check_follow(m)) {
-                (void) bus_rtp_emit_changed(m);
-                (void) bus_notify_settings_changed(m, NULL);    /* health issues */
+                manager_emit(m, &(ManagerEvent) { .type = MANAGER_EVENT_RTP_CHANGED });
+                manager_health_refresh(m);
                 manager_rtp_notify_status(m);
         }
         return 0;
@@ -250,6 +249,6 @@ void manager_rtp_notify_status(Manager *m) {
 
 void manager_rtp_apply(Manager *m) {
         (void) rtp_apply(m);
-        (void) bus_rtp_emit_changed(m);
+        manager_emit(m, &(ManagerEvent) { .type = MANAGER_EVENT_RTP_CHANGED });
         manager_rtp_notify_status(m);
 }

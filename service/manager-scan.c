@@ -17,7 +17,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "bus/bus.h"
 #include "exclusions/exclusions.h"
 #include "manager.h"
 #include "util/strv.h"
@@ -96,7 +95,8 @@ static void scan_publish_progress(ManagerScan *s) {
                         return;
         s->counters = c;
         if (changed)
-                (void) bus_scan_emit_changed(s->manager, s, changed);
+                manager_emit(s->manager, &(ManagerEvent) { .type = MANAGER_EVENT_SCAN_CHANGED,
+                                                     .scan = s, .names = changed });
 }
 
 static int scan_progress_handler(sd_event_source *src, uint64_t usec, void *userdata) {
@@ -169,7 +169,8 @@ static void scan_finish(ManagerScan *s, ScanState state) {
                  s->id, scan_kind_to_string(s->kind), scan_state_to_string(state),
                  s->counters.files_scanned, s->counters.files_cached, s->counters.files_failed,
                  s->counters.threats_found, s->threats_failed);
-        (void) bus_scan_emit_finished(m, s);
+        manager_emit(m, &(ManagerEvent) { .type = MANAGER_EVENT_SCAN_FINISHED, .scan = s });
+        manager_emit(m, &(ManagerEvent) { .type = MANAGER_EVENT_SCANS_RUNNING_CHANGED });
         /* A yielded scan that got to its end before it heard the cancel need not run again. */
         if (state == SCAN_STATE_SUCCEEDED && m->scan_queued && m->scan_queued_from == s->id)
                 scan_queue_drop(m);
@@ -357,6 +358,9 @@ static void scan_publish(Manager *m, ManagerScan *s, bool ignore_exclusions) {
         log_info("Scan %u (%s) started%s%s.", s->id, scan_kind_to_string(s->kind),
                  s->by_daemon ? " by the daemon" : "",
                  ignore_exclusions ? ", ignoring exclusions" : "");
+        /* Announced the same whoever started it: a client's scan or the daemon's own. */
+        manager_emit(m, &(ManagerEvent) { .type = MANAGER_EVENT_SCAN_ADDED, .scan = s });
+        manager_emit(m, &(ManagerEvent) { .type = MANAGER_EVENT_SCANS_RUNNING_CHANGED });
 }
 
 /* Remembers the daemon's scan to start once no scan runs; a newer request replaces an older
@@ -458,7 +462,6 @@ static void scan_run_queued(Manager *m) {
         if (r == 0) {
                 if (from > 0)
                         log_info("Scan %u starts again, as scan %u.", from, s->id);
-                (void) bus_scans_emit_running(m);
         } else
                 log_warning("The daemon's queued scan did not start: %s",
                             msg ?: r < 0 ? strerror(-r) : "refused");

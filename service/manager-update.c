@@ -14,6 +14,7 @@
  * outcome fields of Manager. A worker touches nothing but its job and, for an update, the
  * definitions store, which the main thread leaves alone while an update runs.
  */
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -23,7 +24,6 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "bus/bus.h"
 #include "config.h"
 #include "manager.h"
 #include "util/strv.h"
@@ -47,8 +47,6 @@ struct UpdateJob {
         pthread_t thread;
         int event_fd;
         sd_event_source *event_source;
-        sd_bus_message **waiters;       /* Update()/TestConnectivity() calls to answer */
-        size_t n_waiters;
 };
 
 static uint64_t now_usec(void) {
@@ -63,9 +61,6 @@ static UpdateJob *update_job_free(UpdateJob *j) {
                 return NULL;
         sd_event_source_disable_unref(j->event_source);
         closep(&j->event_fd);
-        for (size_t i = 0; i < j->n_waiters; i++)
-                sd_bus_message_unref(j->waiters[i]);
-        free(j->waiters);
         free(j->url);
         free(j->fallback_url);
         free(j->proxy);
@@ -160,16 +155,17 @@ static void *update_thread_main(void *userdata) {
         return NULL;
 }
 
-static void update_reply(UpdateJob *j, Manager *m) {
-        for (size_t i = 0; i < j->n_waiters; i++) {
-                sd_bus_message *msg = j->waiters[i];
+/* Whoever waits for this job (the subscriber keeps the calls) hears how it ended. */
+static void update_finished(UpdateJob *j, Manager *m) {
+        ManagerUpdateResult result = {
+                .connectivity_only = j->connectivity_only,
+                .r = j->r,
+                .error = j->error,
+                .lines = j->lines,
+        };
 
-                if (j->connectivity_only)
-                        (void) bus_reply_connectivity(msg, j->lines, j->r < 0 ? 0 : (unsigned) j->r,
-                                                      j->r < 0 ? j->r : 0);
-                else
-                        (void) bus_reply_update(m, msg, j->r, j->error);
-        }
+        manager_emit(m, &(ManagerEvent) { .type = MANAGER_EVENT_UPDATE_FINISHED,
+                                          .update = &result });
 }
 
 /* Back on the main loop: swap the new rules in, record the outcome, answer the callers. */
@@ -204,13 +200,14 @@ static int update_done_handler(sd_event_source *s, int fd, uint32_t revents, voi
                         log_warning("Definition update failed: %s", j->error ?: strerror(-j->r));
                 }
                 manager_update_schedule(m);
-                (void) bus_definitions_emit_changed(m);
+                manager_emit(m, &(ManagerEvent) { .type = MANAGER_EVENT_DEFINITIONS_CHANGED });
+                manager_health_refresh(m);
         }
         /* The scan starts before the answer, so that a client that hears "updated" also
          * finds the scan it caused. */
         if (!j->connectivity_only && j->r == 0)
                 manager_scan_after_update(m);
-        update_reply(j, m);
+        update_finished(j, m);
         update_job_free(j);
         return 0;
 }
@@ -264,27 +261,19 @@ static int update_job_start(Manager *m, bool connectivity_only, UpdateJob **ret)
                 return r;
         }
         *slot = j;
-        if (!connectivity_only)
-                (void) bus_definitions_emit_changed(m);   /* Status: updating */
+        if (!connectivity_only)  /* Status: updating */
+                manager_emit(m, &(ManagerEvent) { .type = MANAGER_EVENT_DEFINITIONS_CHANGED });
         *ret = j;
         return 0;
 }
 
-int manager_update_start(Manager *m, bool connectivity_only, sd_bus_message *waiter) {
+int manager_update_start(Manager *m, bool connectivity_only) {
         UpdateJob *j;
-        sd_bus_message **w;
         int r;
 
         r = update_job_start(m, connectivity_only, &j);
         if (r < 0)
                 return r;
-        if (waiter) {
-                w = reallocarray(j->waiters, j->n_waiters + 1, sizeof(*w));
-                if (!w)
-                        return -ENOMEM;         /* the job runs on; nobody to answer */
-                j->waiters = w;
-                j->waiters[j->n_waiters++] = sd_bus_message_ref(waiter);
-        }
         if (!connectivity_only)
                 log_info("Definition update started from '%s'.", j->url);
         return 0;
@@ -301,16 +290,14 @@ static uint64_t update_interval_usec(Manager *m) {
 
         if (env && atoi(env) > 0)
                 return (uint64_t) atoi(env) * 1000000;
-        return (uint64_t) settings_get_int(m->settings, "cloudService.definitionUpdatesInterval") *
-               1000000;
+        return m->policy->update_interval_sec * 1000000;
 }
 
 /* Whether the timer runs updates: real_time mode with automatic updates and a source. */
 static bool update_automatic(Manager *m) {
-        const char *level = settings_get_string(m->settings, "antivirusEngine.enforcementLevel");
-
-        return settings_get_bool(m->settings, "cloudService.automaticDefinitionUpdateEnabled") &&
-               level && streq(level, "real_time") && manager_update_source_uri(m);
+        return m->policy->update_automatic &&
+               m->policy->enforcement == POLICY_ENFORCEMENT_REAL_TIME &&
+               manager_update_source_uri(m);
 }
 
 /* When automatic updates become overdue (CLOCK_REALTIME µs), or 0 while none are promised.
@@ -336,7 +323,8 @@ static int update_overdue_handler(sd_event_source *s, uint64_t usec, void *userd
 
         log_warning("Definition updates are overdue: %s.",
                     m->update_fail_reason ?: "no update has succeeded in time");
-        (void) bus_definitions_emit_changed(m);
+        manager_emit(m, &(ManagerEvent) { .type = MANAGER_EVENT_DEFINITIONS_CHANGED });
+        manager_health_refresh(m);
         return 0;
 }
 
@@ -364,7 +352,7 @@ static int update_timer_handler(sd_event_source *s, uint64_t usec, void *userdat
         Manager *m = userdata;
         int r;
 
-        r = manager_update_start(m, false, NULL);
+        r = manager_update_start(m, false);
         if (r < 0) {
                 if (r != -ENOMEDIUM && r != -EBUSY)
                         log_warning_errno(r, "Automatic definition update not started: %m");
@@ -391,8 +379,11 @@ void manager_update_schedule(Manager *m) {
         uint64_t delay = interval;
 
         if (!update_automatic(m)) {
+                if (m->update_timer)
+                        log_info("Automatic definition updates are off.");
                 m->update_timer = sd_event_source_disable_unref(m->update_timer);
                 m->update_due_since_usec = 0;
+                m->update_delay_usec = 0;
                 update_overdue_schedule(m);
                 return;
         }
@@ -405,6 +396,10 @@ void manager_update_schedule(Manager *m) {
                 delay = backoff < interval ? backoff : interval;
         }
         delay += update_jitter_permille() * (delay / 10) / 1000;
+        m->update_delay_usec = delay;
+        /* Observable, so that a fleet's spread (and a change of the interval) can be seen. */
+        log_info("Next automatic definition update in %" PRIu64 ".%03" PRIu64 " s.",
+                 delay / 1000000, delay / 1000 % 1000);
 
         if (m->update_timer) {
                 (void) sd_event_source_set_time_relative(m->update_timer, delay);
@@ -419,12 +414,10 @@ void manager_update_schedule(Manager *m) {
 /* In passive and on_demand modes updates come before scans instead of on a timer. The scan
  * does not wait: it uses what is in force, and the update serves the next one. */
 void manager_update_before_scan(Manager *m) {
-        const char *level = settings_get_string(m->settings, "antivirusEngine.enforcementLevel");
-
-        if (!settings_get_bool(m->settings, "cloudService.automaticDefinitionUpdateEnabled") ||
-            !level || streq(level, "real_time") || !manager_update_source_uri(m))
+        if (!m->policy->update_automatic ||
+            m->policy->enforcement == POLICY_ENFORCEMENT_REAL_TIME || !manager_update_source_uri(m))
                 return;
-        (void) manager_update_start(m, false, NULL);
+        (void) manager_update_start(m, false);
 }
 
 int manager_definitions_restore(Manager *m) {
@@ -436,7 +429,11 @@ int manager_definitions_restore(Manager *m) {
         if (r < 0)
                 return r;
         r = manager_load_definitions(m);
-        (void) bus_definitions_emit_changed(m);
+        /* A swap commits (and tells clients) itself; a failure changes status and health. */
+        if (r < 0) {
+                manager_emit(m, &(ManagerEvent) { .type = MANAGER_EVENT_DEFINITIONS_CHANGED });
+                manager_health_refresh(m);
+        }
         return r;
 }
 
@@ -466,8 +463,7 @@ const char *manager_definitions_status(Manager *m) {
                 return "unavailable";
         if (manager_update_running(m))
                 return "updating";
-        max_age = (uint64_t) settings_get_int(m->settings, "cloudService.definitionsMaxAgeDays") *
-                  UINT64_C(86400000000);
+        max_age = (uint64_t) m->policy->definitions_max_age_days * UINT64_C(86400000000);
         if (m->definitions_updated_usec + max_age < now_usec())
                 return "stale";
         if (manager_update_overdue(m))

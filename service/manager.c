@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Manager: owns the settings layers, the persisted local state and the watch on the managed
- * policy. Runs on the main thread only. It never builds D-Bus replies; after a change it calls
- * bus_notify_settings_changed() so clients hear of it.
+ * Manager: owns the settings layers, the policy snapshot, the persisted local state and the
+ * watch on the managed policy, and the commit pipeline every change ends in: manager_commit()
+ * rebuilds the policy, diffs it, runs the reapply handlers of the aspects that changed (one
+ * table, reapply_table) and raises change events for the subscriber (bus/). Runs on the main
+ * thread only; knows nothing of D-Bus.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -14,7 +16,6 @@
 
 #include <systemd/sd-id128.h>
 
-#include "bus/bus.h"
 #include "manager.h"
 #include "util/fileio.h"
 #include "util/strv.h"
@@ -56,6 +57,9 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
         r = settings_new(&m->settings);
         if (r < 0)
                 return r;
+        r = policy_new(m->settings, &m->policy);
+        if (r < 0)
+                return r;
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -91,11 +95,10 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->managed_reload);
         sd_event_source_disable_unref(m->managed_poll);
         sd_event_source_disable_unref(m->managed_watch);
-        polkit_registry_free(m->polkit_registry);
-        sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
 
         exclusion_set_unref(m->exclusions);
+        policy_free(m->policy);
         settings_free(m->settings);
         strv_free(m->health_issues);
         free(m->machine_guid);
@@ -498,6 +501,7 @@ int manager_reload_managed(Manager *m, char ***ret_changed) {
                 m->managed_policy_error = msg;
                 if (ret_changed)
                         *ret_changed = NULL;
+                (void) manager_commit(m, NULL, 0);     /* health says why */
                 return 0;
         }
 
@@ -521,8 +525,7 @@ int manager_reload_managed(Manager *m, char ***ret_changed) {
                 return r;
         for (char **c = changed; c && *c; c++)
                 log_info("Setting '%s' changed by the managed configuration.", *c);
-        if (changed)
-                manager_settings_applied(m, changed);
+        (void) manager_commit(m, changed, 0);
 
         if (ret_changed)
                 *ret_changed = TAKE_PTR(changed);
@@ -537,7 +540,6 @@ static int managed_reload_handler(sd_event_source *s, uint64_t usec, void *userd
         r = manager_reload_managed(m, &changed);
         if (r < 0)
                 log_error_errno(r, "Failed to reload the managed configuration: %m");
-        (void) bus_notify_settings_changed(m, changed);
         return 0;
 }
 
@@ -644,10 +646,7 @@ int manager_startup(Manager *m) {
         if (!m->rules)
                 manager_rtp_apply(m);           /* ... or says why it cannot */
         manager_update_schedule(m);
-
-        r = manager_health_issues(m, &m->health_issues);
-        if (r < 0)
-                return r;
+        manager_health_refresh(m);
         return 0;
 }
 
@@ -744,49 +743,136 @@ static int local_change(Manager *m, const SettingDef *def, const SettingValue *v
 
         manager_pending_wrote(m);      /* the disk takes writes again */
         r = settings_changed_since(m->settings, &before, ret_changed);
-        if (r >= 0 && *ret_changed)
-                manager_settings_applied(m, *ret_changed);
+        if (r >= 0)
+                (void) manager_commit(m, *ret_changed, 0);
         return r;
 }
 
-/* Settings the update timer and its overdue promise are derived from. */
-static bool update_settings_changed(char **changed) {
-        static const char * const names[] = {
-                "antivirusEngine.enforcementLevel",
-                "antivirusEngine.offlineDefinitionUpdate",
-                "antivirusEngine.offlineDefinitionUpdateUrl",
-                "cloudService.automaticDefinitionUpdateEnabled",
-                "cloudService.definitionUpdatesInterval",
-                "cloudService.definitionUpdateUrl",
-        };
-
-        for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                if (strv_contains(changed, names[i]))
-                        return true;
-        return false;
+/* Reapply handlers: each runs when an aspect it declared interest in changed. Startup applies
+ * everything once loaded (m->threats is set last), so before that nothing runs. */
+static void reapply_exclusions(Manager *m, char **changed, unsigned flags) {
+        /* An add extended the kept set in place already (manager_exclusions_added()). */
+        if (!(flags & MANAGER_CHANGE_EXCLUSION_ADDED))
+                manager_exclusions_changed(m, changed);
 }
 
-/* What depends on settings and is not read afresh each time, once the exclusion set is up to
- * date. */
-static void settings_fan_out(Manager *m, char **changed) {
-        /* Startup arms the timer once everything is loaded. */
-        if (m->threats && update_settings_changed(changed))
-                manager_update_schedule(m);
+static void reapply_update_timer(Manager *m, char **changed, unsigned flags) {
         if (m->threats)
-                threat_store_set_limits(
-                        m->threats,
-                        (unsigned) settings_get_int(m->settings,
-                                                    "antivirusEngine.scanResultsRetentionDays"),
-                        (size_t) settings_get_int(m->settings,
-                                                  "antivirusEngine.scanHistoryMaximumItems"));
-        /* Startup applies once everything is loaded. */
+                manager_update_schedule(m);
+}
+
+static void reapply_threat_limits(Manager *m, char **changed, unsigned flags) {
+        if (m->threats)
+                threat_store_set_limits(m->threats, m->policy->retention_days,
+                                        m->policy->history_max_items);
+}
+
+static void reapply_rtp(Manager *m, char **changed, unsigned flags) {
         if (m->threats)
                 manager_rtp_apply(m);
 }
 
-void manager_settings_applied(Manager *m, char **changed) {
-        manager_exclusions_changed(m, changed);
-        settings_fan_out(m, changed);
+/* Who reapplies what, in this order (the exclusion set is up to date before RTP reads it). */
+static const struct {
+        unsigned id;                    /* MANAGER_REAPPLY_* */
+        uint64_t aspects;               /* POLICY_ASPECT_* it declared interest in */
+        unsigned flags;                 /* MANAGER_CHANGE_* it declared interest in */
+        void (*reapply)(Manager *m, char **changed, unsigned flags);
+} reapply_table[] = {
+        { MANAGER_REAPPLY_EXCLUSIONS, POLICY_ASPECT_EXCLUSIONS, 0, reapply_exclusions },
+        { MANAGER_REAPPLY_UPDATE_TIMER, POLICY_ASPECT_UPDATE, 0, reapply_update_timer },
+        { MANAGER_REAPPLY_THREAT_LIMITS, POLICY_ASPECT_THREAT_LIMITS, 0, reapply_threat_limits },
+        { MANAGER_REAPPLY_RTP, POLICY_ASPECT_RTP, MANAGER_CHANGE_DEFINITIONS, reapply_rtp },
+};
+
+unsigned manager_reapply_for(uint64_t aspects, unsigned flags) {
+        unsigned ids = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(reapply_table); i++)
+                if ((reapply_table[i].aspects & aspects) || (reapply_table[i].flags & flags))
+                        ids |= reapply_table[i].id;
+        return ids;
+}
+
+int manager_commit(Manager *m, char **changed, unsigned flags) {
+        _cleanup_(policy_freep) Policy *old = NULL;
+        Policy *new = NULL;
+        uint64_t aspects;
+        unsigned ids;
+        int r;
+
+        r = policy_new(m->settings, &new);
+        if (r < 0) {
+                log_error_errno(r, "Failed to build the policy snapshot, keeping the one in "
+                                "force: %m");
+                manager_health_refresh(m);
+                return r;
+        }
+        old = m->policy;
+        m->policy = new;
+        /* Exclusion lists are not in the snapshot: their names say when they changed. */
+        aspects = policy_diff(old, new) | policy_aspects_of_names(changed);
+        ids = manager_reapply_for(aspects, flags);
+        for (uint64_t a = 1; a & _POLICY_ASPECT_ALL; a <<= 1)
+                if (aspects & a)
+                        log_debug("Policy aspect '%s' changed.", policy_aspect_to_string(a));
+        for (size_t i = 0; i < ELEMENTSOF(reapply_table); i++)
+                if (ids & reapply_table[i].id)
+                        reapply_table[i].reapply(m, changed, flags);
+
+        if (flags & MANAGER_CHANGE_DEFINITIONS)
+                manager_emit(m, &(ManagerEvent) { .type = MANAGER_EVENT_DEFINITIONS_CHANGED });
+        if (!strv_isempty(changed))
+                manager_emit(m, &(ManagerEvent) { .type = MANAGER_EVENT_SETTINGS_CHANGED,
+                                                  .names = changed });
+        manager_health_refresh(m);
+        return (int) ids;
+}
+
+static const char * const event_names[_MANAGER_EVENT_MAX] = {
+        [MANAGER_EVENT_SETTINGS_CHANGED] = "settings-changed",
+        [MANAGER_EVENT_HEALTH_CHANGED] = "health-changed",
+        [MANAGER_EVENT_LOG_LEVEL_CHANGED] = "log-level-changed",
+        [MANAGER_EVENT_DEFINITIONS_CHANGED] = "definitions-changed",
+        [MANAGER_EVENT_RTP_CHANGED] = "rtp-changed",
+        [MANAGER_EVENT_SCAN_ADDED] = "scan-added",
+        [MANAGER_EVENT_SCAN_CHANGED] = "scan-changed",
+        [MANAGER_EVENT_SCAN_FINISHED] = "scan-finished",
+        [MANAGER_EVENT_SCANS_RUNNING_CHANGED] = "scans-running-changed",
+        [MANAGER_EVENT_THREAT_DETECTED] = "threat-detected",
+        [MANAGER_EVENT_UPDATE_FINISHED] = "update-finished",
+};
+
+const char *manager_event_type_to_string(ManagerEventType t) {
+        return t >= 0 && t < _MANAGER_EVENT_MAX ? event_names[t] : NULL;
+}
+
+void manager_set_event_handler(Manager *m, ManagerEventHandler handler, void *userdata) {
+        m->event_handler = handler;
+        m->event_userdata = userdata;
+}
+
+void *manager_event_userdata(Manager *m) {
+        return m->event_userdata;
+}
+
+void manager_emit(Manager *m, const ManagerEvent *e) {
+        if (m->event_handler)
+                m->event_handler(m, e, m->event_userdata);
+}
+
+void manager_health_refresh(Manager *m) {
+        _cleanup_strv_free_ char **issues = NULL;
+
+        if (manager_health_issues(m, &issues) < 0) {
+                log_oom();
+                return;
+        }
+        if (strv_equal(issues, m->health_issues))
+                return;
+        strv_free(m->health_issues);
+        m->health_issues = TAKE_PTR(issues);
+        manager_emit(m, &(ManagerEvent) { .type = MANAGER_EVENT_HEALTH_CHANGED });
 }
 
 static int check_local_change(Manager *m, const SettingDef *def) {
@@ -872,7 +958,7 @@ int manager_add_local_exclusion(Manager *m, const SettingDef *def, const Setting
         if (effective) {
                 /* The set gains e instead of being compiled again. */
                 manager_exclusions_added(m, e);
-                settings_fan_out(m, changed);
+                (void) manager_commit(m, changed, MANAGER_CHANGE_EXCLUSION_ADDED);
         }
         *ret_changed = TAKE_PTR(changed);
         return 0;
@@ -893,6 +979,7 @@ int manager_reset_setting(Manager *m, const SettingDef *def, char ***ret_changed
 
 int manager_set_log_level(Manager *m, LogLevel level, bool persist) {
         const char *name = log_level_to_string(level);
+        bool changed;
         int r;
 
         if (!name)
@@ -903,14 +990,16 @@ int manager_set_log_level(Manager *m, LogLevel level, bool persist) {
                         return log_error_errno(r, "Failed to save log level to '%s': %m",
                                                m->log_level_path);
         }
+        changed = log_get_level() != level;
         log_set_level(level);
         log_info("Log level set to '%s'%s.", name, persist ? " and persisted" : "");
+        if (changed)
+                manager_emit(m, &(ManagerEvent) { .type = MANAGER_EVENT_LOG_LEVEL_CHANGED });
         return 0;
 }
 
 int manager_health_issues(Manager *m, char ***ret) {
         _cleanup_strv_free_ char **issues = NULL;
-        const char *level;
         int r;
 
         if (m->managed_policy_error) {
@@ -972,8 +1061,7 @@ int manager_health_issues(Manager *m, char ***ret) {
         r = manager_pending_health(m, &issues);
         if (r < 0)
                 return r;
-        level = settings_get_string(m->settings, "antivirusEngine.enforcementLevel");
-        if (m->rtp_error && level && !streq(level, "on_demand")) {
+        if (m->rtp_error && m->policy && m->policy->enforcement != POLICY_ENFORCEMENT_ON_DEMAND) {
                 _cleanup_free_ char *s = NULL;
                 if (asprintf(&s, "real-time protection is enabled but not running: %s",
                              m->rtp_error) < 0)

@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The daemon's one context: the event loop, the bus, the settings layers and the state that
- * `mdatp health` reports. Everything here is owned and changed by the main thread only.
+ * The daemon's one context: the event loop, the settings layers, the policy snapshot built from
+ * them and the state that `mdatp health` reports. Everything here is owned and changed by the
+ * main thread only.
  *
  * The manager_* functions are the product logic behind the D-Bus adapters in bus/: they
- * validate, apply, persist and return outcomes; they never build D-Bus replies.
+ * validate, apply, persist and return outcomes. Every change ends in manager_commit(), which
+ * rebuilds the policy, reapplies what depends on the aspects that changed and raises typed
+ * events (ManagerEvent) for the one subscriber, bus/, which alone turns them into signals,
+ * PropertiesChanged and deferred replies. Nothing here knows D-Bus.
  */
 #pragma once
 
 #include <stdbool.h>
 
-#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "definitions/definitions.h"
 #include "engine/engine.h"
+#include "policy/policy.h"
 #include "quarantine/quarantine.h"
 #include "rtp/rtp.h"
 #include "scan/scan.h"
@@ -23,7 +27,6 @@
 #include "update/update.h"
 #include "util/log.h"
 
-typedef struct PolkitRegistry PolkitRegistry;
 typedef struct Manager Manager;
 typedef struct UpdateJob UpdateJob;
 
@@ -36,6 +39,46 @@ typedef struct ManagerConfig {
 
 /* One on-demand scan, running or recently finished; published as Scans/<id>. */
 typedef struct ManagerScan ManagerScan;
+
+/* What the manager tells its subscriber, raised at the end of each state change (after the
+ * state is consistent), in the order the changes happened: a settings change comes before the
+ * health change it causes. */
+typedef enum ManagerEventType {
+        MANAGER_EVENT_SETTINGS_CHANGED,         /* .names: settings whose effective value changed */
+        MANAGER_EVENT_HEALTH_CHANGED,           /* the health issues changed (Healthy too) */
+        MANAGER_EVENT_LOG_LEVEL_CHANGED,
+        MANAGER_EVENT_DEFINITIONS_CHANGED,      /* version, status, update times or errors */
+        MANAGER_EVENT_RTP_CHANGED,              /* enabled, mode or error */
+        MANAGER_EVENT_SCAN_ADDED,               /* .scan: new, by a client or the daemon */
+        MANAGER_EVENT_SCAN_CHANGED,             /* .scan, .names: its properties that changed */
+        MANAGER_EVENT_SCAN_FINISHED,            /* .scan: ended; the last scan changed too */
+        MANAGER_EVENT_SCANS_RUNNING_CHANGED,    /* whether a scan runs changed */
+        MANAGER_EVENT_THREAT_DETECTED,          /* .threat */
+        MANAGER_EVENT_UPDATE_FINISHED,          /* .update: an update or connectivity test */
+        _MANAGER_EVENT_MAX,
+        _MANAGER_EVENT_INVALID = -EINVAL,
+} ManagerEventType;
+
+/* The outcome of an update or connectivity test, for the calls that waited on it. */
+typedef struct ManagerUpdateResult {
+        bool connectivity_only;
+        int r;                  /* 0 updated, UPDATE_UP_TO_DATE, < 0 failed; connectivity:
+                                 * the number of failed endpoints, or < 0 */
+        const char *error;      /* why an update failed, or NULL */
+        char **lines;           /* connectivity: one line per endpoint tried */
+} ManagerUpdateResult;
+
+/* Valid only during the call to the handler: copy what must outlive it. */
+typedef struct ManagerEvent {
+        ManagerEventType type;
+        char **names;
+        const ManagerScan *scan;
+        const Threat *threat;
+        const ManagerUpdateResult *update;
+} ManagerEvent;
+
+typedef void (*ManagerEventHandler)(Manager *m, const ManagerEvent *e, void *userdata);
+const char *manager_event_type_to_string(ManagerEventType t);
 struct ManagerScan {
         Manager *manager;
         ManagerScan *next;              /* newest first */
@@ -69,8 +112,12 @@ typedef struct PendingRemediation {
 
 struct Manager {
         sd_event *event;
-        sd_bus *bus;
-        PolkitRegistry *polkit_registry;
+        /* The one subscriber to change events (bus/), or NULL: see manager_set_event_handler(). */
+        ManagerEventHandler event_handler;
+        void *event_userdata;
+        /* The policy in force, rebuilt by manager_commit() after every change (never NULL
+         * after manager_new()). */
+        Policy *policy;
 
         Settings *settings;
         char *state_dir;
@@ -96,6 +143,8 @@ struct Manager {
         char *local_settings_error;
 
         char *machine_guid;
+        /* The health issues as last announced (HEALTH_CHANGED), kept by manager_health_refresh()
+         * only to tell when they change. */
         char **health_issues;
         /* The effective exclusions, compiled when first asked for (manager-exclusions.c) and
          * extended in place of a recompilation when one is added; NULL until then. */
@@ -129,6 +178,7 @@ struct Manager {
         uint64_t last_update_usec;
         uint64_t update_success_usec;   /* last successful update (or "up to date"), 0 = none */
         uint64_t update_due_since_usec; /* when automatic updates last started to apply */
+        uint64_t update_delay_usec;     /* the timer's last chosen delay (jittered), 0: none */
 
         VerdictCache *verdict_cache;
         char *verdict_cache_path;
@@ -226,10 +276,10 @@ void manager_swap_rules(Manager *m, EngineRules *rules, const DefinitionPack *pa
                         const char *source);
 void manager_scan_after_update(Manager *m);
 
-/* Updates (manager-update.c). manager_update_start() answers waiter (a Definitions.Update or
- * TestConnectivity call) when done; -EBUSY while one of the same kind runs (an update and a
+/* Updates (manager-update.c). manager_update_start() raises UPDATE_FINISHED when done (the
+ * subscriber answers whoever waits); -EBUSY while one of the same kind runs (an update and a
  * connectivity test run side by side), -ENOMEDIUM without a source. */
-int manager_update_start(Manager *m, bool connectivity_only, sd_bus_message *waiter);
+int manager_update_start(Manager *m, bool connectivity_only);
 bool manager_update_running(Manager *m);
 void manager_update_schedule(Manager *m);
 void manager_update_before_scan(Manager *m);
@@ -323,8 +373,36 @@ void manager_rtp_apply(Manager *m);
 void manager_rtp_notify_status(Manager *m);
 void manager_rtp_free(Manager *m);
 
-/* Called after any change of the effective settings. */
-void manager_settings_applied(Manager *m, char **changed);
+/* The one subscriber to change events: handler(m, e, userdata) for every event, on the main
+ * thread; NULL stops them. */
+void manager_set_event_handler(Manager *m, ManagerEventHandler handler, void *userdata);
+void *manager_event_userdata(Manager *m);
+/* Raises one event (for the manager's own files). */
+void manager_emit(Manager *m, const ManagerEvent *e);
+
+/* What changed besides settings, for manager_commit(). */
+enum {
+        MANAGER_CHANGE_DEFINITIONS = 1u << 0,   /* new rules were swapped in */
+        MANAGER_CHANGE_EXCLUSION_ADDED = 1u << 1, /* the kept exclusion set was extended */
+};
+/* Where every change ends: rebuilds the policy snapshot from the settings, diffs it with the one
+ * in force, hands reapply work to the subsystems that declared interest in the aspects that
+ * changed (a table in manager.c), then raises SETTINGS_CHANGED for changed (the names whose
+ * effective value changed, may be NULL) and HEALTH_CHANGED if the issues changed. Returns the
+ * aspects (POLICY_ASPECT_*) that were reapplied, or < 0 when the snapshot could not be built
+ * (the old one stays; nothing is reapplied). */
+int manager_commit(Manager *m, char **changed, unsigned flags);
+/* Which aspect handlers manager_commit() runs for these aspects (for tests): a bitmask of
+ * MANAGER_REAPPLY_*. */
+enum {
+        MANAGER_REAPPLY_EXCLUSIONS = 1u << 0,
+        MANAGER_REAPPLY_UPDATE_TIMER = 1u << 1,
+        MANAGER_REAPPLY_THREAT_LIMITS = 1u << 2,
+        MANAGER_REAPPLY_RTP = 1u << 3,
+};
+unsigned manager_reapply_for(uint64_t aspects, unsigned flags);
+/* Recomputes the health issues and raises HEALTH_CHANGED when they differ from the last. */
+void manager_health_refresh(Manager *m);
 
 /* Scans (manager-scan.c). A client's scan never waits for the daemon's own: while one of those
  * runs, manager_scan_start() cancels it and queues it again to start once no scan runs.

@@ -13,7 +13,8 @@
 static int property_get(sd_bus *bus, const char *path, const char *interface,
                         const char *property, sd_bus_message *reply, void *userdata,
                         sd_bus_error *error) {
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
 
         if (streq(property, "Version"))
                 return sd_bus_message_append(reply, "s", m->rules ? m->definitions_version : "");
@@ -57,17 +58,21 @@ static int start_error(Manager *m, int r, const char *what, sd_bus_error *error)
 }
 
 static int method_update(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         int r;
 
         r = bus_verify_polkit_async(message, MDATP_POLKIT_UPDATE_DEFINITIONS,
-                                    "Updating definitions", &m->polkit_registry, error);
+                                    "Updating definitions", &b->polkit_registry, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
-        r = manager_update_start(m, false, message);
+        r = manager_update_start(m, false);
         if (r < 0)
                 return start_error(m, r, "A definition update", error);
-        return 1;       /* answered by bus_reply_update() */
+        r = bus_context_add_waiter(b, false, message);
+        if (r < 0)
+                return r;
+        return 1;       /* answered by bus_reply_update() on UPDATE_FINISHED */
 }
 
 int bus_reply_update(Manager *m, sd_bus_message *call, int r, const char *error) {
@@ -85,11 +90,12 @@ int bus_reply_update(Manager *m, sd_bus_message *call, int r, const char *error)
 }
 
 static int method_restore(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         int r;
 
         r = bus_verify_polkit_async(message, MDATP_POLKIT_UPDATE_DEFINITIONS,
-                                    "Restoring definitions", &m->polkit_registry, error);
+                                    "Restoring definitions", &b->polkit_registry, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         r = manager_definitions_restore(m);
@@ -104,20 +110,24 @@ static int method_restore(sd_bus_message *message, void *userdata, sd_bus_error 
 
 static int method_test_connectivity(sd_bus_message *message, void *userdata,
                                     sd_bus_error *error) {
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         int r;
 
         /* The diagnostics action, not update-definitions: the test changes nothing, and whoever
          * may troubleshoot the product may see whether its mirror answers. It is still gated,
          * as it makes the daemon open connections to the mirror and the proxy on request. */
         r = bus_verify_polkit_async(message, MDATP_POLKIT_DIAGNOSTICS, "Testing connectivity",
-                                    &m->polkit_registry, error);
+                                    &b->polkit_registry, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
-        r = manager_update_start(m, true, message);
+        r = manager_update_start(m, true);
         if (r < 0)
                 return start_error(m, r, "A connectivity test", error);
-        return 1;       /* answered by bus_reply_connectivity() */
+        r = bus_context_add_waiter(b, true, message);
+        if (r < 0)
+                return r;
+        return 1;       /* answered by bus_reply_connectivity() on UPDATE_FINISHED */
 }
 
 int bus_reply_connectivity(sd_bus_message *call, char **lines, unsigned failures, int r) {
@@ -139,13 +149,13 @@ int bus_reply_connectivity(sd_bus_message *call, char **lines, unsigned failures
         return sd_bus_send(NULL, reply, NULL);
 }
 
-int bus_definitions_emit_changed(Manager *m) {
-        if (!m->bus)
+int bus_definitions_emit_changed(BusContext *b) {
+        if (!b->bus)
                 return 0;
-        (void) sd_bus_emit_properties_changed(m->bus, DEFINITIONS_PATH, DEFINITIONS_IFACE,
+        (void) sd_bus_emit_properties_changed(b->bus, DEFINITIONS_PATH, DEFINITIONS_IFACE,
                                               "Version", "Updated", "Status", "Source",
                                               "FailReason", "LastUpdate", NULL);
-        return bus_health_emit_definitions(m);
+        return bus_health_emit_definitions(b);
 }
 
 #define PROP(name, sig) \

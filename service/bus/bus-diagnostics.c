@@ -8,7 +8,8 @@
 #include "util/macro.h"
 
 static int method_set_log_level(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         const char *name;
         LogLevel level;
         int persist, r;
@@ -24,16 +25,13 @@ static int method_set_log_level(sd_bus_message *message, void *userdata, sd_bus_
                                          name);
 
         r = bus_verify_polkit_async(message, MDATP_POLKIT_MANAGE_SETTINGS,
-                                    "Changing the log level", &m->polkit_registry, error);
+                                    "Changing the log level", &b->polkit_registry, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
 
-        LogLevel old = log_get_level();
-        r = manager_set_log_level(m, level, persist);
+        r = manager_set_log_level(m, level, persist);      /* raises LOG_LEVEL_CHANGED */
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to set the log level: %m");
-        if (old != level)
-                (void) bus_notify_log_level_changed(m);
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -41,11 +39,12 @@ static int method_set_log_level(sd_bus_message *message, void *userdata, sd_bus_
  * with its own rights, so being allowed to collect diagnostics never means writing as root. */
 static int method_create_bundle(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_close_ int fd = -EBADF;
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         int r;
 
         r = bus_verify_polkit_async(message, MDATP_POLKIT_DIAGNOSTICS,
-                                    "Collecting diagnostics", &m->polkit_registry, error);
+                                    "Collecting diagnostics", &b->polkit_registry, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
 

@@ -55,7 +55,8 @@ static int append_list(sd_bus_message *reply, Manager *m, const char *name) {
 
 static int method_list(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         int r;
 
         r = sd_bus_message_new_method_return(message, &reply);
@@ -80,7 +81,7 @@ static int reply_for_outcome(sd_bus_message *message, Manager *m, int r, const c
                              const char *text, char **changed, sd_bus_error *error) {
         switch (r) {
         case 0:
-                (void) bus_notify_settings_changed(m, changed);
+                /* the manager's commit told clients */
                 _fallthrough_;
         case MANAGER_SETTING_UNCHANGED:
                 return sd_bus_reply_method_return(message, NULL);
@@ -113,7 +114,8 @@ static int reply_for_outcome(sd_bus_message *message, Manager *m, int r, const c
         }
 }
 
-static int method_change(sd_bus_message *message, Manager *m, bool add, sd_bus_error *error) {
+static int method_change(sd_bus_message *message, BusContext *b, bool add, sd_bus_error *error) {
+        Manager *m = b->manager;
         _cleanup_strv_free_ char **changed = NULL;
         _cleanup_free_ char *text = NULL;
         const char *kind, *value, *scope;
@@ -131,7 +133,7 @@ static int method_change(sd_bus_message *message, Manager *m, bool add, sd_bus_e
                                          "Unknown scope '%s': expected epp or global", scope);
 
         r = bus_verify_polkit_async(message, MDATP_POLKIT_MANAGE_EXCLUSIONS,
-                                    "Changing exclusions", &m->polkit_registry, error);
+                                    "Changing exclusions", &b->polkit_registry, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
 

@@ -45,7 +45,8 @@ static int property_get_setting(sd_bus *bus, const char *path, const char *inter
                                 const char *property, sd_bus_message *reply, void *userdata,
                                 sd_bus_error *error) {
         _cleanup_(setting_value_done) SettingValue value = {};
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         const SettingDef *def;
         int r;
 
@@ -62,33 +63,31 @@ static int property_get_setting(sd_bus *bus, const char *path, const char *inter
         return bus_message_append_setting_contents(reply, &value);
 }
 
-static bool enforcement_is(Manager *m, const char *level) {
-        const char *s = settings_get_string(m->settings, "antivirusEngine.enforcementLevel");
-        return s && streq(s, level);
-}
 
 static int property_get_derived_bool(sd_bus *bus, const char *path, const char *interface,
                                      const char *property, sd_bus_message *reply,
                                      void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        bool b = false;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
+        bool v = false;
 
         if (streq(property, "PassiveModeEnabled"))
-                b = enforcement_is(m, "passive");
+                v = m->policy->enforcement == POLICY_ENFORCEMENT_PASSIVE;
         else if (streq(property, "RealTimeProtectionEnabled"))
-                b = enforcement_is(m, "real_time");
+                v = m->policy->enforcement == POLICY_ENFORCEMENT_REAL_TIME;
         else if (streq(property, "CloudDiagnosticEnabled")) {
                 const char *s = settings_get_string(m->settings, "cloudService.diagnosticLevel");
-                b = s && streq(s, "optional");
+                v = s && streq(s, "optional");
         }
-        return sd_bus_message_append(reply, "b", b);
+        return sd_bus_message_append(reply, "b", v);
 }
 
 static int property_get_healthy(sd_bus *bus, const char *path, const char *interface,
                                 const char *property, sd_bus_message *reply, void *userdata,
                                 sd_bus_error *error) {
         _cleanup_strv_free_ char **issues = NULL;
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         int r;
 
         r = manager_health_issues(m, &issues);
@@ -109,7 +108,8 @@ static int property_get_log_level(sd_bus *bus, const char *path, const char *int
 static int property_get_manager_string(sd_bus *bus, const char *path, const char *interface,
                                        const char *property, sd_bus_message *reply,
                                        void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
 
         if (streq(property, "MachineGuid"))
                 return sd_bus_message_append(reply, "s", m->machine_guid);
@@ -145,7 +145,8 @@ static int property_get_const_string(sd_bus *bus, const char *path, const char *
 static int property_get_definitions(sd_bus *bus, const char *path, const char *interface,
                                     const char *property, sd_bus_message *reply,
                                     void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         bool loaded = m->rules != NULL;
 
         if (streq(property, "EngineVersion"))
@@ -170,7 +171,7 @@ static int property_get_definitions(sd_bus *bus, const char *path, const char *i
 static int property_get_last_scan(sd_bus *bus, const char *path, const char *interface,
                                   const char *property, sd_bus_message *reply, void *userdata,
                                   sd_bus_error *error) {
-        const ScanRecord *s = manager_last_scan(userdata);
+        const ScanRecord *s = manager_last_scan(((BusContext *) userdata)->manager);
 
         if (streq(property, "LastOnDemandScanType"))
                 return sd_bus_message_append(reply, "s", s ? scan_kind_to_string(s->kind) : "");
@@ -183,20 +184,19 @@ static int property_get_last_scan(sd_bus *bus, const char *path, const char *int
                                                                  s->files_scanned);
 }
 
-int bus_health_emit_last_scan(Manager *m) {
-        if (!m->bus)
+int bus_health_emit_last_scan(BusContext *b) {
+        if (!b->bus)
                 return 0;
         return sd_bus_emit_properties_changed(
-                m->bus, MDATP_OBJECT_ROOT, MDATP_IFACE_HEALTH, "LastOnDemandScanStartTime",
+                b->bus, MDATP_OBJECT_ROOT, MDATP_IFACE_HEALTH, "LastOnDemandScanStartTime",
                 "LastOnDemandScanEndTime", "LastOnDemandScanType", "LastOnDemandScanThreatCount",
                 "LastOnDemandScanFilesScanned", NULL);
 }
 
-int bus_health_emit_definitions(Manager *m) {
-        if (!m->bus)
+int bus_health_emit_definitions(BusContext *b) {
+        if (!b->bus)
                 return 0;
-        (void) bus_notify_settings_changed(m, NULL);    /* health issues may have changed */
-        return sd_bus_emit_properties_changed(m->bus, MDATP_OBJECT_ROOT, MDATP_IFACE_HEALTH,
+        return sd_bus_emit_properties_changed(b->bus, MDATP_OBJECT_ROOT, MDATP_IFACE_HEALTH,
                                               "EngineVersion", "EngineLoadStatus",
                                               "DefinitionsVersion", "DefinitionsStatus",
                                               "DefinitionsUpdated", "DefinitionsUpdateFailReason",
@@ -224,7 +224,8 @@ static int property_get_zero(sd_bus *bus, const char *path, const char *interfac
 static int property_get_rtp_available(sd_bus *bus, const char *path, const char *interface,
                                       const char *property, sd_bus_message *reply,
                                       void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
 
         return sd_bus_message_append(reply, "b", m->rtp_available);
 }
@@ -240,11 +241,18 @@ static int property_get_conflicting(sd_bus *bus, const char *path, const char *i
         return sd_bus_message_append_strv(reply, l);
 }
 
-int bus_notify_settings_changed(Manager *m, char **names) {
-        _cleanup_strv_free_ char **props = NULL, **issues = NULL;
+int bus_health_emit_issues(BusContext *b) {
+        if (!b->bus)
+                return 0;
+        return sd_bus_emit_properties_changed(b->bus, MDATP_OBJECT_ROOT, MDATP_IFACE_HEALTH,
+                                              "Healthy", "HealthIssues", NULL);
+}
+
+int bus_notify_settings_changed(BusContext *b, char **names) {
+        _cleanup_strv_free_ char **props = NULL;
         int r;
 
-        if (!m->bus)
+        if (!b->bus)
                 return 0;
 
         for (size_t i = 0; i < ELEMENTSOF(health_setting_deps); i++)
@@ -254,18 +262,8 @@ int bus_notify_settings_changed(Manager *m, char **names) {
                                 return r;
                 }
 
-        r = manager_health_issues(m, &issues);
-        if (r < 0)
-                return r;
-        if (!strv_equal(issues, m->health_issues)) {
-                if (strv_extend(&props, "Healthy") < 0 || strv_extend(&props, "HealthIssues") < 0)
-                        return -ENOMEM;
-                strv_free(m->health_issues);
-                m->health_issues = TAKE_PTR(issues);
-        }
-
         if (props) {
-                r = sd_bus_emit_properties_changed_strv(m->bus, MDATP_OBJECT_ROOT,
+                r = sd_bus_emit_properties_changed_strv(b->bus, MDATP_OBJECT_ROOT,
                                                         MDATP_IFACE_HEALTH, props);
                 if (r < 0)
                         return r;
@@ -273,22 +271,22 @@ int bus_notify_settings_changed(Manager *m, char **names) {
         if (strv_length(names) > 0) {
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *signal = NULL;
 
-                r = sd_bus_message_new_signal(m->bus, &signal, MDATP_OBJECT_ROOT,
+                r = sd_bus_message_new_signal(b->bus, &signal, MDATP_OBJECT_ROOT,
                                               MDATP_IFACE_SETTINGS, "Changed");
                 if (r < 0)
                         return r;
                 r = sd_bus_message_append_strv(signal, names);
                 if (r < 0)
                         return r;
-                return sd_bus_send(m->bus, signal, NULL);
+                return sd_bus_send(b->bus, signal, NULL);
         }
         return 0;
 }
 
-int bus_notify_log_level_changed(Manager *m) {
-        if (!m->bus)
+int bus_notify_log_level_changed(BusContext *b) {
+        if (!b->bus)
                 return 0;
-        return sd_bus_emit_properties_changed(m->bus, MDATP_OBJECT_ROOT, MDATP_IFACE_HEALTH,
+        return sd_bus_emit_properties_changed(b->bus, MDATP_OBJECT_ROOT, MDATP_IFACE_HEALTH,
                                               "LogLevel", NULL);
 }
 

@@ -11,7 +11,8 @@
 static int property_get_enabled(sd_bus *bus, const char *path, const char *interface,
                                 const char *property, sd_bus_message *reply, void *userdata,
                                 sd_bus_error *error) {
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
 
         return sd_bus_message_append(reply, "b", m->rtp != NULL);
 }
@@ -19,7 +20,8 @@ static int property_get_enabled(sd_bus *bus, const char *path, const char *inter
 static int property_get_available(sd_bus *bus, const char *path, const char *interface,
                                   const char *property, sd_bus_message *reply, void *userdata,
                                   sd_bus_error *error) {
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
 
         return sd_bus_message_append(reply, "b", m->rtp_available);
 }
@@ -27,7 +29,8 @@ static int property_get_available(sd_bus *bus, const char *path, const char *int
 static int property_get_string(sd_bus *bus, const char *path, const char *interface,
                                const char *property, sd_bus_message *reply, void *userdata,
                                sd_bus_error *error) {
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         const char *level = settings_get_string(m->settings, "antivirusEngine.enforcementLevel");
 
         if (streq(property, "Subsystem"))
@@ -42,7 +45,8 @@ static int property_get_mounts(sd_bus *bus, const char *path, const char *interf
                                const char *property, sd_bus_message *reply, void *userdata,
                                sd_bus_error *error) {
         _cleanup_strv_free_ char **mounts = NULL;
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         int r;
 
         if (m->rtp) {
@@ -55,7 +59,8 @@ static int property_get_mounts(sd_bus *bus, const char *path, const char *interf
 
 static int method_get_counters(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         RtpCounters c = {};
         int r;
 
@@ -95,13 +100,14 @@ static int method_get_counters(sd_bus_message *message, void *userdata, sd_bus_e
 static int method_get_statistics(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         RtpProcessStats *stats = NULL;
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         size_t n = 0;
         int r;
 
         /* Which processes every user runs, and what they execute, is not for everyone. */
         r = bus_verify_polkit_async(message, MDATP_POLKIT_READ_DETAILS,
-                                    "Reading per-process statistics", &m->polkit_registry,
+                                    "Reading per-process statistics", &b->polkit_registry,
                                     error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
@@ -147,9 +153,9 @@ const sd_bus_vtable bus_rtp_vtable[] = {
 };
 
 /* Enabled, Mode and Error follow the manager's state after each manager_rtp_apply(). */
-int bus_rtp_emit_changed(Manager *m) {
-        if (!m->bus)
+int bus_rtp_emit_changed(BusContext *b) {
+        if (!b->bus)
                 return 0;
-        return sd_bus_emit_properties_changed(m->bus, MDATP_OBJECT_RTP, MDATP_IFACE_RTP,
+        return sd_bus_emit_properties_changed(b->bus, MDATP_OBJECT_RTP, MDATP_IFACE_RTP,
                                               "Enabled", "Mode", "Error", NULL);
 }

@@ -19,7 +19,8 @@
 static int method_start(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_strv_free_ char **paths = NULL;
         _cleanup_free_ char *text = NULL;
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         int ignore_exclusions = false;
         const char *kind_name, *key;
         ManagerScan *s;
@@ -79,14 +80,13 @@ static int method_start(sd_bus_message *message, void *userdata, sd_bus_error *e
                                          "Only custom scans take paths");
 
         r = bus_verify_polkit_async(message, MDATP_POLKIT_SCAN, "Starting a scan",
-                                    &m->polkit_registry, error);
+                                    &b->polkit_registry, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
 
         r = manager_scan_start(m, kind, paths, ignore_exclusions, &s, &text);
         switch (r) {
         case 0:
-                (void) bus_scans_emit_running(m);
                 return sd_bus_reply_method_return(message, "o", s->object_path);
         case MANAGER_SCAN_BUSY:
                 return sd_bus_error_setf(error, MDATP_ERROR_BUSY,
@@ -108,7 +108,8 @@ static int method_start(sd_bus_message *message, void *userdata, sd_bus_error *e
 
 static int method_list(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         int r;
 
         r = sd_bus_message_new_method_return(message, &reply);
@@ -139,11 +140,12 @@ static int method_list(sd_bus_message *message, void *userdata, sd_bus_error *er
 }
 
 static int method_cancel_running(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         int r;
 
         r = bus_verify_polkit_async(message, MDATP_POLKIT_SCAN, "Cancelling a scan",
-                                    &m->polkit_registry, error);
+                                    &b->polkit_registry, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         if (m->running_scan)
@@ -154,7 +156,8 @@ static int method_cancel_running(sd_bus_message *message, void *userdata, sd_bus
 static int property_get_running(sd_bus *bus, const char *path, const char *interface,
                                 const char *property, sd_bus_message *reply, void *userdata,
                                 sd_bus_error *error) {
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
 
         return sd_bus_message_append(reply, "o",
                                      m->running_scan ? m->running_scan->object_path : "/");
@@ -183,7 +186,8 @@ const sd_bus_vtable bus_scan_manager_vtable[] = {
 
 static int scan_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                      void **found, sd_bus_error *error) {
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         const char *id_text;
         char *end;
         unsigned long id;
@@ -206,7 +210,8 @@ static int scan_find(sd_bus *bus, const char *path, const char *interface, void 
 static int scan_enumerate(sd_bus *bus, const char *path, void *userdata, char ***ret,
                           sd_bus_error *error) {
         _cleanup_strv_free_ char **l = NULL;
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
 
         for (ManagerScan *s = m->scans; s; s = s->next)
                 if (strv_extend(&l, s->object_path) < 0)
@@ -286,10 +291,11 @@ static int scan_property_get(sd_bus *bus, const char *path, const char *interfac
 
 static int scan_method_cancel(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         ManagerScan *s = userdata;
+        BusContext *b = manager_event_userdata(s->manager);     /* the subscriber: us */
         int r;
 
         r = bus_verify_polkit_async(message, MDATP_POLKIT_SCAN, "Cancelling a scan",
-                                    &s->manager->polkit_registry, error);
+                                    &b->polkit_registry, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         manager_scan_cancel(s);
@@ -331,51 +337,50 @@ static int scan_manager_find(sd_bus *bus, const char *path, const char *interfac
         return 1;
 }
 
-int bus_scans_register(Manager *m) {
+int bus_scans_register(BusContext *b) {
         int r;
 
-        r = sd_bus_add_fallback_vtable(m->bus, NULL, SCANS_PATH,
+        r = sd_bus_add_fallback_vtable(b->bus, NULL, SCANS_PATH,
                                        "com.microsoft.Mdatp1.ScanManager",
-                                       bus_scan_manager_vtable, scan_manager_find, m);
+                                       bus_scan_manager_vtable, scan_manager_find, b);
         if (r < 0)
                 return r;
-        r = sd_bus_add_fallback_vtable(m->bus, NULL, SCANS_PATH, SCAN_IFACE, bus_scan_vtable,
-                                       scan_find, m);
+        r = sd_bus_add_fallback_vtable(b->bus, NULL, SCANS_PATH, SCAN_IFACE, bus_scan_vtable,
+                                       scan_find, b);
         if (r < 0)
                 return r;
-        return sd_bus_add_node_enumerator(m->bus, NULL, SCANS_PATH, scan_enumerate, m);
+        return sd_bus_add_node_enumerator(b->bus, NULL, SCANS_PATH, scan_enumerate, b);
 }
 
-int bus_scan_emit_changed(Manager *m, ManagerScan *s, char **properties) {
-        if (!m->bus)
+int bus_scan_emit_changed(BusContext *b, const ManagerScan *s, char **properties) {
+        if (!b->bus)
                 return 0;
-        return sd_bus_emit_properties_changed_strv(m->bus, s->object_path, SCAN_IFACE,
+        return sd_bus_emit_properties_changed_strv(b->bus, s->object_path, SCAN_IFACE,
                                                    properties);
 }
 
-int bus_scan_emit_finished(Manager *m, ManagerScan *s) {
+int bus_scan_emit_finished(BusContext *b, const ManagerScan *s) {
         static const char * const props[] = { "State", "EndTime", "Error", "Progress",
                                               "ThreatsFailed", NULL };
         int r;
 
-        if (!m->bus)
+        if (!b->bus)
                 return 0;
-        r = sd_bus_emit_properties_changed_strv(m->bus, s->object_path, SCAN_IFACE,
+        r = sd_bus_emit_properties_changed_strv(b->bus, s->object_path, SCAN_IFACE,
                                                 (char **) props);
         if (r < 0)
                 return r;
-        r = sd_bus_emit_signal(m->bus, s->object_path, SCAN_IFACE, "Finished", "s",
+        r = sd_bus_emit_signal(b->bus, s->object_path, SCAN_IFACE, "Finished", "s",
                                scan_state_to_string(s->state));
         if (r < 0)
                 return r;
-        (void) bus_scans_emit_running(m);
-        return bus_health_emit_last_scan(m);
+        return bus_health_emit_last_scan(b);
 }
 
-int bus_scans_emit_running(Manager *m) {
-        if (!m->bus)
+int bus_scans_emit_running(BusContext *b) {
+        if (!b->bus)
                 return 0;
-        return sd_bus_emit_properties_changed(m->bus, SCANS_PATH,
+        return sd_bus_emit_properties_changed(b->bus, SCANS_PATH,
                                               "com.microsoft.Mdatp1.ScanManager", "Running",
                                               NULL);
 }

@@ -21,7 +21,7 @@ static const SettingDef *setting_def_or_error(const char *name, sd_bus_error *er
 /* URL settings may carry credentials: for callers that are neither root nor granted
  * read-details, *v is redacted. Returns 1 to go on, 0 when polkit was asked (the handler
  * returns 1 and runs again), or a negative errno. */
-static int redact_unless_allowed(sd_bus_message *message, Manager *m, const SettingDef *def,
+static int redact_unless_allowed(sd_bus_message *message, BusContext *b, const SettingDef *def,
                                  SettingValue *v) {
         _cleanup_(setting_value_done) SettingValue copy = {};
         int r;
@@ -32,7 +32,7 @@ static int redact_unless_allowed(sd_bus_message *message, Manager *m, const Sett
         r = bus_setting_value_redact(def, &copy);
         if (r <= 0)
                 return r < 0 ? r : 1;   /* nothing to hide: no need to ask */
-        r = bus_test_polkit_async(message, MDATP_POLKIT_READ_DETAILS, &m->polkit_registry);
+        r = bus_test_polkit_async(message, MDATP_POLKIT_READ_DETAILS, &b->polkit_registry);
         if (r < 0 || r == BUS_POLKIT_PENDING)
                 return r < 0 ? r : 0;
         if (r == BUS_POLKIT_DENIED) {
@@ -62,7 +62,8 @@ static int settings_need_redaction(Manager *m) {
 static int method_get(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(setting_value_done) SettingValue value = {};
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         const SettingDef *def;
         const char *name;
         int r;
@@ -77,7 +78,7 @@ static int method_get(sd_bus_message *message, void *userdata, sd_bus_error *err
         r = settings_get(m->settings, def, &value, NULL);
         if (r < 0)
                 return r;
-        r = redact_unless_allowed(message, m, def, &value);
+        r = redact_unless_allowed(message, b, def, &value);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         r = sd_bus_message_new_method_return(message, &reply);
@@ -91,14 +92,15 @@ static int method_get(sd_bus_message *message, void *userdata, sd_bus_error *err
 
 static int method_list(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         bool redact = false;
         int r;
 
         r = settings_need_redaction(m);
         if (r > 0) {
                 r = bus_test_polkit_async(message, MDATP_POLKIT_READ_DETAILS,
-                                          &m->polkit_registry);
+                                          &b->polkit_registry);
                 if (r == BUS_POLKIT_PENDING)
                         return 1;
                 redact = r == BUS_POLKIT_DENIED;
@@ -150,7 +152,7 @@ static int reply_for_outcome(sd_bus_message *message, Manager *m, const SettingD
                              const char *message_text, char **changed, sd_bus_error *error) {
         switch (r) {
         case 0:
-                (void) bus_notify_settings_changed(m, changed);
+                /* the manager's commit told clients */
                 _fallthrough_;
         case MANAGER_SETTING_UNCHANGED:
                 return sd_bus_reply_method_return(message, NULL);
@@ -181,7 +183,8 @@ static int method_set(sd_bus_message *message, void *userdata, sd_bus_error *err
         _cleanup_(setting_value_done) SettingValue value = {};
         _cleanup_strv_free_ char **changed = NULL;
         _cleanup_free_ char *text = NULL;
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         const SettingDef *def;
         const char *name;
         int r;
@@ -200,7 +203,7 @@ static int method_set(sd_bus_message *message, void *userdata, sd_bus_error *err
                                          error);
 
         r = bus_verify_polkit_async(message, MDATP_POLKIT_MANAGE_SETTINGS, "Changing settings",
-                                    &m->polkit_registry, error);
+                                    &b->polkit_registry, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
 
@@ -210,7 +213,8 @@ static int method_set(sd_bus_message *message, void *userdata, sd_bus_error *err
 
 static int method_reset(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_strv_free_ char **changed = NULL;
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         const SettingDef *def;
         const char *name;
         int r;
@@ -223,7 +227,7 @@ static int method_reset(sd_bus_message *message, void *userdata, sd_bus_error *e
                 return -EINVAL;
 
         r = bus_verify_polkit_async(message, MDATP_POLKIT_MANAGE_SETTINGS, "Changing settings",
-                                    &m->polkit_registry, error);
+                                    &b->polkit_registry, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
 

@@ -52,18 +52,19 @@ static int append_threat(sd_bus_message *reply, const Threat *t) {
 
 /* Paths and hashes of detections say what is in other users' private directories: reading
  * them needs root or the read-details action. 1 allowed, 0 polkit asked, negative refused. */
-static int verify_read(sd_bus_message *message, Manager *m, sd_bus_error *error) {
+static int verify_read(sd_bus_message *message, BusContext *b, sd_bus_error *error) {
         return bus_verify_polkit_async(message, MDATP_POLKIT_READ_DETAILS,
                                        "Reading threat details (paths and hashes)",
-                                       &m->polkit_registry, error);
+                                       &b->polkit_registry, error);
 }
 
 static int method_list(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         int r;
 
-        r = verify_read(message, m, error);
+        r = verify_read(message, b, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         r = sd_bus_message_new_method_return(message, &reply);
@@ -85,7 +86,8 @@ static int method_list(sd_bus_message *message, void *userdata, sd_bus_error *er
 
 static int method_get(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         const Threat *t;
         const char *id;
         int r;
@@ -93,7 +95,7 @@ static int method_get(sd_bus_message *message, void *userdata, sd_bus_error *err
         r = sd_bus_message_read(message, "s", &id);
         if (r < 0)
                 return r;
-        r = verify_read(message, m, error);
+        r = verify_read(message, b, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         t = threat_store_get(m->threats, id);
@@ -112,10 +114,11 @@ static int method_get(sd_bus_message *message, void *userdata, sd_bus_error *err
 
 static int method_list_history(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         int r;
 
-        r = verify_read(message, m, error);
+        r = verify_read(message, b, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         r = sd_bus_message_new_method_return(message, &reply);
@@ -172,21 +175,22 @@ static int threat_error(Manager *m, int r, const char *what, const char *text,
         }
 }
 
-static int verify(sd_bus_message *message, Manager *m, const char *what, sd_bus_error *error) {
+static int verify(sd_bus_message *message, BusContext *b, const char *what, sd_bus_error *error) {
         return bus_verify_polkit_async(message, MDATP_POLKIT_MANAGE_THREATS, what,
-                                       &m->polkit_registry, error);
+                                       &b->polkit_registry, error);
 }
 
 static int method_quarantine(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *text = NULL;
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         const char *id;
         int r;
 
         r = sd_bus_message_read(message, "s", &id);
         if (r < 0)
                 return r;
-        r = verify(message, m, "Quarantining a threat", error);
+        r = verify(message, b, "Quarantining a threat", error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         r = manager_threat_quarantine(m, id, &text);
@@ -200,14 +204,15 @@ static int method_quarantine(sd_bus_message *message, void *userdata, sd_bus_err
 
 static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *text = NULL, *what = NULL;
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         const char *id;
         int r;
 
         r = sd_bus_message_read(message, "s", &id);
         if (r < 0)
                 return r;
-        r = verify(message, m, "Deleting a quarantined file", error);
+        r = verify(message, b, "Deleting a quarantined file", error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         r = manager_threat_remove(m, id, &text);
@@ -221,11 +226,12 @@ static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *
 }
 
 static int method_remove_all(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         unsigned n = 0;
         int r;
 
-        r = verify(message, m, "Emptying the quarantine", error);
+        r = verify(message, b, "Emptying the quarantine", error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         r = manager_threat_remove_all(m, &n);
@@ -329,14 +335,15 @@ static int method_restore(sd_bus_message *message, void *userdata, sd_bus_error 
         _cleanup_free_ char *text = NULL, *what = NULL, *path = NULL;
         _cleanup_free_ gid_t *groups = NULL;
         QuarantineCaller caller;
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         const char *id, *destination;
         int r;
 
         r = sd_bus_message_read(message, "ss", &id, &destination);
         if (r < 0)
                 return r;
-        r = verify(message, m, "Restoring a quarantined file", error);
+        r = verify(message, b, "Restoring a quarantined file", error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         r = restore_caller(message, &caller, &groups, error);
@@ -356,14 +363,15 @@ static int method_restore_by_path(sd_bus_message *message, void *userdata, sd_bu
         _cleanup_free_ char *text = NULL, *what = NULL, *path = NULL, *decoded = NULL;
         _cleanup_free_ gid_t *groups = NULL;
         QuarantineCaller caller;
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         const char *original, *destination;
         int r;
 
         r = sd_bus_message_read(message, "ss", &original, &destination);
         if (r < 0)
                 return r;
-        r = verify(message, m, "Restoring a quarantined file", error);
+        r = verify(message, b, "Restoring a quarantined file", error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         r = restore_caller(message, &caller, &groups, error);
@@ -389,10 +397,11 @@ static int method_restore_by_path(sd_bus_message *message, void *userdata, sd_bu
  * one) and the member inside it ("" for the file itself). */
 static int method_list_locations(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         int r;
 
-        r = verify_read(message, m, error);
+        r = verify_read(message, b, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         r = sd_bus_message_new_method_return(message, &reply);
@@ -422,10 +431,11 @@ static int method_list_locations(sd_bus_message *message, void *userdata, sd_bus
 
 static int method_list_quarantined(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         int r;
 
-        r = verify_read(message, m, error);
+        r = verify_read(message, b, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         r = sd_bus_message_new_method_return(message, &reply);
@@ -452,7 +462,8 @@ static int method_list_quarantined(sd_bus_message *message, void *userdata, sd_b
         return sd_bus_send(NULL, reply, NULL);
 }
 
-static int method_allow(sd_bus_message *message, Manager *m, bool allow, sd_bus_error *error) {
+static int method_allow(sd_bus_message *message, BusContext *b, bool allow, sd_bus_error *error) {
+        Manager *m = b->manager;
         _cleanup_strv_free_ char **changed = NULL;
         _cleanup_free_ char *text = NULL, *what = NULL;
         const char *name;
@@ -464,12 +475,11 @@ static int method_allow(sd_bus_message *message, Manager *m, bool allow, sd_bus_
         if (isempty(name))
                 return sd_bus_error_setf(error, MDATP_ERROR_INVALID_ARGUMENT,
                                          "A threat name is required");
-        r = verify(message, m, allow ? "Allowing a threat" : "Disallowing a threat", error);
+        r = verify(message, b, allow ? "Allowing a threat" : "Disallowing a threat", error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         r = manager_threat_allow(m, name, allow, &text, &changed);
         if (r == 0)
-                (void) bus_notify_settings_changed(m, changed);
         if (r == 0 || r == MANAGER_SETTING_UNCHANGED)
                 return sd_bus_reply_method_return(message, NULL);
         if (asprintf(&what, "'%s' is not an allowed threat name; 'mdatp threat allowed list' "
@@ -489,7 +499,8 @@ static int method_disallow_name(sd_bus_message *message, void *userdata, sd_bus_
 static int method_list_allowed(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(setting_value_done) SettingValue v = {};
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         const SettingDef *def = setting_def_find("antivirusEngine.allowedThreats");
         const SettingValue *managed = settings_layer_get(m->settings->managed, def);
         int r;
@@ -519,7 +530,8 @@ static int method_set_type_policy(sd_bus_message *message, void *userdata, sd_bu
         const SettingDef *def = setting_def_find("antivirusEngine.threatTypeSettings");
         _cleanup_strv_free_ char **changed = NULL;
         _cleanup_free_ char *text = NULL;
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         const char *type, *action;
         int r;
 
@@ -535,12 +547,11 @@ static int method_set_type_policy(sd_bus_message *message, void *userdata, sd_bu
                 return sd_bus_error_setf(error, MDATP_ERROR_INVALID_ARGUMENT,
                                          "Unknown action '%s': expected block, audit or off",
                                          action);
-        r = verify(message, m, "Changing a threat type policy", error);
+        r = verify(message, b, "Changing a threat type policy", error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
         r = manager_threat_type_policy_set(m, type, action, &text, &changed);
         if (r == 0)
-                (void) bus_notify_settings_changed(m, changed);
         if (r == 0 || r == MANAGER_SETTING_UNCHANGED)
                 return sd_bus_reply_method_return(message, NULL);
         return threat_error(m, r, "Invalid threat type policy", text, error);
@@ -550,7 +561,8 @@ static int method_list_type_policies(sd_bus_message *message, void *userdata,
                                      sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(setting_value_done) SettingValue v = {};
-        Manager *m = userdata;
+        BusContext *b = userdata;
+        Manager *m = b->manager;
         const SettingDef *def = setting_def_find("antivirusEngine.threatTypeSettings");
         const SettingValue *managed = settings_layer_get(m->settings->managed, def);
         int r;
@@ -650,16 +662,16 @@ const sd_bus_vtable bus_threats_vtable[] = {
         SD_BUS_VTABLE_END
 };
 
-int bus_threat_emit_detected(Manager *m, const Threat *t) {
+int bus_threat_emit_detected(BusContext *b, const Threat *t) {
         _cleanup_free_ char *path = NULL;
         int r;
 
-        if (!m->bus)
+        if (!b->bus)
                 return 0;
         r = threat_display_path(t, &path);
         if (r < 0)
                 return r;
-        return sd_bus_emit_signal(m->bus, THREATS_PATH, THREATS_IFACE, "ThreatDetected",
+        return sd_bus_emit_signal(b->bus, THREATS_PATH, THREATS_IFACE, "ThreatDetected",
                                   "sssss", t->id, t->name, t->type, path,
                                   threat_source_to_string(t->source));
 }

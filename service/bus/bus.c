@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Registers every object the daemon publishes. */
+/*
+ * The bus side's context: connects, registers every object the daemon publishes and
+ * subscribes to the manager's events. Owns the connection, the polkit registry and the calls
+ * that wait for an update; never changes the manager's state.
+ */
+#include <stdlib.h>
+
 #include "bus/bus.h"
 #include "mdatp-bus.h"
 
-int bus_register_objects(Manager *m) {
+int bus_register_objects(BusContext *b) {
         static const struct {
                 const char *path;
                 const char *interface;
@@ -20,10 +26,61 @@ int bus_register_objects(Manager *m) {
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(objects); i++) {
-                r = sd_bus_add_object_vtable(m->bus, NULL, objects[i].path, objects[i].interface,
-                                             objects[i].vtable, m);
+                r = sd_bus_add_object_vtable(b->bus, NULL, objects[i].path, objects[i].interface,
+                                             objects[i].vtable, b);
                 if (r < 0)
                         return r;
         }
-        return bus_scans_register(m);
+        return bus_scans_register(b);
+}
+
+static void waiters_free(sd_bus_message **l, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                sd_bus_message_unref(l[i]);
+        free(l);
+}
+
+BusContext *bus_context_free(BusContext *b) {
+        if (!b)
+                return NULL;
+        if (b->manager && manager_event_userdata(b->manager) == b)
+                manager_set_event_handler(b->manager, NULL, NULL);
+        waiters_free(b->update_waiters, b->n_update_waiters);
+        waiters_free(b->connectivity_waiters, b->n_connectivity_waiters);
+        polkit_registry_free(b->polkit_registry);
+        sd_bus_flush_close_unref(b->bus);
+        free(b);
+        return NULL;
+}
+
+int bus_context_new(Manager *m, BusContext **ret) {
+        _cleanup_(bus_context_freep) BusContext *b = NULL;
+        int r;
+
+        b = calloc(1, sizeof(*b));
+        if (!b)
+                return -ENOMEM;
+        b->manager = m;
+        r = sd_bus_open_system_with_description(&b->bus, "mdatpd");
+        if (r < 0)
+                return r;
+        r = bus_register_objects(b);
+        if (r < 0)
+                return r;
+        manager_set_event_handler(m, bus_on_manager_event, b);
+        *ret = TAKE_PTR(b);
+        return 0;
+}
+
+int bus_context_add_waiter(BusContext *b, bool connectivity_only, sd_bus_message *call) {
+        sd_bus_message ***l = connectivity_only ? &b->connectivity_waiters : &b->update_waiters;
+        size_t *n = connectivity_only ? &b->n_connectivity_waiters : &b->n_update_waiters;
+        sd_bus_message **w;
+
+        w = reallocarray(*l, *n + 1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        *l = w;
+        w[(*n)++] = sd_bus_message_ref(call);
+        return 0;
 }

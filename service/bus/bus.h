@@ -2,6 +2,11 @@
 /*
  * The D-Bus adapters: one file per interface, each a vtable with argument parsing, polkit
  * checks and replies only; the logic is in the manager and the modules below it.
+ *
+ * BusContext is the bus side's own state: the connection, the polkit registry and the
+ * Update()/TestConnectivity() calls waiting for their job. It subscribes to the manager's
+ * change events (bus_on_manager_event(), bus-events.c) and alone turns them into signals,
+ * PropertiesChanged and the deferred replies. Every vtable's userdata is the BusContext.
  */
 #pragma once
 
@@ -9,14 +14,42 @@
 
 #include "manager.h"
 
-/* Registers every object and interface on m->bus. */
-int bus_register_objects(Manager *m);
+typedef struct PolkitRegistry PolkitRegistry;
+
+typedef struct BusContext {
+        Manager *manager;
+        sd_bus *bus;
+        PolkitRegistry *polkit_registry;
+        /* Calls answered on MANAGER_EVENT_UPDATE_FINISHED, one list per kind of job. */
+        sd_bus_message **update_waiters;
+        size_t n_update_waiters;
+        sd_bus_message **connectivity_waiters;
+        size_t n_connectivity_waiters;
+} BusContext;
+
+/* Connects to the system bus, registers every object and subscribes to m's events. The name
+ * is requested by the caller once everything is in place. */
+int bus_context_new(Manager *m, BusContext **ret);
+/* Unsubscribes, answers nobody (the waiting calls are dropped with the connection), closes. */
+BusContext *bus_context_free(BusContext *b);
+static inline void bus_context_freep(BusContext **b) {
+        if (*b)
+                (void) bus_context_free(*b);
+}
+/* Registers every object and interface on b->bus. */
+int bus_register_objects(BusContext *b);
+/* The manager's event handler; userdata is the BusContext. */
+void bus_on_manager_event(Manager *m, const ManagerEvent *e, void *userdata);
+/* Keeps call to be answered when the job of this kind finishes: 0 or -ENOMEM. */
+int bus_context_add_waiter(BusContext *b, bool connectivity_only, sd_bus_message *call);
 
 /* Tells clients which settings changed: Settings.Changed and PropertiesChanged on Health for
- * exactly the properties that depend on them (and Healthy/HealthIssues when those changed). */
-int bus_notify_settings_changed(Manager *m, char **names);
+ * exactly the properties that depend on them. */
+int bus_notify_settings_changed(BusContext *b, char **names);
+/* Healthy and HealthIssues changed (the manager computed them). */
+int bus_health_emit_issues(BusContext *b);
 /* Emits PropertiesChanged for LogLevel. */
-int bus_notify_log_level_changed(Manager *m);
+int bus_notify_log_level_changed(BusContext *b);
 
 /* polkit, asynchronously (systemd's pattern). Returns 1 when the caller is authorised, 0 when
  * a CheckAuthorization query was sent and the message will be dispatched again once polkit
@@ -59,22 +92,22 @@ int bus_redact_strv(char **l, char ***ret);
 int bus_setting_value_redact(const SettingDef *def, SettingValue *v);
 
 /* Scans (bus-scans.c): ScanManager, one object per scan, and their signals. */
-int bus_scans_register(Manager *m);
-int bus_scan_emit_changed(Manager *m, ManagerScan *s, char **properties);
-int bus_scan_emit_finished(Manager *m, ManagerScan *s);
-/* ScanManager.Running changed: for scans the daemon starts without a Start call. */
-int bus_scans_emit_running(Manager *m);
+int bus_scans_register(BusContext *b);
+int bus_scan_emit_changed(BusContext *b, const ManagerScan *s, char **properties);
+int bus_scan_emit_finished(BusContext *b, const ManagerScan *s);
+/* ScanManager.Running changed. */
+int bus_scans_emit_running(BusContext *b);
 /* Threats (bus-threats.c). */
-int bus_threat_emit_detected(Manager *m, const Threat *t);
+int bus_threat_emit_detected(BusContext *b, const Threat *t);
 /* Health (bus-health.c): the LastOnDemandScan* properties changed. */
-int bus_health_emit_last_scan(Manager *m);
+int bus_health_emit_last_scan(BusContext *b);
 /* Health: the definitions changed (version, status, engine load). */
-int bus_health_emit_definitions(Manager *m);
+int bus_health_emit_definitions(BusContext *b);
 
 /* Definitions (bus-definitions.c): answers for calls that waited on an update. */
 int bus_reply_update(Manager *m, sd_bus_message *call, int r, const char *error);
 int bus_reply_connectivity(sd_bus_message *call, char **lines, unsigned failures, int r);
-int bus_definitions_emit_changed(Manager *m);
+int bus_definitions_emit_changed(BusContext *b);
 
 extern const sd_bus_vtable bus_health_vtable[];
 extern const sd_bus_vtable bus_definitions_vtable[];
@@ -85,4 +118,4 @@ extern const sd_bus_vtable bus_diagnostics_vtable[];
 extern const sd_bus_vtable bus_rtp_vtable[];
 
 /* Real-time protection (bus-rtp.c): Enabled, Mode and Error may have changed. */
-int bus_rtp_emit_changed(Manager *m);
+int bus_rtp_emit_changed(BusContext *b);
