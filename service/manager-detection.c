@@ -147,17 +147,10 @@ int manager_load_definitions(Manager *m) {
 /* What the policy says happens to a detection before any remediation: allowed names and
  * audit-only types are recorded as such. */
 static ThreatStatus detection_status(Manager *m, const ScanDetection *d) {
-        _cleanup_(setting_value_done) SettingValue allowed = {}, types = {};
-
-        if (settings_get(m->settings, setting_def_find("antivirusEngine.allowedThreats"),
-                         &allowed, NULL) >= 0 && strv_contains(allowed.strv, d->threat_name))
+        if (policy_threat_allowed(m->policy, d->threat_name))
                 return THREAT_STATUS_ALLOWED;
-        if (settings_get(m->settings, setting_def_find("antivirusEngine.threatTypeSettings"),
-                         &types, NULL) >= 0)
-                for (size_t i = 0; types.strv && types.strv[i] && types.strv[i + 1]; i += 2)
-                        if (streq(types.strv[i], d->threat_type) &&
-                            streq(types.strv[i + 1], "audit"))
-                                return THREAT_STATUS_AUDITED;
+        if (streq(policy_threat_type_action(m->policy, d->threat_type), "audit"))
+                return THREAT_STATUS_AUDITED;
         return THREAT_STATUS_ACTIVE;
 }
 
@@ -268,15 +261,14 @@ int manager_threat_detected(Manager *m, const ScanDetection *d, const char *sour
  * scanned with the new definitions (they were loaded before the update could judge them). */
 void manager_scan_after_update(Manager *m) {
         _cleanup_strv_free_ char **exes = NULL;
-        const char *level = settings_get_string(m->settings, "antivirusEngine.enforcementLevel");
         _cleanup_free_ char *msg = NULL;
         ManagerScan *s;
         DIR *d;
         struct dirent *de;
         int r;
 
-        if (!settings_get_bool(m->settings, "antivirusEngine.scanAfterDefinitionUpdate") ||
-            !level || !streq(level, "real_time"))
+        if (!m->policy->scan_after_update ||
+            m->policy->enforcement != POLICY_ENFORCEMENT_REAL_TIME)
                 return;
         d = opendir("/proc");
         if (!d)

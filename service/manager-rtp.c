@@ -126,7 +126,6 @@ static int rtp_config_build(Manager *m, bool block, RtpConfig *c, char ***ignore
                             ExclusionSet **excl, char ***allowed, char ***audit,
                             char ***mounts, char ***unmonitored) {
         _cleanup_(setting_value_done) SettingValue allowed_v = {}, unmon_v = {};
-        const char *noexec = settings_get_string(m->settings, "antivirusEngine.nonExecMountPolicy");
         EngineScanOptions opts;
         uint64_t generation;
         int r;
@@ -162,9 +161,8 @@ static int rtp_config_build(Manager *m, bool block, RtpConfig *c, char ***ignore
                 .cache = m->verdict_cache,
                 .mounts = *mounts,
                 .unmonitored_filesystems = *unmonitored,
-                .mute_noexec = noexec && streq(noexec, "mute"),
-                .statistics = settings_get_bool(m->settings,
-                                                "antivirusEngine.realTimeProtectionStatistics"),
+                .mute_noexec = m->policy->mute_noexec_mounts,
+                .statistics = m->policy->rtp_statistics,
                 .timeout_ms = (unsigned) number_from_env("MDATP_RTP_TIMEOUT_MS", 600000),
                 .self_check_pid = rtp_self_check_pid_from_env(),
                 .self_check_dir = m->state_dir,
@@ -173,7 +171,7 @@ static int rtp_config_build(Manager *m, bool block, RtpConfig *c, char ***ignore
 }
 
 static int rtp_apply(Manager *m) {
-        const char *level = settings_get_string(m->settings, "antivirusEngine.enforcementLevel");
+        PolicyEnforcement level = m->policy->enforcement;
         _cleanup_strv_free_ char **ignored = NULL, **allowed = NULL, **audit = NULL,
                                  **mounts = NULL, **unmonitored = NULL;
         _cleanup_(exclusion_set_unrefp) ExclusionSet *excl = NULL;
@@ -181,15 +179,15 @@ static int rtp_apply(Manager *m) {
         RtpConfig c;
         int r;
 
-        if (!level || streq(level, "on_demand")) {
+        if (level == POLICY_ENFORCEMENT_ON_DEMAND) {
                 if (m->rtp)
                         log_info("Real-time protection stopped (enforcement level %s).",
-                                 level ?: "unset");
+                                 policy_enforcement_to_string(level));
                 manager_rtp_free(m);
                 m->rtp_error = mfree(m->rtp_error);
                 return 0;
         }
-        block = streq(level, "real_time");
+        block = level == POLICY_ENFORCEMENT_REAL_TIME;
         if (!m->rtp_available) {
                 manager_rtp_free(m);
                 return rtp_set_error(m, "fanotify permission events are not available here",
@@ -233,8 +231,6 @@ static int rtp_apply(Manager *m) {
 }
 
 void manager_rtp_notify_status(Manager *m) {
-        const char *level = settings_get_string(m->settings, "antivirusEngine.enforcementLevel");
-
         if (m->rtp_error)
                 (void) sd_notifyf(false, "STATUS=Not protecting in real time: %.200s",
                                   m->rtp_error);
@@ -243,7 +239,8 @@ void manager_rtp_notify_status(Manager *m) {
                                         "level on_demand)");
         else
                 (void) sd_notifyf(false, "STATUS=Protecting (real-time protection %s)",
-                                  level && streq(level, "real_time") ? "blocking" :
+                                  m->policy->enforcement == POLICY_ENFORCEMENT_REAL_TIME ?
+                                  "blocking" :
                                   "reporting only, passive");
 }
 

@@ -226,16 +226,11 @@ static int scan_roots(Manager *m, ScanKind kind, char * const *paths, char ***re
 }
 
 int manager_threat_types_with_action(Manager *m, const char *action, char ***ret) {
-        _cleanup_(setting_value_done) SettingValue v = {};
+        char **v = m->policy->threat_type_actions;
         _cleanup_strv_free_ char **l = NULL;
-        int r;
 
-        r = settings_get(m->settings, setting_def_find("antivirusEngine.threatTypeSettings"), &v,
-                         NULL);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; v.strv && v.strv[i] && v.strv[i + 1]; i += 2)
-                if (streq(v.strv[i + 1], action) && strv_extend(&l, v.strv[i]) < 0)
+        for (size_t i = 0; v && v[i] && v[i + 1]; i += 2)
+                if (streq(v[i + 1], action) && strv_extend(&l, v[i]) < 0)
                         return -ENOMEM;
         *ret = TAKE_PTR(l);
         return 0;
@@ -250,9 +245,8 @@ int manager_engine_options(Manager *m, EngineScanOptions *opts, char ***ret_igno
         if (r < 0)
                 return r;
         *opts = (EngineScanOptions) ENGINE_SCAN_OPTIONS_DEFAULT;
-        opts->scan_archives = settings_get_bool(m->settings, "antivirusEngine.scanArchives");
-        opts->compute_hash = settings_get_bool(m->settings,
-                                               "antivirusEngine.enableFileHashComputation");
+        opts->scan_archives = m->policy->scan_archives;
+        opts->compute_hash = m->policy->compute_hash;
         opts->ignored_types = ignored;
         /* A clean verdict holds only for the options it was made under: a PUA found "clean"
          * while its policy was off, or an archive while archives were not opened, must be
@@ -284,8 +278,7 @@ static int scan_job_config(Manager *m, ManagerScan *s, bool ignore_exclusions,
                 .kind = s->kind,
                 .roots = s->paths,
                 .one_filesystem = s->kind != SCAN_KIND_CUSTOM,
-                .n_threads = (unsigned) settings_get_int(m->settings,
-                                                         "antivirusEngine.maximumOnDemandScanThreads"),
+                .n_threads = m->policy->scan_threads,
                 .rules = m->rules,
                 .generation = generation,
                 .exclusions = *excl,

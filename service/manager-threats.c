@@ -33,30 +33,14 @@ static uint64_t now_realtime_usec(void) {
 }
 
 static bool threat_action_disallowed(Manager *m, const char *action) {
-        _cleanup_(setting_value_done) SettingValue v = {};
-
-        return settings_get(m->settings, setting_def_find("antivirusEngine.disallowedThreatActions"),
-                            &v, NULL) >= 0 && strv_contains(v.strv, action);
-}
-
-/* The effective action for a threat type: "block" for every type the policy does not name. */
-static const char *threat_type_action(const char *type, const SettingValue *policies) {
-        for (size_t i = 0; policies->strv && policies->strv[i] && policies->strv[i + 1]; i += 2)
-                if (streq(policies->strv[i], type))
-                        return policies->strv[i + 1];
-        return "block";
+        return policy_action_disallowed(m->policy, action);
 }
 
 bool manager_threat_should_quarantine(Manager *m, const Threat *t) {
-        _cleanup_(setting_value_done) SettingValue policies = {};
-        const char *level = settings_get_string(m->settings, "antivirusEngine.enforcementLevel");
-
-        if (t->status != THREAT_STATUS_ACTIVE || !level || streq(level, "passive"))
+        if (t->status != THREAT_STATUS_ACTIVE ||
+            m->policy->enforcement == POLICY_ENFORCEMENT_PASSIVE)
                 return false;
-        if (settings_get(m->settings, setting_def_find("antivirusEngine.threatTypeSettings"),
-                         &policies, NULL) < 0)
-                return false;
-        return streq(threat_type_action(t->type, &policies), "block");
+        return streq(policy_threat_type_action(m->policy, t->type), "block");
 }
 
 /* A sentence for the user about why a quarantine operation failed. */
@@ -276,8 +260,7 @@ static void restored_expire(Manager *m, uint64_t now) {
 }
 
 static void restored_add(Manager *m, const struct stat *st) {
-        uint64_t seconds = (uint64_t) settings_get_int(m->settings,
-                                                       "antivirusEngine.threatRestorationExclusionTime");
+        uint64_t seconds = m->policy->restoration_exclusion_sec;
         RestoredFile *a;
 
         restored_expire(m, now_realtime_usec());
@@ -557,10 +540,7 @@ static void retention_apply(Manager *m) {
         int r;
 
         r = threat_store_prune(m->threats, now_realtime_usec(),
-                               (unsigned) settings_get_int(m->settings,
-                                                           "antivirusEngine.scanResultsRetentionDays"),
-                               (size_t) settings_get_int(m->settings,
-                                                         "antivirusEngine.scanHistoryMaximumItems"),
+                               m->policy->retention_days, m->policy->history_max_items,
                                &ids);
         if (r > 0) {
                 log_info("%d threat record(s) past retention dropped.", r);

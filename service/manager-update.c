@@ -79,14 +79,10 @@ static UpdateJob *update_job_free(UpdateJob *j) {
 /* Which mirror applies: the offline one when enabled and set (falling back to the update URL
  * when allowed), else the update URL. NULL url: none configured. */
 static int update_source_urls(Manager *m, char **ret_url, char **ret_fallback) {
-        const char *offline = settings_get_string(m->settings, "antivirusEngine.offlineDefinitionUpdateUrl");
-        const char *cloud = settings_get_string(m->settings, "cloudService.definitionUpdateUrl");
-        const char *mode = settings_get_string(m->settings, "antivirusEngine.offlineDefinitionUpdate");
-        bool use_offline = mode && streq(mode, "enabled") && !isempty(offline);
-        bool fallback = settings_get_bool(m->settings,
-                                          "antivirusEngine.offlineDefinitionUpdateFallbackToCloud");
-        const char *url = use_offline ? offline : cloud;
-        const char *fb = use_offline && fallback ? cloud : NULL;
+        const Policy *p = m->policy;
+        bool use_offline = p->offline_update && p->offline_update_url;
+        const char *url = use_offline ? p->offline_update_url : p->update_url;
+        const char *fb = use_offline && p->offline_update_fallback ? p->update_url : NULL;
 
         *ret_url = isempty(url) ? NULL : strdup(url);
         *ret_fallback = isempty(fb) ? NULL : strdup(fb);
@@ -96,12 +92,9 @@ static int update_source_urls(Manager *m, char **ret_url, char **ret_fallback) {
 }
 
 const char *manager_update_source_uri(Manager *m) {
-        const char *offline = settings_get_string(m->settings, "antivirusEngine.offlineDefinitionUpdateUrl");
-        const char *mode = settings_get_string(m->settings, "antivirusEngine.offlineDefinitionUpdate");
-
-        if (mode && streq(mode, "enabled") && !isempty(offline))
-                return offline;
-        return settings_get_string(m->settings, "cloudService.definitionUpdateUrl");
+        if (m->policy->offline_update && m->policy->offline_update_url)
+                return m->policy->offline_update_url;
+        return m->policy->update_url;
 }
 
 static void update_job_source(UpdateJob *j, UpdateSource *src) {
@@ -235,7 +228,7 @@ static int update_job_start(Manager *m, bool connectivity_only, UpdateJob **ret)
         if (r >= 0 && j->event_fd < 0)
                 r = negative_errno();
         if (r >= 0) {
-                const char *proxy = settings_get_string(m->settings, "cloudService.proxy");
+                const char *proxy = m->policy->proxy;
                 const char *ca = getenv("MDATP_UPDATE_CA_FILE");
                 j->proxy = isempty(proxy) ? NULL : strdup(proxy);
                 j->ca_file = isempty(ca) ? NULL : strdup(ca);

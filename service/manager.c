@@ -662,11 +662,8 @@ static int detection_state_load(Manager *m) {
         r = threat_store_new(threats_path, &m->threats);
         if (r < 0)
                 return r;
-        threat_store_set_limits(m->threats,
-                                (unsigned) settings_get_int(m->settings,
-                                                            "antivirusEngine.scanResultsRetentionDays"),
-                                (size_t) settings_get_int(m->settings,
-                                                          "antivirusEngine.scanHistoryMaximumItems"));
+        threat_store_set_limits(m->threats, m->policy->retention_days,
+                                m->policy->history_max_items);
         r = threat_store_load(m->threats, &m->threats_error);
         if (r == -ENOMEM)
                 return r;

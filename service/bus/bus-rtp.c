@@ -31,14 +31,14 @@ static int property_get_string(sd_bus *bus, const char *path, const char *interf
                                sd_bus_error *error) {
         BusContext *b = userdata;
         Manager *m = b->manager;
-        const char *level = settings_get_string(m->settings, "antivirusEngine.enforcementLevel");
 
         if (streq(property, "Subsystem"))
                 return sd_bus_message_append(reply, "s", "fanotify");
         if (streq(property, "Error"))
                 return sd_bus_message_append(reply, "s", m->rtp_error ?: "");
         return sd_bus_message_append(reply, "s", !m->rtp ? "off" :
-                                     level && streq(level, "real_time") ? "block" : "audit");
+                                     m->policy->enforcement == POLICY_ENFORCEMENT_REAL_TIME ?
+                                     "block" : "audit");
 }
 
 static int property_get_mounts(sd_bus *bus, const char *path, const char *interface,

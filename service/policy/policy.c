@@ -45,6 +45,8 @@ typedef enum PolicyField {
         F_UPDATE_URL,
         F_OFFLINE_UPDATE,
         F_OFFLINE_UPDATE_URL,
+        F_OFFLINE_FALLBACK,
+        F_PROXY,
         F_MAX_AGE_DAYS,
         F_RETENTION_DAYS,
         F_HISTORY_MAX,
@@ -87,7 +89,7 @@ static const struct {
         { "antivirusEngine.threatRestorationExclusionTime", ACT,           F_RESTORATION_TIME },
         { "antivirusEngine.offlineDefinitionUpdate",       UPD,            F_OFFLINE_UPDATE },
         { "antivirusEngine.offlineDefinitionUpdateUrl",    UPD,            F_OFFLINE_UPDATE_URL },
-        { "antivirusEngine.offlineDefinitionUpdateFallbackToCloud", UPD,   F_NONE },
+        { "antivirusEngine.offlineDefinitionUpdateFallbackToCloud", UPD,   F_OFFLINE_FALLBACK },
         { "cloudService.automaticDefinitionUpdateEnabled", UPD,            F_UPDATE_AUTOMATIC },
         { "cloudService.definitionUpdatesInterval",        UPD,            F_UPDATE_INTERVAL },
         { "cloudService.definitionUpdateUrl",              UPD,            F_UPDATE_URL },
@@ -96,7 +98,7 @@ static const struct {
         { "cloudService.automaticSampleSubmissionConsent", CLD,            F_NONE },
         { "cloudService.cloudBlockLevel",                  CLD,            F_NONE },
         { "cloudService.diagnosticLevel",                  CLD,            F_NONE },
-        { "cloudService.proxy",                            CLD | UPD,      F_NONE },
+        { "cloudService.proxy",                            CLD | UPD,      F_PROXY },
         { "edr.earlyPreview",                              EDR,            F_NONE },
         { "edr.groupIds",                                  EDR,            F_NONE },
         { "edr.tags",                                      EDR,            F_EDR_TAGS },
@@ -243,6 +245,12 @@ static void policy_fill(Policy *p, size_t i) {
         case F_OFFLINE_UPDATE_URL:
                 p->offline_update_url = v->s && *v->s ? v->s : NULL;
                 break;
+        case F_OFFLINE_FALLBACK:
+                p->offline_update_fallback = v->b;
+                break;
+        case F_PROXY:
+                p->proxy = v->s && *v->s ? v->s : NULL;
+                break;
         case F_MAX_AGE_DAYS:
                 p->definitions_max_age_days = (unsigned) v->i;
                 break;
@@ -317,4 +325,21 @@ bool policy_is_managed(const Policy *p, const char *name) {
         ssize_t i = table_index(name);
 
         return p && i >= 0 && (size_t) i < p->n_entries && p->entries[i].managed;
+}
+
+const char *policy_threat_type_action(const Policy *p, const char *type) {
+        char **l = p->threat_type_actions;
+
+        for (size_t i = 0; type && l && l[i] && l[i + 1]; i += 2)
+                if (streq(l[i], type))
+                        return l[i + 1];
+        return "block";
+}
+
+bool policy_threat_allowed(const Policy *p, const char *name) {
+        return name && strv_contains(p->allowed_threats, name);
+}
+
+bool policy_action_disallowed(const Policy *p, const char *action) {
+        return action && strv_contains(p->disallowed_actions, action);
 }

@@ -60,6 +60,8 @@ typedef struct Policy {
         const char *update_url;         /* NULL: none */
         bool offline_update;
         const char *offline_update_url; /* NULL: none */
+        bool offline_update_fallback;   /* to update_url when the offline mirror fails */
+        const char *proxy;              /* NULL: none */
         unsigned definitions_max_age_days;
 
         unsigned retention_days;        /* scanResultsRetentionDays */
@@ -95,6 +97,13 @@ uint64_t policy_aspects_of(const char *name);
 bool policy_is_managed(const Policy *p, const char *name);
 /* Whether the table names this setting (every setting of the schema must be there). */
 bool policy_knows(const char *name);
+
+/* The action threatTypeSettings names for a threat type: "block" when it names none. */
+const char *policy_threat_type_action(const Policy *p, const char *type);
+/* Whether allowedThreats names this threat. */
+bool policy_threat_allowed(const Policy *p, const char *name);
+/* Whether disallowedThreatActions forbids this action ("allow", "restore", ...). */
+bool policy_action_disallowed(const Policy *p, const char *action);
 
 const char *policy_enforcement_to_string(PolicyEnforcement e);
 PolicyEnforcement policy_enforcement_from_string(const char *s);
