@@ -55,6 +55,8 @@ typedef enum PolicyField {
         F_NETWORK_LEVEL,
 } PolicyField;
 
+#define SSC "features.supplementarySensorConfigurations."
+
 /* Every setting of the schema, once: its aspects and its typed field. Enforcement feeds the
  * update schedule too: automatic updates run on a timer only in real_time mode. Exclusion
  * lists that real-time protection applies (epp and global) belong to RTP as well; the merge
@@ -111,6 +113,16 @@ static const struct {
         { "features.moduleLoad",                           FEA,            F_NONE },
         { "features.offlineDefinitionUpdateVerifySig",     FEA | UPD,      F_NONE },
         { "features.remediateInfectedFile",                FEA | ACT,      F_NONE },
+        { SSC "enableFilePermissionEvents",  EDR | FEA,      F_NONE },
+        { SSC "enableFileOwnershipEvents",   EDR | FEA,      F_NONE },
+        { SSC "enableRawSocketEvent",        EDR | FEA,      F_NONE },
+        { SSC "enableBootLoaderCalls",       EDR | FEA,      F_NONE },
+        { SSC "enableProcessCalls",          EDR | FEA,      F_NONE },
+        { SSC "enablePseudofsCalls",         EDR | FEA,      F_NONE },
+        { SSC "enableEbpfModuleLoadEvents",  EDR | FEA,      F_NONE },
+        { SSC "enableOtherFsOpenEvents",     EDR | FEA,      F_NONE },
+        { SSC "enableEbpfSourceEnrichment",  EDR | FEA,      F_NONE },
+        { SSC "sendLowfiEvents",             EDR | FEA,      F_NONE },
 };
 
 struct PolicyEntry {
