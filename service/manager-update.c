@@ -364,6 +364,14 @@ static uint64_t update_jitter_permille(void) {
         return v % 1000;
 }
 
+/* Records when the timer fires next; clients hear of it (Definitions.NextUpdate). */
+static void update_next_set(Manager *m, uint64_t usec) {
+        if (m->update_next_usec == usec)
+                return;
+        m->update_next_usec = usec;
+        manager_emit(m, &(ManagerEvent) { .type = MANAGER_EVENT_DEFINITIONS_CHANGED });
+}
+
 /* Periodic updates in real_time mode: every definitionUpdatesInterval, jittered by up to a
  * tenth so that a fleet does not hit its mirror at once; after failures, sooner, backing off
  * from a minute up to the interval. */
@@ -378,6 +386,7 @@ void manager_update_schedule(Manager *m) {
                 m->update_due_since_usec = 0;
                 m->update_delay_usec = 0;
                 update_overdue_schedule(m);
+                update_next_set(m, 0);
                 return;
         }
         if (m->update_due_since_usec == 0)
@@ -390,6 +399,7 @@ void manager_update_schedule(Manager *m) {
         }
         delay += update_jitter_permille() * (delay / 10) / 1000;
         m->update_delay_usec = delay;
+        update_next_set(m, now_usec() + delay);
         /* Observable, so that a fleet's spread (and a change of the interval) can be seen. */
         log_info("Next automatic definition update in %" PRIu64 ".%03" PRIu64 " s.",
                  delay / 1000000, delay / 1000 % 1000);

@@ -179,6 +179,7 @@ struct Manager {
         uint64_t update_success_usec;   /* last successful update (or "up to date"), 0 = none */
         uint64_t update_due_since_usec; /* when automatic updates last started to apply */
         uint64_t update_delay_usec;     /* the timer's last chosen delay (jittered), 0: none */
+        uint64_t update_next_usec;      /* when the timer fires (CLOCK_REALTIME µs), 0: none */
 
         VerdictCache *verdict_cache;
         char *verdict_cache_path;

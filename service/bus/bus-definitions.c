@@ -31,6 +31,8 @@ static int property_get(sd_bus *bus, const char *path, const char *interface,
                 return bus_append_redacted_string(reply, m->update_fail_reason);
         if (streq(property, "LastUpdate"))
                 return sd_bus_message_append(reply, "t", m->last_update_usec);
+        if (streq(property, "NextUpdate"))
+                return sd_bus_message_append(reply, "t", m->update_next_usec);
         return -ENOENT;
 }
 
@@ -154,7 +156,7 @@ int bus_definitions_emit_changed(BusContext *b) {
                 return 0;
         (void) sd_bus_emit_properties_changed(b->bus, DEFINITIONS_PATH, DEFINITIONS_IFACE,
                                               "Version", "Updated", "Status", "Source",
-                                              "FailReason", "LastUpdate", NULL);
+                                              "FailReason", "LastUpdate", "NextUpdate", NULL);
         return bus_health_emit_definitions(b);
 }
 
@@ -171,6 +173,7 @@ const sd_bus_vtable bus_definitions_vtable[] = {
                         SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         PROP("FailReason", "s"),
         PROP("LastUpdate", "t"),
+        PROP("NextUpdate", "t"),
         SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("s", outcome, "s", version),
                                 method_update, SD_BUS_VTABLE_UNPRIVILEGED),
