@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# The commit pipeline seen from outside, against the real daemon: changing automatic updates,
+# their interval or the enforcement level moves the update timer at once (Definitions.NextUpdate,
+# with PropertiesChanged) and real-time protection follows the level without a restart;
+# changing edr.tags touches nothing of real-time protection (its mark_syncs and self_checks
+# counters stay), while an RTP setting does move them; a SIGHUP with a new pack in place emits
+# PropertiesChanged on the Definitions object; daemons started with the same settings pick
+# different update delays.
+. "$(dirname "$0")/lib.sh"
+
+src=$(cd "$(dirname "$0")/../.." && pwd)
+DEFS=/com/microsoft/Mdatp1/Definitions
+RTP=/com/microsoft/Mdatp1/RealTimeProtection
+
+set_setting() {         # set_setting NAME SIGNATURE VALUE...
+        busctl --system call com.microsoft.Mdatp1 /com/microsoft/Mdatp1 \
+                com.microsoft.Mdatp1.Settings Set sv "$@" >/dev/null
+}
+next_update() {
+        busctl --system get-property com.microsoft.Mdatp1 $DEFS com.microsoft.Mdatp1.Definitions \
+                NextUpdate | cut -d' ' -f2
+}
+rtp_enabled() {
+        busctl --system get-property com.microsoft.Mdatp1 $RTP com.microsoft.Mdatp1.RealTimeProtection \
+                Enabled | cut -d' ' -f2
+}
+counter() {
+        busctl --system --json=short call com.microsoft.Mdatp1 $RTP \
+                com.microsoft.Mdatp1.RealTimeProtection GetCounters |
+                /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0][sys.argv[1]])' "$1"
+}
+now_usec() { echo $(($(date +%s%N) / 1000)); }
+# in_range DESCRIPTION VALUE LOW HIGH
+in_range() {
+        if [ "$2" -ge "$3" ] && [ "$2" -le "$4" ]; then pass "$1"; else fail "$1: $2 not in [$3, $4]"; fi
+}
+
+# props_changed PATH IFACE PROPERTY CMD...: runs CMD once subscribed to PropertiesChanged on
+# PATH, true when one for IFACE naming PROPERTY arrives within 10 s.
+props_changed() {
+        /usr/bin/python3 - "$@" <<'PY'
+import subprocess, sys
+import dbus, dbus.mainloop.glib
+from gi.repository import GLib
+path, iface, prop, cmd = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
+bus = dbus.SystemBus(private=True)
+loop = GLib.MainLoop()
+seen = []
+def on_props(i, changed, invalidated):
+    if i == iface:
+        seen.extend(str(k) for k in list(changed) + list(invalidated))
+        if prop in seen:
+            loop.quit()
+bus.add_signal_receiver(on_props, "PropertiesChanged", "org.freedesktop.DBus.Properties",
+                        "com.microsoft.Mdatp1", path)
+GLib.idle_add(lambda: subprocess.run(cmd, check=True) and False)
+GLib.timeout_add(10000, loop.quit)
+loop.run()
+print(" ".join(sorted(set(seen))))
+sys.exit(0 if prop in seen else 1)
+PY
+}
+
+mirror="$MDATP_SANDBOX_DIR/pipeline-mirror"
+mkdir -p "$mirror"
+set_setting cloudService.definitionUpdateUrl s "$mirror"
+set_setting antivirusEngine.enforcementLevel s real_time
+wait_until 10 sh -c "[ \"\$(busctl --system get-property com.microsoft.Mdatp1 $RTP com.microsoft.Mdatp1.RealTimeProtection Enabled)\" = 'b true' ]" ||
+        fail "real-time protection does not run in real_time mode"
+
+# ---- the update timer follows its settings without a restart
+set_setting cloudService.automaticDefinitionUpdateEnabled b false
+expect_eq "automatic updates off: no update scheduled" "$(next_update)" 0
+t=$(now_usec)
+run props_changed $DEFS com.microsoft.Mdatp1.Definitions NextUpdate \
+        busctl --system call com.microsoft.Mdatp1 /com/microsoft/Mdatp1 \
+        com.microsoft.Mdatp1.Settings Set sv cloudService.automaticDefinitionUpdateEnabled b true
+expect_rc "enabling automatic updates emits PropertiesChanged for NextUpdate" 0
+in_range "  ... due in the default interval (8 h) plus at most a tenth" "$(next_update)" \
+        $((t + 28800000000)) $(($(now_usec) + 31680000000))
+t=$(now_usec)
+run props_changed $DEFS com.microsoft.Mdatp1.Definitions NextUpdate \
+        busctl --system call com.microsoft.Mdatp1 /com/microsoft/Mdatp1 \
+        com.microsoft.Mdatp1.Settings Set sv cloudService.definitionUpdatesInterval i 120
+expect_rc "a new interval emits PropertiesChanged for NextUpdate" 0
+in_range "  ... and the timer is re-armed for 120 s (plus at most 12 s)" "$(next_update)" \
+        $((t + 120000000)) $(($(now_usec) + 132000000))
+set_setting antivirusEngine.enforcementLevel s passive
+expect_eq "passive: no timer (updates come before scans)" "$(next_update)" 0
+[ "$(rtp_enabled)" = true ] && pass "passive: real-time protection reports" ||
+        fail "passive: real-time protection is not running"
+expect_eq "  ... in audit mode" "$(busctl --system get-property com.microsoft.Mdatp1 $RTP \
+        com.microsoft.Mdatp1.RealTimeProtection Mode)" 's "audit"'
+set_setting antivirusEngine.enforcementLevel s on_demand
+expect_eq "on_demand: real-time protection stops at once" "$(rtp_enabled)" false
+expect_eq "  ... and no timer" "$(next_update)" 0
+t=$(now_usec)
+set_setting antivirusEngine.enforcementLevel s real_time
+in_range "real_time again: the timer is armed at once" "$(next_update)" \
+        $((t + 120000000)) $(($(now_usec) + 132000000))
+expect_eq "  ... and real-time protection runs again" "$(rtp_enabled)" true
+expect_eq "  ... blocking" "$(busctl --system get-property com.microsoft.Mdatp1 $RTP \
+        com.microsoft.Mdatp1.RealTimeProtection Mode)" 's "block"'
+
+# ---- edr.tags touches nothing of real-time protection; an RTP setting does
+settled() {     # the marks and the self-check are quiet for a second
+        local a b
+        a="$(counter mark_syncs) $(counter self_checks)"
+        sleep 1
+        b="$(counter mark_syncs) $(counter self_checks)"
+        [ "$a" = "$b" ]
+}
+wait_until 20 settled || fail "real-time protection does not settle"
+syncs=$(counter mark_syncs)
+checks=$(counter self_checks)
+[ "$syncs" -ge 1 ] && pass "the marks were synced at least once ($syncs)" || fail "mark_syncs is $syncs"
+set_setting edr.tags 'a(ss)' 1 GROUP pipeline-test || fail "setting edr.tags"
+expect_contains "edr.tags is set" "$(busctl --system call com.microsoft.Mdatp1 /com/microsoft/Mdatp1 \
+        com.microsoft.Mdatp1.Settings Get s edr.tags)" "pipeline-test"
+sleep 1.5
+expect_eq "edr.tags: no re-mark (mark_syncs unchanged)" "$(counter mark_syncs)" "$syncs"
+expect_eq "edr.tags: no self-check (self_checks unchanged)" "$(counter self_checks)" "$checks"
+set_setting antivirusEngine.scanArchives b false
+if wait_until 10 sh -c "[ \$(busctl --system --json=short call com.microsoft.Mdatp1 $RTP com.microsoft.Mdatp1.RealTimeProtection GetCounters | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[\"data\"][0][\"mark_syncs\"])') -gt $syncs ]"; then
+        pass "an RTP setting (scanArchives) does re-mark: the counter can move"
+else
+        fail "scanArchives: mark_syncs still $(counter mark_syncs)"
+fi
+set_setting antivirusEngine.scanArchives b true
+
+# ---- SIGHUP with a new pack in place: PropertiesChanged on the Definitions object
+"$MDATP_BUILD_DIR/tools/mdatp-pack/mdatp-pack" build --key "$MDATP_DEFINITIONS_SIGNING_KEY" \
+        --version 1.0.0.9 --out "$MDATP_STATE_DIR/definitions/current" \
+        "$src/definitions/default" >/dev/null || fail "building a pack"
+run props_changed $DEFS com.microsoft.Mdatp1.Definitions Version \
+        kill -HUP "$(cat "$MDATPD_PID_FILE")"
+expect_rc "SIGHUP with new definitions emits PropertiesChanged on Definitions" 0
+expect_contains "  ... naming Version" "$OUT" "Version"
+expect_eq "  ... which is the new one" "$(busctl --system get-property com.microsoft.Mdatp1 $DEFS \
+        com.microsoft.Mdatp1.Definitions Version)" 's "1.0.0.9"'
+
+# ---- daemons started with the same settings pick different delays
+set_setting cloudService.definitionUpdatesInterval i 28800
+delays=()
+for i in 1 2 3; do
+        before=$(grep -c "Next automatic definition update in" "$MDATP_SANDBOX_DIR/mdatpd.log")
+        restart_daemon || { fail "restart $i"; break; }
+        wait_until 10 sh -c "[ \$(grep -c 'Next automatic definition update in' '$MDATP_SANDBOX_DIR/mdatpd.log') -gt $before ]" ||
+                { fail "restart $i logged no delay"; break; }
+        delays+=("$(grep -o 'Next automatic definition update in [0-9.]* s' "$MDATP_SANDBOX_DIR/mdatpd.log" |
+                tail -n 1 | awk '{print $6}')")
+done
+echo "# delays chosen: ${delays[*]}"
+distinct=$(printf '%s\n' "${delays[@]}" | sort -u | wc -l)
+[ "${#delays[@]}" = 3 ] && [ "$distinct" -ge 2 ] &&
+        pass "three daemons with the same settings chose $distinct different delays" ||
+        fail "delays: ${delays[*]}"
+for d in "${delays[@]}"; do
+        awk -v d="$d" 'BEGIN { exit !(d >= 28800 && d <= 31680) }' ||
+                fail "delay $d outside [28800, 31680] s"
+done
+
+finish
