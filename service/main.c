@@ -115,8 +115,8 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         /* Both commit, and so tell clients, themselves. A failed load keeps the rules in
          * force. The store is the update thread's while an update runs. */
         (void) manager_reload_managed(m, NULL);
-        if (!m->update_job)
-                (void) manager_load_definitions(m);
+        if (!m->update_job && manager_load_definitions(m) < 0)
+                manager_health_refresh(m);      /* why the pack was refused */
         return 0;
 }
 

@@ -408,7 +408,7 @@ static int restore_entry(Manager *m, const char *id, const char *destination,
          * file under that name by now, which earns no grace). */
         if (lstat(path, &now) >= 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino)
                 restored_add(m, &now);
-        manager_rtp_apply(m);
+        (void) manager_commit(m, NULL, MANAGER_CHANGE_RESTORED);   /* RTP leaves it alone */
         if (threat_store_get(m->threats, eid)) {
                 r = threat_store_set_status(m->threats, eid, THREAT_STATUS_RESTORED, path);
                 if (r < 0)

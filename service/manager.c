@@ -779,7 +779,8 @@ static const struct {
         { MANAGER_REAPPLY_EXCLUSIONS, POLICY_ASPECT_EXCLUSIONS, 0, reapply_exclusions },
         { MANAGER_REAPPLY_UPDATE_TIMER, POLICY_ASPECT_UPDATE, 0, reapply_update_timer },
         { MANAGER_REAPPLY_THREAT_LIMITS, POLICY_ASPECT_THREAT_LIMITS, 0, reapply_threat_limits },
-        { MANAGER_REAPPLY_RTP, POLICY_ASPECT_RTP, MANAGER_CHANGE_DEFINITIONS, reapply_rtp },
+        { MANAGER_REAPPLY_RTP, POLICY_ASPECT_RTP,
+          MANAGER_CHANGE_DEFINITIONS | MANAGER_CHANGE_RESTORED, reapply_rtp },
 };
 
 unsigned manager_reapply_for(uint64_t aspects, unsigned flags) {

@@ -385,6 +385,7 @@ void manager_emit(Manager *m, const ManagerEvent *e);
 enum {
         MANAGER_CHANGE_DEFINITIONS = 1u << 0,   /* new rules were swapped in */
         MANAGER_CHANGE_EXCLUSION_ADDED = 1u << 1, /* the kept exclusion set was extended */
+        MANAGER_CHANGE_RESTORED = 1u << 2,      /* a file was restored: RTP must leave it be */
 };
 /* Where every change ends: rebuilds the policy snapshot from the settings, diffs it with the one
  * in force, hands reapply work to the subsystems that declared interest in the aspects that

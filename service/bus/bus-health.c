@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * com.microsoft.Mdatp1.Health on /com/microsoft/Mdatp1: one read-only property per health fact.
- * Getters read the manager's state; nothing here changes it. Facts of features this build does
- * not have read as empty strings, 0 or false, which clients show as "unavailable".
+ * Getters read the manager's state and emitters send PropertiesChanged when bus-events.c
+ * passes on a manager event; nothing here changes or keeps state. The health issues are the
+ * manager's (manager_health_issues(), announced by HEALTH_CHANGED). Facts of features this
+ * build does not have read as empty strings, 0 or false, which clients show as
+ * "unavailable".
  */
 #include <string.h>
 #include <unistd.h>

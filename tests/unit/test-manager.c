@@ -132,6 +132,8 @@ START_TEST(test_reapply_table) {
                           MANAGER_REAPPLY_THREAT_LIMITS);
         ck_assert_uint_eq(manager_reapply_for(0, MANAGER_CHANGE_DEFINITIONS),
                           MANAGER_REAPPLY_RTP);
+        ck_assert_uint_eq(manager_reapply_for(0, MANAGER_CHANGE_RESTORED), MANAGER_REAPPLY_RTP);
+        ck_assert_uint_eq(manager_reapply_for(0, MANAGER_CHANGE_EXCLUSION_ADDED), 0);
         ck_assert_uint_eq(manager_reapply_for(policy_aspects_of("exclusionSettings.exclusions"),
                                               0),
                           MANAGER_REAPPLY_EXCLUSIONS | MANAGER_REAPPLY_RTP);
