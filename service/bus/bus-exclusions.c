@@ -78,11 +78,9 @@ static int method_list(sd_bus_message *message, void *userdata, sd_bus_error *er
 }
 
 static int reply_for_outcome(sd_bus_message *message, Manager *m, int r, const char *value,
-                             const char *text, char **changed, sd_bus_error *error) {
+                             const char *text, sd_bus_error *error) {
         switch (r) {
-        case 0:
-                /* the manager's commit told clients */
-                _fallthrough_;
+        case 0:                 /* manager_commit() told clients */
         case MANAGER_SETTING_UNCHANGED:
                 return sd_bus_reply_method_return(message, NULL);
         case MANAGER_SETTING_MANAGED:
@@ -141,7 +139,7 @@ static int method_change(sd_bus_message *message, BusContext *b, bool add, sd_bu
                 r = manager_exclusion_add(m, kind, value, scope, &text, &changed);
         else
                 r = manager_exclusion_remove(m, kind, value, scope, &text, &changed);
-        return reply_for_outcome(message, m, r, value, text, changed, error);
+        return reply_for_outcome(message, m, r, value, text, error);
 }
 
 static int method_add(sd_bus_message *message, void *userdata, sd_bus_error *error) {

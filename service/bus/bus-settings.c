@@ -149,11 +149,9 @@ static int method_list(sd_bus_message *message, void *userdata, sd_bus_error *er
 
 /* Turns a manager outcome into the reply the caller gets. */
 static int reply_for_outcome(sd_bus_message *message, Manager *m, const SettingDef *def, int r,
-                             const char *message_text, char **changed, sd_bus_error *error) {
+                             const char *message_text, sd_bus_error *error) {
         switch (r) {
-        case 0:
-                /* the manager's commit told clients */
-                _fallthrough_;
+        case 0:                 /* manager_commit() told clients */
         case MANAGER_SETTING_UNCHANGED:
                 return sd_bus_reply_method_return(message, NULL);
         case MANAGER_SETTING_MANAGED:
@@ -199,7 +197,7 @@ static int method_set(sd_bus_message *message, void *userdata, sd_bus_error *err
         if (r < 0)
                 return r;
         if (setting_value_validate(def, &value, &text) < 0)
-                return reply_for_outcome(message, m, def, MANAGER_SETTING_INVALID, text, NULL,
+                return reply_for_outcome(message, m, def, MANAGER_SETTING_INVALID, text,
                                          error);
 
         r = bus_verify_polkit_async(message, MDATP_POLKIT_MANAGE_SETTINGS, "Changing settings",
@@ -208,7 +206,7 @@ static int method_set(sd_bus_message *message, void *userdata, sd_bus_error *err
                 return r == 0 ? 1 : r;
 
         r = manager_set_setting(m, def, &value, &text, &changed);
-        return reply_for_outcome(message, m, def, r, text, changed, error);
+        return reply_for_outcome(message, m, def, r, text, error);
 }
 
 static int method_reset(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -232,7 +230,7 @@ static int method_reset(sd_bus_message *message, void *userdata, sd_bus_error *e
                 return r == 0 ? 1 : r;
 
         r = manager_reset_setting(m, def, &changed);
-        return reply_for_outcome(message, m, def, r, NULL, changed, error);
+        return reply_for_outcome(message, m, def, r, NULL, error);
 }
 
 const sd_bus_vtable bus_settings_vtable[] = {
