@@ -133,7 +133,7 @@ static int method_list(sd_bus_message *message, void *userdata, sd_bus_error *er
                 r = bus_message_append_setting_value(reply, &value);
                 if (r < 0)
                         return r;
-                r = sd_bus_message_append(reply, "bs", settings_is_managed(m->settings, def),
+                r = sd_bus_message_append(reply, "bs", policy_is_managed(m->policy, def->name),
                                           setting_source_to_string(source));
                 if (r < 0)
                         return r;
