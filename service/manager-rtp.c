@@ -157,7 +157,6 @@ static int rtp_config_build(Manager *m, bool block, RtpConfig *c, char ***ignore
                 .allowed_threats = *allowed,
                 .audit_types = *audit,
                 .restored = m->restored,
-                .n_restored = m->n_restored,
                 .cache = m->verdict_cache,
                 .mounts = *mounts,
                 .unmonitored_filesystems = *unmonitored,

@@ -285,7 +285,6 @@ static int scan_job_config(Manager *m, ManagerScan *s, bool ignore_exclusions,
                 .engine_options = opts,
                 .cache = m->verdict_cache,
                 .restored = m->restored,
-                .n_restored = m->n_restored,
         };
         return 0;
 }

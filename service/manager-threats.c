@@ -23,7 +23,6 @@
 #include "util/strv.h"
 
 #define RETENTION_CHECK_USEC (UINT64_C(3600) * 1000000)
-#define RESTORED_MAX 1024U
 
 static uint64_t now_realtime_usec(void) {
         struct timespec ts;
@@ -250,36 +249,39 @@ int manager_threat_remove_all(Manager *m, unsigned *ret_removed) {
 
 /* ---- restores and their grace ---------------------------------------------------------------- */
 
+/* Swaps m->restored for a set without the expired entries, when there are any. Holders of the
+ * old set (scan jobs, RTP) keep it: they check the expiry themselves. */
 static void restored_expire(Manager *m, uint64_t now) {
-        size_t w = 0;
+        RestoredSet *s;
 
-        for (size_t i = 0; i < m->n_restored; i++)
-                if (m->restored[i].expires_usec > now)
-                        m->restored[w++] = m->restored[i];
-        m->n_restored = w;
+        if (restored_set_live(m->restored, now) == restored_set_size(m->restored))
+                return;
+        if (restored_set_new(m->restored, NULL, now, &s) < 0)
+                return;         /* expired entries match nothing anyway */
+        restored_set_unref(m->restored);
+        m->restored = s;
 }
 
 static void restored_add(Manager *m, const struct stat *st) {
         uint64_t seconds = m->policy->restoration_exclusion_sec;
-        RestoredFile *a;
+        uint64_t now = now_realtime_usec();
+        RestoredFile f = { .expires_usec = now + seconds * 1000000 };
+        RestoredSet *s;
 
-        restored_expire(m, now_realtime_usec());
-        if (seconds == 0 || m->n_restored >= RESTORED_MAX)
+        if (seconds == 0)
                 return;
-        a = reallocarray(m->restored, m->n_restored + 1, sizeof(*a));
-        if (!a)
+        verdict_key_from_stat(&f.key, st, 0);
+        if (restored_set_new(m->restored, &f, now, &s) < 0)
                 return;         /* the file will merely be detected again */
-        m->restored = a;
-        verdict_key_from_stat(&a[m->n_restored].key, st, 0);
-        a[m->n_restored].expires_usec = now_realtime_usec() + seconds * 1000000;
-        m->n_restored++;
+        restored_set_unref(m->restored);
+        m->restored = s;
 }
 
 bool manager_threat_restored_recently(Manager *m, const char *path, uint64_t dev, uint64_t ino) {
         VerdictKey key;
         struct stat st;
 
-        if (m->n_restored == 0)
+        if (restored_set_size(m->restored) == 0)
                 return false;
         restored_expire(m, now_realtime_usec());
         /* The grace is for the detected inode only, not for whatever has its name now. */
@@ -287,7 +289,7 @@ bool manager_threat_restored_recently(Manager *m, const char *path, uint64_t dev
             (uint64_t) st.st_ino != ino)
                 return false;
         verdict_key_from_stat(&key, &st, 0);
-        return restored_file_find(m->restored, m->n_restored, &key, now_realtime_usec());
+        return restored_set_contains(m->restored, &key, now_realtime_usec());
 }
 
 /* Whether path has a ".." component: destinations must say where they go. */
@@ -613,6 +615,5 @@ void manager_threats_free(Manager *m) {
         m->retention_timer = sd_event_source_disable_unref(m->retention_timer);
         m->quarantine = quarantine_store_free(m->quarantine);
         m->quarantine_error = mfree(m->quarantine_error);
-        m->restored = mfree(m->restored);
-        m->n_restored = 0;
+        m->restored = restored_set_unref(m->restored);
 }

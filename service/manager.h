@@ -198,8 +198,8 @@ struct Manager {
         /* Threat handling (manager-threats.c). */
         QuarantineStore *quarantine;
         char *quarantine_error;         /* the quarantine could not be opened: a health issue */
-        RestoredFile *restored;         /* files restored lately, left alone until they expire */
-        size_t n_restored;
+        RestoredSet *restored;          /* files restored lately, left alone until they expire;
+                                         * swapped whole, shared with scan jobs and RTP */
         sd_event_source *retention_timer;
 
         /* What the state directory could not take yet (manager-pending.c). */

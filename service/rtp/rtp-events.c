@@ -350,8 +350,8 @@ static const char *fd_path(int fd, char buf[static PATH_MAX]) {
 
 /* A restored file still in its grace period and unchanged since it was restored. */
 static bool restored_match(const RtpSnapshot *s, const VerdictKey *k) {
-        return s->n_restored > 0 &&
-               restored_file_find(s->restored, s->n_restored, k, realtime_usec());
+        return restored_set_size(s->restored) > 0 &&
+               restored_set_contains(s->restored, k, realtime_usec());
 }
 
 static bool exclusions_match(const ExclusionSet *set, unsigned scope, const char *path,

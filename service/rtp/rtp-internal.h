@@ -14,6 +14,7 @@
 #include <sys/fanotify.h>
 #include <sys/types.h>
 
+#include "mounts/mounts.h"
 #include "rtp/rtp.h"
 
 /* Events the group asks for on every marked mount: never FAN_ACCESS_PERM (one round trip per
@@ -55,8 +56,7 @@ typedef struct RtpSnapshot {
         size_t n_exclusions_epp, n_exclusions_global;
         char **allowed_threats;
         char **audit_types;
-        RtpRestoredFile *restored;
-        size_t n_restored;
+        RestoredSet *restored;                  /* a reference of the snapshot's own */
         VerdictCache *cache;
         char **mounts;                          /* NULL: every monitored mount */
         char **unmonitored_filesystems;
@@ -205,12 +205,12 @@ void rtp_detections_free(Rtp *r);
 /* ---- marks (rtp-marks.c) ------------------------------------------------------------------- */
 
 /* Whether a mount of the table is to be marked under snapshot s. */
-bool rtp_mount_is_selected(const RtpSnapshot *s, const ScanMount *m);
+bool rtp_mount_is_selected(const RtpSnapshot *s, const Mount *m);
 /* Brings the marks in line with s and the mount table mounts[0..n): marks what is selected
  * (again: marking is idempotent, and a mount id may have been reused since the last look),
  * unmarks what was marked and is no longer selected, publishes the list. Called with
  * Rtp.sync_lock held. Returns whether the list of marked mounts differs from the one before. */
-bool rtp_marks_apply_locked(Rtp *r, const RtpSnapshot *s, const ScanMount *mounts, size_t n);
+bool rtp_marks_apply_locked(Rtp *r, const RtpSnapshot *s, const Mount *mounts, size_t n);
 /* Whether going from snapshot old to s leaves the mount selection as it is, so that the mount
  * table need not be read nor the marks touched: the same mount list, unmonitored types and
  * noexec policy, and no known mount point (marked, or unmarked for an exclusion) whose coverage

@@ -32,18 +32,18 @@ static bool mount_point_excluded(const RtpSnapshot *s, const char *mount_point) 
 }
 
 /* The selection before exclusions: the mount list or the monitored types, and noexec. */
-static bool mount_is_wanted(const RtpSnapshot *s, const ScanMount *m) {
+static bool mount_is_wanted(const RtpSnapshot *s, const Mount *m) {
         if (s->mounts) {
                 /* Named mount points: exactly those, whatever their type. */
                 if (!strv_contains(s->mounts, m->mount_point))
                         return false;
-        } else if (scan_fstype_is_pseudo(m->fstype) ||
-                   !scan_fstype_is_monitored(m->fstype, s->unmonitored_filesystems))
+        } else if (mounts_fstype_is_pseudo(m->fstype) ||
+                   !mounts_fstype_is_monitored(m->fstype, s->unmonitored_filesystems))
                 return false;
         return !(s->mute_noexec && m->noexec);
 }
 
-bool rtp_mount_is_selected(const RtpSnapshot *s, const ScanMount *m) {
+bool rtp_mount_is_selected(const RtpSnapshot *s, const Mount *m) {
         return mount_is_wanted(s, m) && !mount_point_excluded(s, m->mount_point);
 }
 
@@ -70,7 +70,7 @@ bool rtp_marks_unaffected_locked(Rtp *r, const RtpSnapshot *old, const RtpSnapsh
  * mount hidden under another one, or gone since the table was read, is never confused with the
  * one now at that path; the mark then goes through /proc/self/fd, which names exactly that
  * mount. Returns 0, -ESTALE (not the mount at that path now) or a negative errno. */
-static int mount_mark(Rtp *r, const ScanMount *m, unsigned flag) {
+static int mount_mark(Rtp *r, const Mount *m, unsigned flag) {
         _cleanup_close_ int fd = -EBADF;
         struct statx stx;
         char path[64];
@@ -89,7 +89,7 @@ static int mount_mark(Rtp *r, const ScanMount *m, unsigned flag) {
         return 0;
 }
 
-static const ScanMount *mounts_find(const ScanMount *mounts, size_t n, const RtpMark *mark) {
+static const Mount *mounts_find(const Mount *mounts, size_t n, const RtpMark *mark) {
         for (size_t i = 0; i < n; i++)
                 if (mounts[i].id == mark->mount_id && streq(mounts[i].mount_point,
                                                             mark->mount_point))
@@ -117,7 +117,7 @@ static bool marks_equal(const RtpMark *a, size_t n_a, const RtpMark *b, size_t n
 /* The mounts of the table that are wanted but covered by a folder exclusion. NULL on OOM: then
  * the next reconfiguration walks the table, as rtp_marks_unaffected_locked() reads NULL as
  * "not known". */
-static char **excluded_mounts_list(const RtpSnapshot *s, const ScanMount *mounts, size_t n) {
+static char **excluded_mounts_list(const RtpSnapshot *s, const Mount *mounts, size_t n) {
         _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
 
         for (size_t i = 0; l && i < n; i++)
@@ -128,7 +128,7 @@ static char **excluded_mounts_list(const RtpSnapshot *s, const ScanMount *mounts
         return TAKE_PTR(l);
 }
 
-bool rtp_marks_apply_locked(Rtp *r, const RtpSnapshot *s, const ScanMount *mounts, size_t n) {
+bool rtp_marks_apply_locked(Rtp *r, const RtpSnapshot *s, const Mount *mounts, size_t n) {
         RtpMark *marked, *old;
         size_t n_marked = 0, n_old;
         bool changed;
@@ -137,7 +137,7 @@ bool rtp_marks_apply_locked(Rtp *r, const RtpSnapshot *s, const ScanMount *mount
         /* What was marked and is still mounted but no longer wanted (a new exclusion, a new
          * mount list): unmark. Mounts that went away took their marks with them. */
         for (size_t i = 0; i < r->n_marks; i++) {
-                const ScanMount *m = mounts_find(mounts, n, &r->marks[i]);
+                const Mount *m = mounts_find(mounts, n, &r->marks[i]);
 
                 if (m && !rtp_mount_is_selected(s, m))
                         (void) mount_mark(r, m, FAN_MARK_REMOVE);
@@ -174,19 +174,19 @@ bool rtp_marks_apply_locked(Rtp *r, const RtpSnapshot *s, const ScanMount *mount
 
 int rtp_marks_sync(Rtp *r) {
         RtpSnapshot *s;
-        ScanMount *mounts = NULL;
+        Mount *mounts = NULL;
         size_t n = 0;
         int k;
 
         pthread_mutex_lock(&r->sync_lock);
-        k = scan_mounts_read(r->mountinfo_fd, &mounts, &n);
+        k = mounts_read(r->mountinfo_fd, &mounts, &n);
         if (k >= 0) {
                 /* Taken under sync_lock: a reconfiguration swaps the snapshot under it too, so
                  * the last synchronisation always applies the newest one. */
                 s = rtp_snapshot_get(r);
                 rtp_marks_apply_locked(r, s, mounts, n);
                 rtp_snapshot_unref(s);
-                scan_mounts_free(mounts, n);
+                mounts_free(mounts, n);
         }
         pthread_mutex_unlock(&r->sync_lock);
         return k < 0 ? k : 0;

@@ -61,7 +61,7 @@ RtpSnapshot *rtp_snapshot_unref(RtpSnapshot *s) {
         strv_free(s->mounts);
         strv_free(s->unmonitored_filesystems);
         free(s->self_check_dir);
-        free(s->restored);
+        restored_set_unref(s->restored);
         free(s);
         return NULL;
 }
@@ -84,7 +84,7 @@ static bool strv_copy_nullable(char * const *l, char ***ret) {
 static int rtp_snapshot_new(const RtpConfig *c, RtpSnapshot **ret) {
         _cleanup_(rtp_snapshot_unrefp) RtpSnapshot *s = NULL;
 
-        if (!c || !c->rules || (c->n_restored > 0 && !c->restored))
+        if (!c || !c->rules)
                 return -EINVAL;
         s = calloc(1, sizeof(*s));
         if (!s)
@@ -111,13 +111,7 @@ static int rtp_snapshot_new(const RtpConfig *c, RtpSnapshot **ret) {
                 return -ENOMEM;
         s->engine_options = c->engine_options;
         s->engine_options.ignored_types = s->ignored_types;
-        if (c->n_restored > 0) {
-                s->restored = calloc(c->n_restored, sizeof(RtpRestoredFile));
-                if (!s->restored)
-                        return -ENOMEM;
-                memcpy(s->restored, c->restored, c->n_restored * sizeof(RtpRestoredFile));
-                s->n_restored = c->n_restored;
-        }
+        s->restored = restored_set_ref(c->restored);
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -275,7 +269,7 @@ int rtp_new(const RtpConfig *config, Rtp **ret) {
  * marks in line. Returns 1 when the set of marked mounts changed, 0 when not, or a negative
  * errno (the old snapshot stays). Sets *ret_old to the snapshot replaced. */
 static int snapshot_swap_and_remark(Rtp *r, RtpSnapshot *s, RtpSnapshot **ret_old) {
-        ScanMount *mounts = NULL;
+        Mount *mounts = NULL;
         size_t n_mounts = 0;
         bool changed;
         int k;
@@ -296,7 +290,7 @@ static int snapshot_swap_and_remark(Rtp *r, RtpSnapshot *s, RtpSnapshot **ret_ol
 
         /* The mount table is read before anything changes, so that a failure leaves the old
          * configuration whole. */
-        k = scan_mounts_read(-EBADF, &mounts, &n_mounts);
+        k = mounts_read(-EBADF, &mounts, &n_mounts);
         if (k < 0) {
                 pthread_mutex_unlock(&r->sync_lock);
                 return k;
@@ -307,7 +301,7 @@ static int snapshot_swap_and_remark(Rtp *r, RtpSnapshot *s, RtpSnapshot **ret_ol
         pthread_mutex_unlock(&r->config_lock);
         changed = rtp_marks_apply_locked(r, s, mounts, n_mounts);
         pthread_mutex_unlock(&r->sync_lock);
-        scan_mounts_free(mounts, n_mounts);
+        mounts_free(mounts, n_mounts);
         return changed;
 }
 
@@ -474,5 +468,5 @@ bool rtp_available(void) {
 }
 
 bool rtp_fstype_is_monitored(const char *fstype) {
-        return scan_fstype_is_monitored(fstype, NULL);
+        return mounts_fstype_is_monitored(fstype, NULL);
 }

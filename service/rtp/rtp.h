@@ -29,17 +29,15 @@
 
 #include "engine/engine.h"
 #include "exclusions/exclusions.h"
-#include "scan/scan.h"
+#include "restored/restored.h"
 #include "util/macro.h"
+#include "verdict/verdict.h"
 
 typedef struct Rtp Rtp;
 
 #define RTP_TIMEOUT_MS_DEFAULT 3000U    /* per permission event, then allow */
 #define RTP_QUEUE_MAX 4096U             /* events waiting for a worker, then allow */
 #define RTP_WORKERS_DEFAULT 2U
-
-/* A file restored from the quarantine (scan.h): left alone while unchanged and in its grace. */
-typedef RestoredFile RtpRestoredFile;
 
 typedef struct RtpConfig {
         bool block;                     /* true: real_time (deny); false: passive (report) */
@@ -51,8 +49,8 @@ typedef struct RtpConfig {
                                          * folder entry covering a mount point: mount unmarked */
         char * const *allowed_threats;  /* threat names never denied (reported as allowed) */
         char * const *audit_types;      /* threat types reported, never denied */
-        const RtpRestoredFile *restored;        /* copied */
-        size_t n_restored;
+        RestoredSet *restored;          /* files restored lately, left alone while unchanged
+                                         * and in their grace; reference taken; NULL = none */
         VerdictCache *cache;            /* shared, must outlive the Rtp; NULL = none */
         /* Which mounts: NULL = every mount of a monitored type (rtp_fstype_is_monitored())
          * except those in unmonitored_filesystems; else exactly these mount points

@@ -52,8 +52,7 @@ struct ScanJob {
         EngineScanOptions options;
         char **ignored_types;
         VerdictCache *cache;
-        RestoredFile *restored;
-        size_t n_restored;
+        RestoredSet *restored;          /* a reference of the job's own */
 
         pthread_t walker;
         pthread_t *workers;
@@ -212,11 +211,11 @@ static char *path_child(const char *parent, const char *name) {
 static bool scan_job_restored(ScanJob *job, const VerdictKey *key) {
         struct timespec ts;
 
-        if (job->n_restored == 0)
+        if (restored_set_size(job->restored) == 0)
                 return false;
         clock_gettime(CLOCK_REALTIME, &ts);
-        return restored_file_find(job->restored, job->n_restored, key,
-                                  (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000);
+        return restored_set_contains(job->restored, key,
+                                     (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000);
 }
 
 /* Opens a regular file found by the walk and queues it, unless excluded or cached. */
@@ -516,13 +515,7 @@ static ScanJob *scan_job_alloc(const ScanJobConfig *c) {
         job->options.ignored_types = job->ignored_types;
         job->cache = c->cache;
         job->joined = true;     /* until threads exist */
-        if (c->n_restored > 0) {
-                job->restored = calloc(c->n_restored, sizeof(RestoredFile));
-                if (!job->restored)
-                        return scan_job_free(job);
-                memcpy(job->restored, c->restored, c->n_restored * sizeof(RestoredFile));
-                job->n_restored = c->n_restored;
-        }
+        job->restored = restored_set_ref(c->restored);
         return job;
 }
 
@@ -666,7 +659,7 @@ ScanJob *scan_job_free(ScanJob *job) {
         exclusion_set_unref(job->exclusions);
         strv_free(job->ignored_types);
         strv_free(job->roots);
-        free(job->restored);
+        restored_set_unref(job->restored);
         free(job->workers);
         pthread_cond_destroy(&job->not_full);
         pthread_cond_destroy(&job->not_empty);

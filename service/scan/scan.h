@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * On-demand scans: where a scan looks (quick list, mounted filesystems, given paths), the
- * directory walk, the worker threads that hand files to the engine, the verdict cache and the
- * scan history.
+ * directory walk, the worker threads that hand files to the engine, and the scan history. The
+ * verdict cache (verdict/), the restored files (restored/) and the mount table (mounts/) are
+ * modules of their own.
  *
  * A ScanJob runs on its own threads: one walker that opens files (never following symlinks,
  * staying on one filesystem where asked) and feeds a bounded queue, and N workers that scan. It
@@ -20,7 +21,9 @@
 
 #include "engine/engine.h"
 #include "exclusions/exclusions.h"
+#include "restored/restored.h"
 #include "util/macro.h"
+#include "verdict/verdict.h"
 
 typedef enum ScanKind {
         SCAN_KIND_QUICK,
@@ -44,46 +47,6 @@ ScanKind scan_kind_from_string(const char *s);
 const char *scan_state_to_string(ScanState s);
 ScanState scan_state_from_string(const char *s);
 
-/* ---- verdict cache -------------------------------------------------------------------------
- * Clean verdicts keyed by the file's identity: (device, inode, size, mtime, ctime) and the
- * definitions generation. ctime is in the key because mtime can be set by anyone who can write
- * the file; ctime cannot. Thread-safe; bounded. */
-
-typedef struct VerdictCache VerdictCache;
-
-typedef struct VerdictKey {
-        uint64_t dev, ino, size;
-        int64_t mtime_ns, ctime_ns;
-        uint64_t generation;            /* which definitions the verdict was made with */
-} VerdictKey;
-
-#define VERDICT_CACHE_MAX_DEFAULT (1U << 20)
-
-int verdict_cache_new(size_t max_entries, VerdictCache **ret);
-VerdictCache *verdict_cache_free(VerdictCache *c);
-DEFINE_TRIVIAL_CLEANUP_FUNC(VerdictCache *, verdict_cache_free);
-bool verdict_cache_lookup(VerdictCache *c, const VerdictKey *k);
-void verdict_cache_insert(VerdictCache *c, const VerdictKey *k);
-void verdict_cache_clear(VerdictCache *c);
-size_t verdict_cache_size(VerdictCache *c);
-/* Persisted across restarts (binary, versioned; a bad file is ignored, -EBADMSG). */
-int verdict_cache_save(VerdictCache *c, const char *path);
-int verdict_cache_load(VerdictCache *c, const char *path);
-/* A key from a stat buffer. */
-void verdict_key_from_stat(VerdictKey *k, const struct stat *st, uint64_t generation);
-/* Whether two keys name the same unchanged file, whatever definitions judged it. */
-bool verdict_key_same_file(const VerdictKey *a, const VerdictKey *b);
-
-/* A file restored from the quarantine: scans and real-time protection leave it alone until
- * expires_usec (CLOCK_REALTIME µs) while it is unchanged (key.generation is ignored). */
-typedef struct RestoredFile {
-        VerdictKey key;
-        uint64_t expires_usec;
-} RestoredFile;
-/* Whether key is one of files[0..n) and still in its grace period at now_usec. */
-bool restored_file_find(const RestoredFile *files, size_t n, const VerdictKey *key,
-                        uint64_t now_usec);
-
 /* ---- where scans look ----------------------------------------------------------------------- */
 
 /* The places a quick scan covers (docs/scans.md explains the choice): NULL-terminated, caller
@@ -93,33 +56,6 @@ int scan_quick_paths(char ***ret);
  * monitors (minus `unmonitored`), never pseudo filesystems. $MDATP_SCAN_FULL_ROOTS
  * (colon-separated) replaces the list, for tests. */
 int scan_full_roots(char * const *unmonitored, char ***ret);
-/* Whether a filesystem type is a pseudo filesystem that holds no files worth scanning. */
-bool scan_fstype_is_pseudo(const char *fstype);
-
-/* ---- the mount table (shared with real-time protection) ------------------------------------ */
-
-/* One line of /proc/self/mountinfo. */
-typedef struct ScanMount {
-        int id;                         /* mount id (the one statx() reports as STATX_MNT_ID) */
-        char *mount_point;              /* unescaped */
-        char *fstype;                   /* "ext4", "fuse.sshfs", ... */
-        char *options;                  /* per-mount options, "rw,nosuid,noexec,relatime" */
-        bool noexec;                    /* "noexec" is among options */
-} ScanMount;
-
-/* Parses mountinfo text into a new array of *ret_n entries (caller frees with
- * scan_mounts_free()); lines that do not parse are skipped. Returns 0 or -ENOMEM. */
-int scan_mounts_parse(const char *text, ScanMount **ret, size_t *ret_n);
-/* Reads the mount table: from fd, an open /proc/self/mountinfo read again from its start (what
- * a poll() on it asks for after POLLPRI), or, when fd < 0, from a fresh open. Returns 0 or a
- * negative errno. */
-int scan_mounts_read(int fd, ScanMount **ret, size_t *ret_n);
-void scan_mounts_free(ScanMount *mounts, size_t n);
-/* Whether mounts of this filesystem type are watched by real-time protection and covered by
- * full scans: btrfs, ecryptfs, ext2/3/4, fuseblk, jfs, overlay, ramfs, reiserfs, tmpfs, vfat,
- * xfs and the nfs and fuse families, except a type named in unmonitored (case-insensitively;
- * "nfs" and "fuse" also name their families: nfs4, fuse.sshfs). */
-bool scan_fstype_is_monitored(const char *fstype, char * const *unmonitored);
 
 /* ---- jobs ----------------------------------------------------------------------------------- */
 
@@ -133,8 +69,8 @@ typedef struct ScanJobConfig {
         ExclusionSet *exclusions;       /* NULL = none (or --ignore-exclusions) */
         EngineScanOptions engine_options; /* ignored_types is copied */
         VerdictCache *cache;            /* shared; must outlive the job; NULL = none */
-        const RestoredFile *restored;   /* left alone, counted as excluded; copied */
-        size_t n_restored;
+        RestoredSet *restored;          /* left alone, counted as excluded; the job takes its
+                                         * own reference; NULL = none */
 } ScanJobConfig;
 
 typedef struct ScanCounters {

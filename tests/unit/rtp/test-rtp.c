@@ -570,7 +570,7 @@ START_TEST(test_bad_config) {
 END_TEST
 
 START_TEST(test_mount_selection) {
-        ScanMount m[] = {
+        Mount m[] = {
                 { .id = 1, .mount_point = (char *) "/", .fstype = (char *) "ext4" },
                 { .id = 2, .mount_point = (char *) "/proc", .fstype = (char *) "proc" },
                 { .id = 3, .mount_point = (char *) "/net", .fstype = (char *) "nfs4" },
@@ -977,16 +977,19 @@ START_TEST(test_restored_grace) {
         _cleanup_free_ char *eicar = make_eicar("restored.com");
         RtpConfig config = config_default(STRV_MAKE(mnt));
         _cleanup_(rtp_freep) Rtp *r = NULL;
-        RtpRestoredFile restored;
+        _cleanup_(restored_set_unrefp) RestoredSet *set = NULL, *expired = NULL;
+        RestoredFile restored;
         struct stat st;
         struct timespec now;
+        uint64_t now_usec;
 
         ck_assert_int_eq(stat(eicar, &st), 0);
         clock_gettime(CLOCK_REALTIME, &now);
+        now_usec = (uint64_t) now.tv_sec * 1000000;
         verdict_key_from_stat(&restored.key, &st, 0);
-        restored.expires_usec = (uint64_t) now.tv_sec * 1000000 + 60 * 1000000;
-        config.restored = &restored;
-        config.n_restored = 1;
+        restored.expires_usec = now_usec + 60 * 1000000;
+        ck_assert_int_eq(restored_set_new(NULL, &restored, now_usec, &set), 0);
+        config.restored = set;
         r = rtp_start(&config);
         ck_assert_int_eq(other_open(eicar, NULL), 0);
         ck_assert_uint_eq(counters(r).excluded, 1);
@@ -997,9 +1000,13 @@ START_TEST(test_restored_grace) {
         ck_assert_int_eq(other_open(eicar, NULL), EPERM);
 
         /* Expired grace. */
-        restored.expires_usec = (uint64_t) now.tv_sec * 1000000 - 1;
+        restored.expires_usec = now_usec - 1;
         ck_assert_int_eq(stat(eicar, &st), 0);
         verdict_key_from_stat(&restored.key, &st, 0);
+        /* Built with an earlier now, so that the set keeps the already expired entry. */
+        ck_assert_int_eq(restored_set_new(NULL, &restored, now_usec - 2, &expired), 0);
+        ck_assert_uint_eq(restored_set_size(expired), 1);
+        config.restored = expired;
         ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
         ck_assert_int_eq(other_open(eicar, NULL), EPERM);
 }
@@ -1294,10 +1301,10 @@ START_TEST(test_default_selection) {
         _cleanup_strv_free_ char **marked = NULL;
         RtpConfig config = config_default(NULL);
         _cleanup_(rtp_freep) Rtp *r = NULL;
-        ScanMount *mounts = NULL;
+        Mount *mounts = NULL;
         size_t n = 0, n_items = 0;
 
-        ck_assert_int_eq(scan_mounts_read(-1, &mounts, &n), 0);
+        ck_assert_int_eq(mounts_read(-1, &mounts, &n), 0);
         items = calloc(n + 1, sizeof(SettingExclusion));
         ck_assert_ptr_nonnull(items);
         for (size_t i = 0; i < n; i++)
@@ -1307,7 +1314,7 @@ START_TEST(test_default_selection) {
                                 EXCLUSION_SCOPE_EPP,
                         };
         ck_assert_int_ge(exclusion_set_new(items, n_items, &ex), 0);
-        scan_mounts_free(mounts, n);
+        mounts_free(mounts, n);
 
         ck_assert_int_eq(mkdir(ram, 0755), 0);
         ck_assert_int_eq(mkdir(ramnx, 0755), 0);

@@ -1,31 +1,45 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The mount table and the filesystem types the product watches: parses /proc/self/mountinfo
- * into ScanMount entries and says which filesystem types real-time protection monitors (and so
+ * into Mount entries and says which filesystem types real-time protection monitors (and so
  * which mounts a full scan covers). Shared by scan (full scan roots) and rtp (which mounts to
  * mark).
  *
  * Owns no state: every call reads the table afresh and hands the caller an array it frees.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
-#include "scan/scan.h"
+#include "mounts/mounts.h"
 #include "util/fileio.h"
+#include "util/macro.h"
 #include "util/strv.h"
 
 /* A mount table larger than this is refused rather than read into memory (about 100 bytes a
  * line: far beyond any real system). */
-#define SCAN_MOUNTINFO_MAX (UINT64_C(64) << 20)
+#define MOUNTINFO_MAX (UINT64_C(64) << 20)
 
 /* Filesystem types real-time protection monitors, and hence full scans cover. */
 static const char * const monitored_fstypes[] = {
         "btrfs", "ecryptfs", "ext2", "ext3", "ext4", "fuseblk", "jfs", "overlay", "ramfs",
         "reiserfs", "tmpfs", "vfat", "xfs", "nfs", "nfs4", "fuse", NULL,
 };
+
+/* Filesystems of the kernel's own state, never of files worth scanning. */
+static const char * const pseudo_fstypes[] = {
+        "proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "securityfs", "debugfs",
+        "tracefs", "pstore", "bpf", "mqueue", "hugetlbfs", "configfs", "fusectl", "autofs",
+        "binfmt_misc", "efivarfs", "rpc_pipefs", "nsfs", "selinuxfs", NULL,
+};
+
+bool mounts_fstype_is_pseudo(const char *fstype) {
+        return fstype && strv_contains((char **) pseudo_fstypes, fstype);
+}
 
 /* "fuse.sshfs" is a fuse filesystem, "nfs4" an nfs one, for monitoring purposes. */
 static const char *fstype_family(const char *fstype) {
@@ -45,7 +59,7 @@ static bool fstype_is_unmonitored(const char *fstype, char * const *unmonitored)
         return false;
 }
 
-bool scan_fstype_is_monitored(const char *fstype, char * const *unmonitored) {
+bool mounts_fstype_is_monitored(const char *fstype, char * const *unmonitored) {
         if (!fstype)
                 return false;
         return strv_contains((char **) monitored_fstypes, fstype_family(fstype)) &&
@@ -82,22 +96,22 @@ static bool options_contain(const char *options, const char *name) {
         return false;
 }
 
-static void scan_mount_done(ScanMount *m) {
+static void mount_done(Mount *m) {
         m->mount_point = mfree(m->mount_point);
         m->fstype = mfree(m->fstype);
         m->options = mfree(m->options);
 }
 
-void scan_mounts_free(ScanMount *mounts, size_t n) {
+void mounts_free(Mount *mounts, size_t n) {
         for (size_t i = 0; mounts && i < n; i++)
-                scan_mount_done(&mounts[i]);
+                mount_done(&mounts[i]);
         free(mounts);
 }
 
 /* Parses one line, modifying it in place:
  *   ID parent major:minor root mount-point options [optional fields...] - fstype source super
  * Returns 1 and fills *ret (strings owned by it), 0 for a line that does not parse, -ENOMEM. */
-static int parse_line(char *line, ScanMount *ret) {
+static int parse_line(char *line, Mount *ret) {
         char *fields[6], *fstype = NULL, *save = NULL, *p, *end;
         size_t n = 0;
         long id;
@@ -118,7 +132,7 @@ static int parse_line(char *line, ScanMount *ret) {
                 return 0;
 
         unescape_octal(fields[4]);
-        *ret = (ScanMount) {
+        *ret = (Mount) {
                 .id = (int) id,
                 .mount_point = strdup(fields[4]),
                 .fstype = strdup(fstype),
@@ -126,22 +140,22 @@ static int parse_line(char *line, ScanMount *ret) {
                 .noexec = options_contain(fields[5], "noexec"),
         };
         if (!ret->mount_point || !ret->fstype || !ret->options) {
-                scan_mount_done(ret);
+                mount_done(ret);
                 return -ENOMEM;
         }
         return 1;
 }
 
-int scan_mounts_parse(const char *text, ScanMount **ret, size_t *ret_n) {
+int mounts_parse(const char *text, Mount **ret, size_t *ret_n) {
         _cleanup_free_ char *copy = strdup(text ?: "");
-        ScanMount *mounts = NULL;
+        Mount *mounts = NULL;
         size_t n = 0, allocated = 0;
         char *line, *next;
 
         if (!copy)
                 return -ENOMEM;
         for (line = copy; line && *line; line = next) {
-                ScanMount m;
+                Mount m;
                 int r;
 
                 next = strchr(line, '\n');
@@ -149,18 +163,18 @@ int scan_mounts_parse(const char *text, ScanMount **ret, size_t *ret_n) {
                         *next++ = '\0';
                 r = parse_line(line, &m);
                 if (r < 0) {
-                        scan_mounts_free(mounts, n);
+                        mounts_free(mounts, n);
                         return r;
                 }
                 if (r == 0)
                         continue;
                 if (n == allocated) {
                         size_t a = MAX(allocated * 2, (size_t) 32);
-                        ScanMount *grown = reallocarray(mounts, a, sizeof(ScanMount));
+                        Mount *grown = reallocarray(mounts, a, sizeof(Mount));
 
                         if (!grown) {
-                                scan_mount_done(&m);
-                                scan_mounts_free(mounts, n);
+                                mount_done(&m);
+                                mounts_free(mounts, n);
                                 return -ENOMEM;
                         }
                         mounts = grown;
@@ -173,7 +187,7 @@ int scan_mounts_parse(const char *text, ScanMount **ret, size_t *ret_n) {
         return 0;
 }
 
-int scan_mounts_read(int fd, ScanMount **ret, size_t *ret_n) {
+int mounts_read(int fd, Mount **ret, size_t *ret_n) {
         _cleanup_close_ int own_fd = -EBADF;
         _cleanup_free_ char *text = NULL;
         int r;
@@ -186,8 +200,8 @@ int scan_mounts_read(int fd, ScanMount **ret, size_t *ret_n) {
         } else if (lseek(fd, 0, SEEK_SET) < 0)
                 return negative_errno();
 
-        r = read_fd_full(fd, 0, SCAN_MOUNTINFO_MAX, &text, NULL);
+        r = read_fd_full(fd, 0, MOUNTINFO_MAX, &text, NULL);
         if (r < 0)
                 return r;
-        return scan_mounts_parse(text, ret, ret_n);
+        return mounts_parse(text, ret, ret_n);
 }
