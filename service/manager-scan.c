@@ -20,6 +20,7 @@
 #include "bus/bus.h"
 #include "exclusions/exclusions.h"
 #include "manager.h"
+#include "mdatp-bus.h"
 #include "util/strv.h"
 
 #define SCAN_PROGRESS_USEC (250 * 1000)
@@ -329,8 +330,8 @@ static int scan_new(Manager *m, ScanKind kind, char * const *paths, bool ignore_
         r = scan_roots(m, kind, paths, &s->paths, ret_message);
         if (r == 0)
                 r = scan_job_config(m, s, ignore_exclusions, &config, &ignored, &excl);
-        if (r == 0 && asprintf(&s->object_path, "/com/microsoft/Mdatp1/Scans/%u", s->id) < 0)
-                r = -ENOMEM;
+        if (r == 0)
+                r = mdatp_scan_object_path(s->id, &s->object_path);
         if (r == 0)
                 r = scan_job_start(&config, &s->job);
         if (r == 0)

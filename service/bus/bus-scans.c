@@ -13,7 +13,7 @@
 #include "mdatp-bus.h"
 #include "util/strv.h"
 
-#define SCANS_PATH "/com/microsoft/Mdatp1/Scans"
+#define SCANS_PATH MDATP_OBJECT_SCANS
 #define SCAN_IFACE "com.microsoft.Mdatp1.Scan"
 
 static int method_start(sd_bus_message *message, void *userdata, sd_bus_error *error) {
