@@ -21,6 +21,7 @@
 #include "exclusions/exclusions.h"
 #include "manager.h"
 #include "mdatp-bus.h"
+#include "util/hash.h"
 #include "util/strv.h"
 
 #define SCAN_PROGRESS_USEC (250 * 1000)
@@ -259,8 +260,7 @@ int manager_engine_options(Manager *m, EngineScanOptions *opts, char ***ret_igno
          * scanned again once that changes. */
         generation = m->rules_generation ^ (opts->scan_archives ? 0x5a : 0);
         for (char **t = ignored; t && *t; t++)
-                for (const char *p = *t; *p; p++)
-                        generation = (generation ^ (unsigned char) *p) * UINT64_C(0x100000001b3);
+                generation = fnv1a64_add_string(generation, *t);
         *ret_generation = generation;
         *ret_ignored = TAKE_PTR(ignored);
         return 0;
