@@ -31,13 +31,13 @@
 #include "util/hash.h"
 #include "util/log.h"
 
-/* Queries at once, all callers together. dbus-daemon's default for pending replies to one
- * connection is 128; more than this many unanswered polkit queries means a flood, not users. */
+/* Queries held at once, all callers together: more unanswered calls than this is a flood, not
+ * users, and a call beyond it is refused with LimitsExceeded. */
 #define POLKIT_QUERIES_MAX 1024U
 #define POLKIT_SLOTS (POLKIT_QUERIES_MAX * 2)   /* a power of two; load at most 1/2 */
+/* CheckAuthorization calls on the bus at once: well below dbus-daemon's default
+ * max_replies_per_connection (128), which counts every pending call of ours. */
 #define POLKIT_IN_FLIGHT_MAX 64U
-
-typedef struct PolkitRegistry PolkitRegistry;
 
 typedef struct PolkitQuery {
         PolkitRegistry *registry;       /* the table holding it */
