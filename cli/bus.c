@@ -140,8 +140,8 @@ int bus_open(sd_bus **ret) {
         r = sd_bus_set_allow_interactive_authorization(bus, isatty(STDIN_FILENO));
         if (r < 0) {
                 sd_bus_unref(bus);
-                return report_error(CLI_EXIT_FAILURE, r, "Failed to set up the D-Bus connection: %s",
-                                    strerror(-r));
+                return report_error(CLI_EXIT_FAILURE, r,
+                                    "Failed to set up the D-Bus connection: %s", strerror(-r));
         }
 
         *ret = bus;

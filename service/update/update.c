@@ -323,10 +323,11 @@ static int fetch_one(const UpdateSource *src, const char *endpoint, int dest_fd,
                         return r;
         }
         r = write_small_file(dest_fd, DEFINITIONS_MANIFEST_NAME, manifest.data, manifest.received,
-                          ret_error);
+                             ret_error);
         if (r < 0)
                 return r;
-        r = write_small_file(dest_fd, DEFINITIONS_SIGNATURE_NAME, sig.data, sig.received, ret_error);
+        r = write_small_file(dest_fd, DEFINITIONS_SIGNATURE_NAME, sig.data, sig.received,
+                             ret_error);
         if (r < 0)
                 return r;
 

@@ -234,7 +234,7 @@ START_TEST(test_write_at_refuses_symlink) {
         ck_assert_int_eq(access(target, F_OK), -1);
         ck_assert_int_eq(errno, ENOENT);
 
-        /* A symlink in place of a directory on the way: refused, nothing written where it points. */
+        /* A symlink in place of a directory on the way: refused, nothing written through it. */
         ck_assert_int_eq(mkdir(tdir, 0755), 0);
         ck_assert_int_eq(symlinkat(tdir, dfd, "dlink"), 0);
         r = write_file_at(dfd, "dlink/f", "x", 1, 0644);
@@ -249,7 +249,9 @@ END_TEST
 
 START_TEST(test_write_at_bad_input) {
         _cleanup_close_ int dfd = open_dir();
-        static const char * const bad[] = { "", "/abs", "a//b", "../x", "a/../b", "a/./b", "a/", ".", "..", };
+        static const char * const bad[] = {
+                "", "/abs", "a//b", "../x", "a/../b", "a/./b", "a/", ".", "..",
+        };
         _cleanup_free_ char *longp = malloc(PATH_MAX + 2);
         int fd = -EBADF;
 
