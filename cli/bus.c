@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bus.h"
 #include "mdatp-bus.h"
@@ -133,6 +134,15 @@ int bus_open(sd_bus **ret) {
         r = sd_bus_open_system(&bus);
         if (r < 0)
                 return report_error(CLI_EXIT_UNREACHABLE, r, "%s", BUS_MESSAGE_UNREACHABLE);
+        /* At a terminal a person may answer an authentication agent (pkttyagent), so polkit may
+         * ask; from a script it must not wait for one, and the daemon says that authentication
+         * was needed instead. Every call made on this connection carries the flag. */
+        r = sd_bus_set_allow_interactive_authorization(bus, isatty(STDIN_FILENO));
+        if (r < 0) {
+                sd_bus_unref(bus);
+                return report_error(CLI_EXIT_FAILURE, r,
+                                    "Failed to set up the D-Bus connection: %s", strerror(-r));
+        }
 
         *ret = bus;
         return 0;

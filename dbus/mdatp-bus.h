@@ -7,18 +7,25 @@
 #pragma once
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <systemd/sd-bus.h>
 
 #include "util/macro.h"
 
 #define MDATP_BUS_NAME "com.microsoft.Mdatp1"
+/* Every object path of the daemon is spelled here and nowhere else (tests/docs/test-bus-paths.sh
+ * fails on a path literal in any other C file). */
 #define MDATP_OBJECT_ROOT "/com/microsoft/Mdatp1"
-#define MDATP_OBJECT_DIAGNOSTICS "/com/microsoft/Mdatp1/Diagnostics"
-#define MDATP_OBJECT_SCANS "/com/microsoft/Mdatp1/Scans"
-#define MDATP_OBJECT_THREATS "/com/microsoft/Mdatp1/Threats"
-#define MDATP_OBJECT_EXCLUSIONS "/com/microsoft/Mdatp1/Exclusions"
-#define MDATP_OBJECT_DEFINITIONS "/com/microsoft/Mdatp1/Definitions"
-#define MDATP_OBJECT_RTP "/com/microsoft/Mdatp1/RealTimeProtection"
+#define MDATP_OBJECT_DIAGNOSTICS MDATP_OBJECT_ROOT "/Diagnostics"
+#define MDATP_OBJECT_SCANS MDATP_OBJECT_ROOT "/Scans"
+#define MDATP_OBJECT_THREATS MDATP_OBJECT_ROOT "/Threats"
+#define MDATP_OBJECT_EXCLUSIONS MDATP_OBJECT_ROOT "/Exclusions"
+#define MDATP_OBJECT_DEFINITIONS MDATP_OBJECT_ROOT "/Definitions"
+#define MDATP_OBJECT_RTP MDATP_OBJECT_ROOT "/RealTimeProtection"
+/* One object per scan the daemon remembers: MDATP_OBJECT_SCAN_PREFIX followed by the scan's id. */
+#define MDATP_OBJECT_SCAN_PREFIX MDATP_OBJECT_SCANS "/"
 
 #define MDATP_IFACE_HEALTH "com.microsoft.Mdatp1.Health"
 #define MDATP_IFACE_SETTINGS "com.microsoft.Mdatp1.Settings"
@@ -44,6 +51,14 @@
 #define MDATP_ERROR_BUSY "com.microsoft.Mdatp1.Error.Busy"
 #define MDATP_ERROR_ACTION_DISALLOWED "com.microsoft.Mdatp1.Error.ActionDisallowed"
 #define MDATP_ERROR_UNAVAILABLE "com.microsoft.Mdatp1.Error.Unavailable"
+
+/* The object path of scan `id` fits a buffer of this size (the prefix, 10 digits, NUL). */
+#define MDATP_OBJECT_SCAN_PATH_MAX (sizeof(MDATP_OBJECT_SCAN_PREFIX) + 10)
+/* Formats the object path of scan `id` into buf; returns buf. */
+static inline const char *mdatp_scan_object_path(uint32_t id, char buf[static MDATP_OBJECT_SCAN_PATH_MAX]) {
+        (void) snprintf(buf, MDATP_OBJECT_SCAN_PATH_MAX, MDATP_OBJECT_SCAN_PREFIX "%" PRIu32, id);
+        return buf;
+}
 
 /* Each binary includes this once; the table is small. */
 static const sd_bus_error_map mdatp_bus_error_map[] _unused_ = {

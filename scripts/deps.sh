@@ -17,6 +17,8 @@ test_packages=(
         groff-base man-db
         # integration tests: nobody callers, python D-Bus client with a GLib main loop
         util-linux python3-dbus python3-gi
+        # test_polkit.py: busctl's interactive-authorization flag, mdatp on a terminal (script)
+        systemd bsdutils
         # configuration-management modules
         ansible-core ansible-lint puppet ruby-minitest
         # tests/systemd: a Debian root booted with real systemd in a container

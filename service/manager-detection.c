@@ -14,6 +14,7 @@
 #include "config.h"
 #include "definitions-config.h"
 #include "manager.h"
+#include "util/hash.h"
 #include "util/strv.h"
 
 static uint64_t detection_time_usec(void) {
@@ -25,11 +26,7 @@ static uint64_t detection_time_usec(void) {
 
 /* FNV-1a over s, seeded with seed. */
 static uint64_t hash64_string(const char *s, uint64_t seed) {
-        uint64_t h = UINT64_C(0xcbf29ce484222325) ^ seed;
-
-        for (; s && *s; s++)
-                h = (h ^ (unsigned char) *s) * UINT64_C(0x100000001b3);
-        return h;
+        return fnv1a64_add_string(FNV1A64_INIT ^ seed, s);
 }
 
 static int definitions_store_setup(Manager *m) {

@@ -19,6 +19,7 @@
 
 #include "exclusions/exclusions.h"
 #include "manager.h"
+#include "util/hash.h"
 #include "util/strv.h"
 
 #define SCAN_PROGRESS_USEC (250 * 1000)
@@ -38,7 +39,6 @@ static ManagerScan *manager_scan_free(ManagerScan *s) {
         scan_job_free(s->job);
         strv_free(s->paths);
         free(s->error);
-        free(s->object_path);
         return mfree(s);
 }
 
@@ -253,8 +253,7 @@ int manager_engine_options(Manager *m, EngineScanOptions *opts, char ***ret_igno
          * scanned again once that changes. */
         generation = m->rules_generation ^ (opts->scan_archives ? 0x5a : 0);
         for (char **t = ignored; t && *t; t++)
-                for (const char *p = *t; *p; p++)
-                        generation = (generation ^ (unsigned char) *p) * UINT64_C(0x100000001b3);
+                generation = fnv1a64_add_string(generation, *t);
         *ret_generation = generation;
         *ret_ignored = TAKE_PTR(ignored);
         return 0;
@@ -322,8 +321,6 @@ static int scan_new(Manager *m, ScanKind kind, char * const *paths, bool ignore_
         r = scan_roots(m, kind, paths, &s->paths, ret_message);
         if (r == 0)
                 r = scan_job_config(m, s, ignore_exclusions, &config, &ignored, &excl);
-        if (r == 0 && asprintf(&s->object_path, "/com/microsoft/Mdatp1/Scans/%u", s->id) < 0)
-                r = -ENOMEM;
         if (r == 0)
                 r = scan_job_start(&config, &s->job);
         if (r == 0)

@@ -99,7 +99,6 @@ struct ManagerScan {
         ScanJob *job;                   /* while running */
         sd_event_source *job_source;
         sd_event_source *progress_timer;
-        char *object_path;
 };
 
 /* A threat waiting to be quarantined (or its quarantine to be recorded) again. */

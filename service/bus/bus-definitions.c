@@ -7,7 +7,7 @@
 #include "bus/bus.h"
 #include "mdatp-bus.h"
 
-#define DEFINITIONS_PATH "/com/microsoft/Mdatp1/Definitions"
+#define DEFINITIONS_PATH MDATP_OBJECT_DEFINITIONS
 #define DEFINITIONS_IFACE "com.microsoft.Mdatp1.Definitions"
 
 static int property_get(sd_bus *bus, const char *path, const char *interface,

@@ -13,7 +13,9 @@
 #include "mdatp-bus.h"
 #include "util/strv.h"
 
-#define SCANS_PATH "/com/microsoft/Mdatp1/Scans"
+#define SCANS_PATH MDATP_OBJECT_SCANS
+/* The object path of scan s, in a buffer that lives until the end of the full expression. */
+#define SCAN_PATH(s) mdatp_scan_object_path((s)->id, (char[MDATP_OBJECT_SCAN_PATH_MAX]) {})
 #define SCAN_IFACE "com.microsoft.Mdatp1.Scan"
 
 static int method_start(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -87,7 +89,7 @@ static int method_start(sd_bus_message *message, void *userdata, sd_bus_error *e
         r = manager_scan_start(m, kind, paths, ignore_exclusions, &s, &text);
         switch (r) {
         case 0:
-                return sd_bus_reply_method_return(message, "o", s->object_path);
+                return sd_bus_reply_method_return(message, "o", SCAN_PATH(s));
         case MANAGER_SCAN_BUSY:
                 return sd_bus_error_setf(error, MDATP_ERROR_BUSY,
                                          "Scan %u is already running; wait for it or cancel it "
@@ -160,7 +162,7 @@ static int property_get_running(sd_bus *bus, const char *path, const char *inter
         Manager *m = b->manager;
 
         return sd_bus_message_append(reply, "o",
-                                     m->running_scan ? m->running_scan->object_path : "/");
+                                     m->running_scan ? SCAN_PATH(m->running_scan) : "/");
 }
 
 const sd_bus_vtable bus_scan_manager_vtable[] = {
@@ -214,7 +216,7 @@ static int scan_enumerate(sd_bus *bus, const char *path, void *userdata, char **
         Manager *m = b->manager;
 
         for (ManagerScan *s = m->scans; s; s = s->next)
-                if (strv_extend(&l, s->object_path) < 0)
+                if (strv_extend(&l, SCAN_PATH(s)) < 0)
                         return -ENOMEM;
         *ret = TAKE_PTR(l);
         return 0;
@@ -355,7 +357,7 @@ int bus_scans_register(BusContext *b) {
 int bus_scan_emit_changed(BusContext *b, const ManagerScan *s, char **properties) {
         if (!b->bus)
                 return 0;
-        return sd_bus_emit_properties_changed_strv(b->bus, s->object_path, SCAN_IFACE,
+        return sd_bus_emit_properties_changed_strv(b->bus, SCAN_PATH(s), SCAN_IFACE,
                                                    properties);
 }
 
@@ -366,11 +368,11 @@ int bus_scan_emit_finished(BusContext *b, const ManagerScan *s) {
 
         if (!b->bus)
                 return 0;
-        r = sd_bus_emit_properties_changed_strv(b->bus, s->object_path, SCAN_IFACE,
+        r = sd_bus_emit_properties_changed_strv(b->bus, SCAN_PATH(s), SCAN_IFACE,
                                                 (char **) props);
         if (r < 0)
                 return r;
-        r = sd_bus_emit_signal(b->bus, s->object_path, SCAN_IFACE, "Finished", "s",
+        r = sd_bus_emit_signal(b->bus, SCAN_PATH(s), SCAN_IFACE, "Finished", "s",
                                scan_state_to_string(s->state));
         if (r < 0)
                 return r;

@@ -11,7 +11,7 @@
 #include "mdatp-bus.h"
 #include "util/strv.h"
 
-#define THREATS_PATH "/com/microsoft/Mdatp1/Threats"
+#define THREATS_PATH MDATP_OBJECT_THREATS
 #define THREATS_IFACE "com.microsoft.Mdatp1.Threats"
 
 /* D-Bus strings are UTF-8 and Linux file names need not be: such paths travel percent-escaped

@@ -54,7 +54,9 @@ int bus_notify_log_level_changed(BusContext *b);
 /* polkit, asynchronously (systemd's pattern). Returns 1 when the caller is authorised, 0 when
  * a CheckAuthorization query was sent and the message will be dispatched again once polkit
  * answers (the handler must then return 1 without replying), or a negative errno with *error
- * set (AccessDenied, or polkit unreachable) when not. Callers with euid 0 pass at once. */
+ * set when not: AccessDenied (polkit said no, or is unreachable), InteractiveAuthorizationRequired
+ * (polkit would ask the caller to authenticate, and the message does not allow interaction), or
+ * LimitsExceeded (too many queries pending). Callers with euid 0 pass at once. */
 int bus_verify_polkit_async(sd_bus_message *message, const char *action, const char *what,
                             PolkitRegistry **registry, sd_bus_error *error);
 PolkitRegistry *polkit_registry_free(PolkitRegistry *r);

@@ -188,7 +188,7 @@ static int store_mkdtemp(DefinitionsStore *s, const char *prefix, char **ret_nam
         for (unsigned attempt = 0; attempt < 64; attempt++) {
                 _cleanup_free_ char *name = NULL;
                 uint64_t x;
-                int fd;
+                int fd, r;
 
                 if (getrandom(&x, sizeof(x), 0) != sizeof(x))
                         return errno > 0 ? -errno : -EIO;
@@ -196,17 +196,16 @@ static int store_mkdtemp(DefinitionsStore *s, const char *prefix, char **ret_nam
                         name = NULL;    /* undefined after a failure */
                         return -ENOMEM;
                 }
-                if (mkdirat(s->dir_fd, name, 0755) < 0) {
-                        if (errno == EEXIST)
-                                continue;
-                        return negative_errno();
+                r = mkdirat_durable(s->dir_fd, name, 0755);
+                if (r == -EEXIST)
+                        continue;
+                if (r < 0) {
+                        (void) definition_rm_rf_at(s->dir_fd, name);
+                        return r;
                 }
                 fd = openat(s->dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd < 0 || fchmod(fd, 0755) < 0) {       /* not the umask's idea */
-                        int r = negative_errno();
-
-                        if (fd >= 0)
-                                (void) close(fd);
+                if (fd < 0) {
+                        r = negative_errno();
                         (void) definition_rm_rf_at(s->dir_fd, name);
                         return r;
                 }
@@ -384,47 +383,9 @@ finish:
 }
 
 /* Creates the file path (relative, validated) below dir_fd with data, creating its directories;
- * every file and every directory that gained an entry is fsync()ed. */
+ * every file and every directory that gained an entry is fsync()ed (util/fileio). */
 static int store_write_file(int dir_fd, const char *path, const void *data, size_t size) {
-        _cleanup_close_ int parent = -EBADF, fd = -EBADF;
-        char buf[DEFINITIONS_PATH_MAX + 1];
-        char *component, *slash;
-        int at = dir_fd, r;
-
-        if (strlen(path) >= sizeof(buf))
-                return -ENAMETOOLONG;
-        strcpy(buf, path);
-
-        for (component = buf; (slash = strchr(component, '/')); component = slash + 1) {
-                int d;
-
-                *slash = '\0';
-                if (mkdirat(at, component, 0755) >= 0) {
-                        r = fsync_fd(at);
-                        if (r < 0)
-                                return r;
-                } else if (errno != EEXIST)
-                        return negative_errno();
-                d = openat(at, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (d < 0)
-                        return negative_errno();
-                closep(&parent);
-                parent = d;
-                at = parent;
-        }
-
-        fd = openat(at, component, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return negative_errno();
-        r = write_full(fd, data, size);
-        if (r < 0)
-                return r;
-        if (fchmod(fd, 0644) < 0)
-                return negative_errno();
-        r = fsync_fd(fd);
-        if (r < 0)
-                return r;
-        return fsync_fd(at);
+        return write_file_at(dir_fd, path, data, size, 0644);
 }
 
 /* Writes the verified bytes of raw as a pack below dir_fd. */

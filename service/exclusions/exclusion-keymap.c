@@ -12,14 +12,11 @@
 #include <string.h>
 
 #include "exclusions/exclusions-internal.h"
+#include "util/hash.h"
 #include "util/macro.h"
 
 uint64_t excl_hash(const char *s, size_t n) {
-        uint64_t h = EXCL_HASH_INIT;
-
-        for (size_t i = 0; i < n; i++)
-                h = excl_hash_byte(h, (unsigned char) s[i]);
-        return h;
+        return fnv1a64(s, n);
 }
 
 /* FNV's low bits are weak for short keys: mix before masking. */

@@ -28,6 +28,7 @@
 
 #include "exclusions/exclusions-internal.h"
 #include "exclusions/exclusions.h"
+#include "util/hash.h"
 #include "util/macro.h"
 
 #define SCOPES_ALL (EXCLUSION_SCOPE_EPP | EXCLUSION_SCOPE_GLOBAL)
@@ -503,13 +504,13 @@ static bool path_index_match(const PathIndex *x, unsigned scope, const char *pat
         if (x->keys.n_entries == 0)
                 return false;
 
-        h = excl_hash_byte(EXCL_HASH_INIT, '/');
+        h = fnv1a64_add_byte(FNV1A64_INIT, '/');
         if (path_index_check(x, scope, path, len, 1, h, dir))
                 return true;
         for (size_t i = 1; i < len; i++) {
                 if (path[i] == '/' && path_index_check(x, scope, path, len, i, h, dir))
                         return true;
-                h = excl_hash_byte(h, (unsigned char) path[i]);
+                h = fnv1a64_add_byte(h, (unsigned char) path[i]);
         }
         return len > 1 && path_index_check(x, scope, path, len, len, h, dir);
 }

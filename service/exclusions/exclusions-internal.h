@@ -9,13 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* FNV-1a, 64 bit. Incremental, so one pass over a path yields the hash of each of its ancestors. */
-#define EXCL_HASH_INIT UINT64_C(14695981039346656037)
-
-static inline uint64_t excl_hash_byte(uint64_t h, unsigned char c) {
-        return (h ^ c) * UINT64_C(1099511628211);
-}
-
+/* The hash a KeyMap files key[0..n) under: FNV-1a (util/hash.h), whose incremental form lets one
+ * pass over a path yield the hash of each of its ancestors (exclusion-set.c). */
 uint64_t excl_hash(const char *s, size_t n);
 
 /* One key of a KeyMap and what is excluded at it. */

@@ -21,16 +21,13 @@
 #include <string.h>
 
 #include "settings/settings.h"
+#include "util/hash.h"
 #include "util/macro.h"
 
 #define JOURNAL_MAGIC "mdatp-settings-journal 1 "
 
 uint64_t settings_text_hash(const char *text, size_t size) {
-        uint64_t h = UINT64_C(14695981039346656037);    /* FNV-1a: not an adversary's input */
-
-        for (size_t i = 0; i < size; i++)
-                h = (h ^ (unsigned char) text[i]) * UINT64_C(1099511628211);
-        return h;
+        return fnv1a64(text, size);     /* not an adversary's input */
 }
 
 int settings_journal_header(uint64_t base, char **ret, size_t *ret_size) {

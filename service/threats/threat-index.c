@@ -12,15 +12,12 @@
 #include <string.h>
 
 #include "threats/threats-internal.h"
+#include "util/hash.h"
 #include "util/macro.h"
 
 /* FNV-1a, 64 bit: ids are random, any decent mix will do. */
 static uint64_t threat_index_hash(const char *id) {
-        uint64_t h = UINT64_C(14695981039346656037);
-
-        for (; *id; id++)
-                h = (h ^ (unsigned char) *id) * UINT64_C(1099511628211);
-        return h;
+        return fnv1a64_add_string(FNV1A64_INIT, id);
 }
 
 void threat_index_done(ThreatIndex *x) {

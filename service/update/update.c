@@ -33,6 +33,7 @@
 #include "definitions/definitions.h"
 #include "update/update-internal.h"
 #include "update/update.h"
+#include "util/fileio.h"
 #include "util/macro.h"
 #include "util/strv.h"
 
@@ -166,56 +167,12 @@ static int transport_fail(Transport *t, const char *name, int error, const char 
                              reason ?: strerror(-error));
 }
 
-/* Creates the file path (relative, validated) below dir_fd, with its directories. The returned
- * fd is open for writing. */
-static int create_file_at(int dir_fd, const char *path, int *ret_fd) {
-        _cleanup_close_ int parent = -EBADF, fd = -EBADF;
-        char buf[DEFINITIONS_PATH_MAX + 1];
-        char *component, *slash;
-        int at = dir_fd;
-
-        if (strlen(path) >= sizeof(buf))
-                return -ENAMETOOLONG;
-        strcpy(buf, path);
-
-        for (component = buf; (slash = strchr(component, '/')); component = slash + 1) {
-                int d;
-
-                *slash = '\0';
-                if (mkdirat(at, component, 0755) < 0 && errno != EEXIST)
-                        return negative_errno();
-                d = openat(at, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (d < 0)
-                        return negative_errno();
-                closep(&parent);
-                parent = d;
-                at = parent;
-        }
-
-        fd = openat(at, component, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return negative_errno();
-        if (fchmod(fd, 0644) < 0)               /* not the umask's idea */
-                return negative_errno();
-        *ret_fd = TAKE_FD(fd);
-        return 0;
-}
-
-/* Writes a whole file of bytes we hold (the manifest and its signature), fsync()ed. */
-static int write_file_at(int dir_fd, const char *name, const void *data, size_t size,
-                         char **ret_error) {
-        _cleanup_(update_sink_done) UpdateSink sink = { .fd = -EBADF };
-        _cleanup_close_ int fd = -EBADF;
+/* Writes a whole file of bytes we hold (the manifest and its signature), durably. */
+static int write_small_file(int dir_fd, const char *name, const void *data, size_t size,
+                            char **ret_error) {
         int r;
 
-        r = create_file_at(dir_fd, name, &fd);
-        if (r < 0)
-                return update_reason(ret_error, r, "%s: cannot create: %m", name);
-        r = update_sink_init_file(&sink, fd, size);
-        if (r >= 0)
-                r = update_sink_write(&sink, data, size);
-        if (r >= 0 && fsync(fd) < 0)
-                r = negative_errno();
+        r = write_file_at(dir_fd, name, data, size, 0644);
         if (r < 0)
                 return update_reason(ret_error, r, "%s: cannot write: %m", name);
         return 0;
@@ -226,11 +183,11 @@ static int download_file(Transport *t, int dir_fd, const DefinitionsManifestEntr
                          char **ret_error) {
         _cleanup_(update_sink_done) UpdateSink sink = { .fd = -EBADF };
         _cleanup_free_ char *reason = NULL;
-        _cleanup_close_ int fd = -EBADF;
+        _cleanup_close_ int fd = -EBADF, parent = -EBADF;
         uint8_t sha256[32];
         int r;
 
-        r = create_file_at(dir_fd, e->path, &fd);
+        r = create_file_at(dir_fd, e->path, 0644, &fd, &parent);
         if (r < 0)
                 return update_reason(ret_error, r, "%s: cannot create: %m", e->path);
         r = update_sink_init_file(&sink, fd, e->size);
@@ -259,8 +216,10 @@ static int download_file(Transport *t, int dir_fd, const DefinitionsManifestEntr
                 return update_reason(ret_error, -EBADMSG,
                                      "%s: SHA-256 mismatch (the mirror's file is not the one the "
                                      "signed manifest lists)", e->path);
-        if (fsync(fd) < 0)
-                return update_reason(ret_error, negative_errno(), "%s: cannot write: %m", e->path);
+        /* Durable as the store's own files are: the file and the directory entry naming it. */
+        r = fsync_file_and_directory(fd, parent);
+        if (r < 0)
+                return update_reason(ret_error, r, "%s: cannot write: %m", e->path);
         return 0;
 }
 
@@ -363,11 +322,12 @@ static int fetch_one(const UpdateSource *src, const char *endpoint, int dest_fd,
                 if (r < 0)
                         return r;
         }
-        r = write_file_at(dest_fd, DEFINITIONS_MANIFEST_NAME, manifest.data, manifest.received,
-                          ret_error);
+        r = write_small_file(dest_fd, DEFINITIONS_MANIFEST_NAME, manifest.data, manifest.received,
+                             ret_error);
         if (r < 0)
                 return r;
-        r = write_file_at(dest_fd, DEFINITIONS_SIGNATURE_NAME, sig.data, sig.received, ret_error);
+        r = write_small_file(dest_fd, DEFINITIONS_SIGNATURE_NAME, sig.data, sig.received,
+                             ret_error);
         if (r < 0)
                 return r;
 
@@ -511,7 +471,7 @@ static int work_mkdtemp(int work_fd, char **ret_name, int *ret_fd) {
         for (unsigned attempt = 0; attempt < 64; attempt++) {
                 _cleanup_free_ char *name = NULL;
                 uint64_t x;
-                int fd;
+                int fd, r;
 
                 if (getrandom(&x, sizeof(x), 0) != sizeof(x))
                         return errno > 0 ? -errno : -EIO;
@@ -519,15 +479,16 @@ static int work_mkdtemp(int work_fd, char **ret_name, int *ret_fd) {
                         name = NULL;    /* undefined after a failure */
                         return -ENOMEM;
                 }
-                if (mkdirat(work_fd, name, 0700) < 0) {
-                        if (errno == EEXIST)
-                                continue;
-                        return negative_errno();
+                r = mkdirat_durable(work_fd, name, 0700);
+                if (r == -EEXIST)
+                        continue;
+                if (r < 0) {
+                        (void) definitions_remove_tree_at(work_fd, name);
+                        return r;
                 }
                 fd = openat(work_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0) {
-                        int r = negative_errno();
-
+                        r = negative_errno();
                         (void) definitions_remove_tree_at(work_fd, name);
                         return r;
                 }

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Reading small files whole and replacing files atomically. Used for the managed policy, the
- * local settings and the state files. No state of its own; no logging (callers log).
+ * Reading small files whole and replacing files atomically (the managed policy, the local
+ * settings, the state files), and creating new files durably below a directory fd (the
+ * definitions store and the downloads of an update). No state of its own; no logging (callers
+ * log).
  */
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -163,6 +166,103 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
         if (fsync(dfd) < 0)
                 return negative_errno();
         return 0;
+}
+
+int mkdirat_durable(int dir_fd, const char *name, mode_t mode) {
+        _cleanup_close_ int fd = -EBADF;
+
+        if (mkdirat(dir_fd, name, mode) < 0)
+                return negative_errno();
+        fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        if (fchmod(fd, mode) < 0)               /* not the umask's idea */
+                return negative_errno();
+        if (fsync(dir_fd) < 0)
+                return negative_errno();
+        return 0;
+}
+
+/* Whether path is relative and each of its components names an entry (not empty, ".", ".."). */
+static bool relative_path_valid(const char *path) {
+        if (isempty(path) || path[0] == '/')
+                return false;
+        for (const char *c = path, *end; *c; c = *end ? end + 1 : end) {
+                size_t n;
+
+                end = strchrnul(c, '/');
+                n = end - c;
+                if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+                        return false;
+                if (*end && !end[1])
+                        return false;           /* a trailing slash: no file name */
+        }
+        return true;
+}
+
+int create_file_at(int dir_fd, const char *path, mode_t mode, int *ret_fd, int *ret_dir_fd) {
+        _cleanup_close_ int parent = -EBADF, fd = -EBADF;
+        char buf[PATH_MAX];
+        char *component, *slash;
+        int at = dir_fd, r;
+
+        /* Checked whole before anything is made, so a bad path leaves no directory behind. */
+        if (!relative_path_valid(path))
+                return -EINVAL;
+        if (strlen(path) >= sizeof(buf))
+                return -ENAMETOOLONG;
+        strcpy(buf, path);
+
+        for (component = buf; (slash = strchr(component, '/')); component = slash + 1) {
+                int d;
+
+                *slash = '\0';
+                r = mkdirat_durable(at, component, 0755);
+                if (r < 0 && r != -EEXIST)
+                        return r;
+                d = openat(at, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (d < 0)
+                        return negative_errno();
+                closep(&parent);
+                parent = d;
+                at = parent;
+        }
+        fd = openat(at, component, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (fd < 0)
+                return negative_errno();
+        if (fchmod(fd, mode) < 0)               /* not the umask's idea */
+                return negative_errno();
+        if (ret_dir_fd) {
+                if (parent < 0) {
+                        parent = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+                        if (parent < 0)
+                                return negative_errno();
+                }
+                *ret_dir_fd = TAKE_FD(parent);
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int fsync_file_and_directory(int fd, int dir_fd) {
+        if (fsync(fd) < 0)
+                return negative_errno();
+        if (fsync(dir_fd) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int write_file_at(int dir_fd, const char *path, const void *data, size_t size, mode_t mode) {
+        _cleanup_close_ int fd = -EBADF, parent = -EBADF;
+        int r;
+
+        r = create_file_at(dir_fd, path, mode, &fd, &parent);
+        if (r < 0)
+                return r;
+        r = write_full(fd, data, size);
+        if (r < 0)
+                return r;
+        return fsync_file_and_directory(fd, parent);
 }
 
 char *path_join(const char *a, const char *b) {

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,21 +26,14 @@ static void setup(void) {
         ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+        (void) remove(path);
+        return 0;
+}
+
+/* Removes the test directory with everything below it (tests make subdirectories and links). */
 static void teardown(void) {
-        DIR *d = opendir(dir);
-        struct dirent *de;
-
-        while (d && (de = readdir(d))) {
-                char p[PATH_MAX * 2];
-
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-                (void) unlink(p);
-        }
-        if (d)
-                closedir(d);
-        (void) rmdir(dir);
+        (void) nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static char *path_in(const char *name) {
@@ -171,6 +165,136 @@ START_TEST(test_read_proc_file) {
 }
 END_TEST
 
+/* Opens the test directory as the dir_fd the *_at helpers take. */
+static int open_dir(void) {
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        ck_assert_int_ge(fd, 0);
+        return fd;
+}
+
+static void assert_file_is(const char *name, const void *data, size_t size, mode_t mode) {
+        _cleanup_free_ char *p = path_in(name), *got = NULL;
+        size_t got_size;
+        struct stat st;
+
+        ck_assert_int_eq(lstat(p, &st), 0);
+        ck_assert(S_ISREG(st.st_mode));
+        ck_assert_uint_eq(st.st_mode & 07777, mode);
+        ck_assert_int_eq(read_file_full(p, 1 << 20, &got, &got_size), 0);
+        ck_assert_uint_eq(got_size, size);
+        ck_assert_mem_eq(got, data, size);
+}
+
+START_TEST(test_write_at_exact_bytes) {
+        _cleanup_close_ int dfd = open_dir();
+        static const char data[] = { 'a', 0, 'b', '\n', (char) 0xff };
+        _cleanup_free_ char *sub = path_in("x/y");
+        struct stat st;
+        mode_t old = umask(077);
+
+        /* Directories on the way are made; mode is the caller's, not the umask's. */
+        ck_assert_int_eq(write_file_at(dfd, "x/y/z.bin", data, sizeof(data), 0644), 0);
+        ck_assert_int_eq(write_file_at(dfd, "top", "", 0, 0600), 0);
+        /* A second file in an existing directory. */
+        ck_assert_int_eq(write_file_at(dfd, "x/y/w", "w", 1, 0640), 0);
+        umask(old);
+        assert_file_is("x/y/z.bin", data, sizeof(data), 0644);
+        assert_file_is("top", "", 0, 0600);
+        assert_file_is("x/y/w", "w", 1, 0640);
+        ck_assert_int_eq(stat(sub, &st), 0);
+        ck_assert(S_ISDIR(st.st_mode));
+        ck_assert_uint_eq(st.st_mode & 07777, 0755);
+}
+END_TEST
+
+START_TEST(test_write_at_refuses_existing) {
+        _cleanup_close_ int dfd = open_dir();
+
+        ck_assert_int_eq(write_file_at(dfd, "f", "old", 3, 0644), 0);
+        ck_assert_int_eq(write_file_at(dfd, "f", "new!", 4, 0644), -EEXIST);
+        assert_file_is("f", "old", 3, 0644);
+        /* A directory where a file should go. */
+        ck_assert_int_eq(mkdirat_durable(dfd, "d", 0755), 0);
+        ck_assert_int_eq(write_file_at(dfd, "d", "x", 1, 0644), -EEXIST);
+        /* A file where a directory should be. */
+        ck_assert_int_eq(write_file_at(dfd, "f/g", "x", 1, 0644), -ENOTDIR);
+}
+END_TEST
+
+START_TEST(test_write_at_refuses_symlink) {
+        _cleanup_close_ int dfd = open_dir();
+        _cleanup_free_ char *target = path_in("target"), *tdir = path_in("tdir"),
+                            *in_tdir = path_in("tdir/f");
+        int r;
+
+        /* A symlink in place of the file, dangling: nothing is created through it. */
+        ck_assert_int_eq(symlinkat(target, dfd, "link"), 0);
+        ck_assert_int_eq(write_file_at(dfd, "link", "x", 1, 0644), -EEXIST);
+        ck_assert_int_eq(access(target, F_OK), -1);
+        ck_assert_int_eq(errno, ENOENT);
+
+        /* A symlink in place of a directory on the way: refused, nothing written through it. */
+        ck_assert_int_eq(mkdir(tdir, 0755), 0);
+        ck_assert_int_eq(symlinkat(tdir, dfd, "dlink"), 0);
+        r = write_file_at(dfd, "dlink/f", "x", 1, 0644);
+        ck_assert_msg(r == -ENOTDIR || r == -ELOOP, "got %d", r);
+        ck_assert_int_eq(access(in_tdir, F_OK), -1);
+
+        /* mkdirat_durable() does not follow one either. */
+        ck_assert_int_eq(mkdirat_durable(dfd, "link", 0755), -EEXIST);
+        ck_assert_int_eq(access(target, F_OK), -1);
+}
+END_TEST
+
+START_TEST(test_write_at_bad_input) {
+        _cleanup_close_ int dfd = open_dir();
+        static const char * const bad[] = {
+                "", "/abs", "a//b", "../x", "a/../b", "a/./b", "a/", ".", "..",
+        };
+        _cleanup_free_ char *longp = malloc(PATH_MAX + 2);
+        int fd = -EBADF;
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                ck_assert_msg(write_file_at(dfd, bad[i], "x", 1, 0644) == -EINVAL, "'%s'", bad[i]);
+        ck_assert_uint_eq(dir_entries(), 0);     /* nothing made on the way either */
+
+        ck_assert_ptr_nonnull(longp);
+        memset(longp, 'a', PATH_MAX + 1);
+        longp[PATH_MAX + 1] = '\0';
+        ck_assert_int_eq(write_file_at(dfd, longp, "x", 1, 0644), -ENAMETOOLONG);
+
+        ck_assert_int_eq(write_file_at(-1, "f", "x", 1, 0644), -EBADF);
+        ck_assert_int_eq(create_file_at(dfd, "no/such/../x", 0644, &fd, NULL), -EINVAL);
+        ck_assert_int_eq(fd, -EBADF);           /* not written on failure */
+        ck_assert_int_eq(mkdirat_durable(dfd, "missing/sub", 0755), -ENOENT);
+}
+END_TEST
+
+START_TEST(test_create_at_returns_directory) {
+        _cleanup_close_ int dfd = open_dir(), fd = -EBADF, parent = -EBADF, fd2 = -EBADF,
+                            parent2 = -EBADF;
+        _cleanup_free_ char *sub = path_in("p/q");
+        struct stat a, b;
+
+        ck_assert_int_eq(create_file_at(dfd, "p/q/f", 0644, &fd, &parent), 0);
+        ck_assert_int_eq(write_full(fd, "abc", 3), 0);
+        ck_assert_int_eq(fsync_file_and_directory(fd, parent), 0);
+        ck_assert_int_eq(fstat(parent, &a), 0);
+        ck_assert_int_eq(stat(sub, &b), 0);
+        ck_assert(a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+        assert_file_is("p/q/f", "abc", 3, 0644);
+
+        /* At the top: the directory fd is a descriptor of dir_fd's directory, the caller's own. */
+        ck_assert_int_eq(create_file_at(dfd, "g", 0600, &fd2, &parent2), 0);
+        ck_assert_int_ne(parent2, dfd);
+        ck_assert_int_eq(fstat(parent2, &a), 0);
+        ck_assert_int_eq(fstat(dfd, &b), 0);
+        ck_assert(a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+        ck_assert_int_eq(fsync_file_and_directory(-1, parent2), -EBADF);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("fileio");
         TCase *tc = tcase_create("core");
@@ -186,6 +310,11 @@ int main(void) {
         tcase_add_test(tc, test_read_limits);
         tcase_add_test(tc, test_read_missing_and_empty);
         tcase_add_test(tc, test_read_proc_file);
+        tcase_add_test(tc, test_write_at_exact_bytes);
+        tcase_add_test(tc, test_write_at_refuses_existing);
+        tcase_add_test(tc, test_write_at_refuses_symlink);
+        tcase_add_test(tc, test_write_at_bad_input);
+        tcase_add_test(tc, test_create_at_returns_directory);
         suite_add_tcase(s, tc);
         sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);
