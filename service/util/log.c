@@ -18,6 +18,7 @@
 #include <systemd/sd-journal.h>
 
 #include "util/log.h"
+#include "util/redact.h"
 
 static LogLevel log_level = LOG_LEVEL_INFO;
 static bool log_to_journal = false;
@@ -150,6 +151,20 @@ int log_internal(LogLevel level, int error, const char *file, int line, const ch
         va_start(ap, format);
         (void) vsnprintf(buf, sizeof(buf), format, ap);
         va_end(ap);
+
+        /* A URL in a line (an update mirror, a proxy) may carry a password or a signed token:
+         * the journal and the ring (which support bundles carry away) get it without them. */
+        if (strstr(buf, "://")) {
+                char *redacted = NULL;
+
+                if (redact_url_secrets(buf, &redacted) < 0)
+                        (void) snprintf(buf, sizeof(buf), "(a line holding a URL was dropped: "
+                                        "out of memory while redacting it)");
+                else if (redacted) {
+                        (void) snprintf(buf, sizeof(buf), "%s", redacted);
+                        free(redacted);
+                }
+        }
 
         log_ring_push(level, buf);
 

@@ -108,6 +108,26 @@ START_TEST(test_log_ring_threads) {
 }
 END_TEST
 
+/* A URL in a log line loses its password and query string before the journal and the ring see
+ * it: a locally set update mirror with credentials or a signed token is logged when it is set. */
+START_TEST(test_log_redacts_urls) {
+        _cleanup_free_ char *dump = NULL;
+        size_t size;
+
+        log_ring_clear();
+        log_set_level(LOG_LEVEL_INFO);
+        log_info("Setting '%s' set locally to %s.", "cloudService.definitionUpdateUrl",
+                 "\"https://admin:hunter2@mirror.example/defs?sig=SECRET&se=2027\"");
+        log_info("no url here: user:pass@host");
+        ck_assert_int_eq(log_ring_dump(&dump, &size), 0);
+        ck_assert_ptr_null(strstr(dump, "hunter2"));
+        ck_assert_ptr_null(strstr(dump, "SECRET"));
+        ck_assert_ptr_nonnull(strstr(dump, "https://***@mirror.example/defs?***"));
+        /* Text that is not a URL is left as it was. */
+        ck_assert_ptr_nonnull(strstr(dump, "no url here: user:pass@host"));
+}
+END_TEST
+
 /* Reads the zip at fd: entry names joined by ',' in *ret_names, and the data of entry want. */
 static void read_zip(int fd, char **ret_names, const char *want, char **ret_data) {
         struct archive *a = archive_read_new();
@@ -261,6 +281,7 @@ static Suite *diagnostic_suite(void) {
         tcase_add_test(tc, test_redact_url_secrets);
         tcase_add_test(tc, test_log_ring_order_and_bound);
         tcase_add_test(tc, test_log_ring_threads);
+        tcase_add_test(tc, test_log_redacts_urls);
         tcase_add_test(tc, test_bundle_entries_and_redaction);
         tcase_add_test(tc, test_bundle_bound);
         suite_add_tcase(s, tc);
