@@ -115,10 +115,9 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         log_info("Reloading the managed configuration and the definitions on SIGHUP.");
         if (manager_reload_managed(m, &changed) >= 0)
                 (void) bus_notify_settings_changed(m, changed);
-        /* A failed reload keeps the rules in force; only a success changes what health says.
-         * The store is the update thread's while an update runs. */
-        if (!m->update_job && manager_load_definitions(m) >= 0)
-                (void) bus_health_emit_definitions(m);
+        /* Read and compiled on the executor, swapped in when done; a failed reload keeps the
+         * rules in force. The store is the update thread's while an update runs. */
+        (void) manager_load_definitions_async(m);
         return 0;
 }
 

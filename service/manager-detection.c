@@ -98,49 +98,145 @@ void manager_swap_rules(Manager *m, EngineRules *rules, const DefinitionPack *pa
         m->definitions_updated_usec = pack->created_usec;
         m->definitions_source = source;
         m->definitions_error = mfree(m->definitions_error);
+        m->definitions_swaps++;
         /* Real-time protection follows at once; its ignore marks go with the old generation. */
         manager_rtp_apply(m);
 }
 
-int manager_load_definitions(Manager *m) {
-        _cleanup_(definition_pack_freep) DefinitionPack *pack = NULL;
-        _cleanup_strv_free_ char **errors = NULL;
-        _cleanup_free_ char *compile_error = NULL;
-        EngineRules *rules = NULL;
+/* The slow half of a load, safe on a worker thread: picks the best pack of the store and
+ * compiles it. Reads only the store, which the main thread leaves alone meanwhile. */
+typedef struct DefinitionsLoad {
+        Manager *manager;               /* for the done half only */
+        DefinitionsStore *store;
+        uint64_t swaps;                 /* manager->definitions_swaps when it was asked for */
+        int r;
+        DefinitionPack *pack;
         DefinitionsSource source;
+        char **errors;                  /* packs refused on the way */
+        char *compile_error;
+        EngineRules *rules;
+} DefinitionsLoad;
+
+static DefinitionsLoad *definitions_load_free(DefinitionsLoad *l) {
+        if (!l)
+                return NULL;
+        definition_pack_free(l->pack);
+        strv_free(l->errors);
+        free(l->compile_error);
+        engine_rules_unref(l->rules);
+        return mfree(l);
+}
+
+static int definitions_load_run(void *userdata) {
+        DefinitionsLoad *l = userdata;
+
+        l->r = definitions_store_load_best(l->store, &l->pack, &l->source, &l->errors);
+        if (l->r >= 0)
+                l->r = manager_rules_from_pack(l->pack, &l->rules, &l->compile_error);
+        return l->r;
+}
+
+/* The main-loop half: swaps the compiled rules in, or records why none could be loaded. */
+static int definitions_load_apply(Manager *m, DefinitionsLoad *l) {
+        if (l->r < 0) {
+                _cleanup_free_ char *why = l->errors ? strv_join(l->errors, "; ") : NULL;
+                for (char **e = l->errors; e && *e; e++)
+                        log_warning("Definition pack refused: %s", *e);
+                m->definitions_error = mfree(m->definitions_error);
+                if (asprintf(&m->definitions_error, "no valid definition pack could be loaded%s%s",
+                             why || l->compile_error ? ": " : "",
+                             l->compile_error ?: why ?: "") < 0)
+                        m->definitions_error = NULL;
+                return log_error_errno(l->r, "Failed to load definitions: %s",
+                                       m->definitions_error ?: "");
+        }
+        for (char **e = l->errors; e && *e; e++)
+                log_warning("Definition pack refused: %s", *e);
+
+        manager_swap_rules(m, TAKE_PTR(l->rules), l->pack, definitions_source_to_string(l->source));
+        /* Packs that were refused on the way (tampered, wrong key) are worth an admin's look
+         * even though an older one protects. */
+        if (l->errors) {
+                _cleanup_free_ char *why = strv_join(l->errors, "; ");
+                if (asprintf(&m->definitions_error, "definition pack(s) refused, using %s %s: %s",
+                             m->definitions_source, l->pack->version, why ?: "") < 0)
+                        m->definitions_error = NULL;
+        }
+        log_info("Definitions %s loaded from the %s pack: %zu rule file(s), %zu hash(es).",
+                 l->pack->version, m->definitions_source, l->pack->n_rules, l->pack->n_hashes);
+        return 0;
+}
+
+static int definitions_load_new(Manager *m, DefinitionsLoad **ret) {
+        DefinitionsLoad *l;
         int r;
 
         r = definitions_store_setup(m);
         if (r < 0)
                 return log_error_errno(r, "No definitions: %s", m->definitions_error ?: "");
+        l = calloc(1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        *l = (DefinitionsLoad) {
+                .manager = m, .store = m->definitions_store, .swaps = m->definitions_swaps,
+        };
+        *ret = l;
+        return 0;
+}
 
-        r = definitions_store_load_best(m->definitions_store, &pack, &source, &errors);
-        for (char **e = errors; e && *e; e++)
-                log_warning("Definition pack refused: %s", *e);
-        if (r >= 0)
-                r = manager_rules_from_pack(pack, &rules, &compile_error);
+int manager_load_definitions(Manager *m) {
+        DefinitionsLoad *l = NULL;
+        int r;
+
+        r = definitions_load_new(m, &l);
+        if (r < 0)
+                return r;
+        (void) definitions_load_run(l);
+        r = definitions_load_apply(m, l);
+        definitions_load_free(l);
+        return r;
+}
+
+static void definitions_load_done(int result, void *userdata) {
+        DefinitionsLoad *l = userdata;
+        Manager *m = l->manager;
+
+        m->definitions_loading = false;
+        /* Cancelled at shutdown, or rules swapped in meanwhile (an update finished): those are
+         * newer than what this load read, so it is dropped. */
+        if (result == -ECANCELED || m->definitions_swaps != l->swaps) {
+                if (result != -ECANCELED)
+                        log_info("Definitions changed while they were being reloaded; keeping "
+                                 "the newer ones.");
+                definitions_load_free(l);
+                return;
+        }
+        if (definitions_load_apply(m, l) >= 0)
+                (void) bus_definitions_emit_changed(m);
+        definitions_load_free(l);
+}
+
+int manager_load_definitions_async(Manager *m) {
+        DefinitionsLoad *l = NULL;
+        int r;
+
+        if (m->update_job || m->definitions_loading)
+                return -EBUSY;
+        r = definitions_load_new(m, &l);
+        if (r < 0)
+                return r;
+        r = executor_submit(m->executor, &(ExecutorJob) {
+                .key = "definitions-load",
+                .run = definitions_load_run,
+                .done = definitions_load_done,
+                .userdata = l,
+                .cancellable = true,
+        });
         if (r < 0) {
-                _cleanup_free_ char *why = errors ? strv_join(errors, "; ") : NULL;
-                m->definitions_error = mfree(m->definitions_error);
-                if (asprintf(&m->definitions_error, "no valid definition pack could be loaded%s%s",
-                             why || compile_error ? ": " : "",
-                             compile_error ?: why ?: "") < 0)
-                        m->definitions_error = NULL;
-                return log_error_errno(r, "Failed to load definitions: %s",
-                                       m->definitions_error ?: "");
+                definitions_load_free(l);
+                return log_warning_errno(r, "Failed to queue the definitions reload: %m");
         }
-
-        manager_swap_rules(m, rules, pack, definitions_source_to_string(source));
-        /* Packs that were refused on the way (tampered, wrong key) are worth an admin's look
-         * even though an older one protects. */
-        if (errors) {
-                _cleanup_free_ char *why = strv_join(errors, "; ");
-                if (asprintf(&m->definitions_error, "definition pack(s) refused, using %s %s: %s",
-                             m->definitions_source, pack->version, why ?: "") < 0)
-                        m->definitions_error = NULL;
-        }
-        log_info("Definitions %s loaded from the %s pack: %zu rule file(s), %zu hash(es).",
-                 pack->version, m->definitions_source, pack->n_rules, pack->n_hashes);
+        m->definitions_loading = true;
         return 0;
 }
 

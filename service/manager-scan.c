@@ -117,6 +117,46 @@ static void scan_on_detection(const ScanDetection *d, void *userdata) {
                 s->threats_failed++;
 }
 
+/* The verdict cache is saved on the executor: up to tens of MB and an fsync. The cache's own
+ * mutex makes a save safe beside lookups and inserts; cache and path outlive the executor
+ * (manager_free() frees it first). Keyed: scans ending back to back write it once. */
+typedef struct CacheSave {
+        VerdictCache *cache;
+        const char *path;
+} CacheSave;
+
+static int cache_save_run(void *userdata) {
+        CacheSave *c = userdata;
+
+        return verdict_cache_save(c->cache, c->path);
+}
+
+static void cache_save_done(int result, void *userdata) {
+        if (result < 0 && result != -ECANCELED)
+                log_warning_errno(result, "Failed to save the verdict cache: %m");
+        free(userdata);
+}
+
+static void verdict_cache_save_queue(Manager *m) {
+        CacheSave *c;
+        int r;
+
+        if (!m->verdict_cache || !m->verdict_cache_path)
+                return;
+        c = malloc(sizeof(*c));
+        if (!c)
+                return (void) log_oom();
+        *c = (CacheSave) { .cache = m->verdict_cache, .path = m->verdict_cache_path };
+        r = executor_submit(m->executor, &(ExecutorJob) {
+                .key = "verdict-cache-save", .run = cache_save_run, .done = cache_save_done,
+                .userdata = c,
+        });
+        if (r < 0) {
+                free(c);
+                log_warning_errno(r, "Failed to queue the verdict cache save, skipping: %m");
+        }
+}
+
 /* Keeps the objects of the last few finished scans; older ones live on in the history. */
 static void scans_trim(Manager *m) {
         size_t n = 0;
@@ -136,7 +176,6 @@ static void scan_run_queued(Manager *m);
 static void scan_finish(ManagerScan *s, ScanState state) {
         Manager *m = s->manager;
         ScanRecord rec;
-        int r;
 
         scan_publish_progress(s);
         s->state = state;
@@ -157,11 +196,7 @@ static void scan_finish(ManagerScan *s, ScanState state) {
         };
         /* A failed save keeps the entry in memory; it is written when the disk lets it. */
         manager_pending_scan_history(m, scan_history_put(&m->scan_history, &rec));
-        if (m->verdict_cache && m->verdict_cache_path) {
-                r = verdict_cache_save(m->verdict_cache, m->verdict_cache_path);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to save the verdict cache: %m");
-        }
+        verdict_cache_save_queue(m);
 
         log_info("Scan %u (%s) %s: %" PRIu64 " file(s) scanned, %" PRIu64 " from cache, %"
                  PRIu64 " failed, %" PRIu64 " threat(s), %" PRIu64 " not yet recorded or "

@@ -15,6 +15,7 @@
 
 #include "definitions/definitions.h"
 #include "engine/engine.h"
+#include "executor/executor.h"
 #include "quarantine/quarantine.h"
 #include "rtp/rtp.h"
 #include "scan/scan.h"
@@ -64,6 +65,10 @@ typedef struct PendingRemediation {
         char id[THREAT_ID_LENGTH + 1];
 } PendingRemediation;
 
+/* Jobs that may wait for the executor: a storm of detections queues one quarantine copy each;
+ * beyond this they wait in manager-pending.c like copies the disk refused. */
+#define MANAGER_EXECUTOR_MAX_QUEUED 4096
+
 /* How many finished scans keep their D-Bus object (the history keeps more). */
 #define MANAGER_SCANS_KEPT 16
 
@@ -71,6 +76,9 @@ struct Manager {
         sd_event *event;
         sd_bus *bus;
         PolkitRegistry *polkit_registry;
+        /* Slow work off the main loop (executor/): history writes, quarantine copies, the
+         * verdict cache save, compiles. Freed first: its done callbacks use the rest. */
+        Executor *executor;
 
         Settings *settings;
         char *state_dir;
@@ -117,6 +125,9 @@ struct Manager {
         const char *definitions_source; /* "current", "previous", "shipped" */
         char *definitions_error;        /* why none could be loaded: a health issue */
         EVP_PKEY *definitions_key;      /* verifies packs, installed and downloaded */
+        uint64_t definitions_swaps;     /* rules swapped in so far: a reload read before is stale */
+        /* A reload (SIGHUP) reads and compiles on the executor: the store is its meanwhile. */
+        bool definitions_loading;
         bool definitions_key_is_test;   /* it is the published test key: a health issue */
 
         /* Updates (manager-update.c). */
@@ -221,6 +232,9 @@ int manager_health_issues(Manager *m, char ***ret);
 /* Detection (manager-detection.c): loads the best definition pack and compiles it. A failure
  * leaves the previous rules in place and sets definitions_error. */
 int manager_load_definitions(Manager *m);
+/* The same, read and compiled on the executor and swapped in on the main loop when done
+ * (Definitions.* change then); -EBUSY while an update or another reload runs. */
+int manager_load_definitions_async(Manager *m);
 int manager_rules_from_pack(const DefinitionPack *pack, EngineRules **ret, char **ret_error);
 void manager_swap_rules(Manager *m, EngineRules *rules, const DefinitionPack *pack,
                         const char *source);
