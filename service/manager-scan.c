@@ -110,10 +110,16 @@ static int scan_progress_handler(sd_event_source *src, uint64_t usec, void *user
 
 static void scan_on_detection(const ScanDetection *d, void *userdata) {
         ManagerScan *s = userdata;
+        int r;
 
         /* What could not be recorded or remediated now waits to be retried; the scan's result
-         * says how much, so that it never reads as plain success. */
-        if (manager_threat_detected(s->manager, d, "on_demand") == MANAGER_DETECTION_PENDING)
+         * says how much, so that it never reads as plain success. A quarantine queued on the
+         * executor counts itself when done (manager_scan_remediation_done()): detecting_scan
+         * tells it whose it is. */
+        s->manager->detecting_scan = s->id;
+        r = manager_threat_detected(s->manager, d, "on_demand");
+        s->manager->detecting_scan = 0;
+        if (r == MANAGER_DETECTION_PENDING)
                 s->threats_failed++;
 }
 
@@ -217,9 +223,37 @@ static int scan_job_handler(sd_event_source *src, int fd, uint32_t revents, void
         ManagerScan *s = userdata;
         ScanState state;
 
-        if (scan_job_drain(s->job, scan_on_detection, s, &state) > 0)
-                scan_finish(s, state);
+        if (scan_job_drain(s->job, scan_on_detection, s, &state) <= 0)
+                return 0;
+        if (s->remediations_running > 0) {
+                /* A scan ends when what it found is where the policy puts it: a client that
+                 * hears "finished" finds the files quarantined. */
+                s->finish_waiting = true;
+                s->finish_state = state;
+                return sd_event_source_set_enabled(src, SD_EVENT_OFF);
+        }
+        scan_finish(s, state);
         return 0;
+}
+
+void manager_scan_remediation_started(Manager *m, uint32_t id) {
+        ManagerScan *s = manager_scan_find(m, id);
+
+        if (s && s->state == SCAN_STATE_RUNNING)
+                s->remediations_running++;
+}
+
+void manager_scan_remediation_done(Manager *m, uint32_t id, bool failed) {
+        ManagerScan *s = manager_scan_find(m, id);
+
+        if (!s || s->state != SCAN_STATE_RUNNING || s->remediations_running == 0)
+                return;
+        if (failed)
+                s->threats_failed++;
+        if (--s->remediations_running == 0 && s->finish_waiting) {
+                s->finish_waiting = false;
+                scan_finish(s, s->finish_state);
+        }
 }
 
 /* Where the scan goes: the kind's places, or the caller's paths (absolute, existing). */

@@ -106,14 +106,11 @@ static bool threat_identity_known(const Threat *t) {
         return (t->has_identity && t->status != THREAT_STATUS_RESTORED) || !isempty(t->sha256);
 }
 
-/* manager_threat_quarantine(), and when ret_error is not NULL the error behind a refusal (or
- * behind a history that could not follow), 0 without one. */
-static int threat_quarantine(Manager *m, const char *id, char **ret_message, int *ret_error) {
-        _cleanup_free_ char *what = NULL, *detail = NULL;
-        const char *path;
-        const QuarantineEntry *e;
+/* Whether threat id may be quarantined now: 0 with *in filled (pointing into the record), or an
+ * outcome (MANAGER_THREAT_*, *ret_message says why) or < 0. */
+static int threat_quarantine_check(Manager *m, const char *id, QuarantineAddInput *in,
+                                   char **ret_message) {
         const Threat *t;
-        int r;
 
         t = threat_store_get(m->threats, id);
         if (!t)
@@ -127,39 +124,44 @@ static int threat_quarantine(Manager *m, const char *id, char **ret_message, int
                         return -ENOMEM;
                 return MANAGER_THREAT_REFUSED;
         }
-        /* The file, whole: a detection inside an archive quarantines the archive, which is
-         * t->path itself; the member is never part of it. */
-        path = t->path;
         if (!threat_identity_known(t)) {
                 if (ret_message && asprintf(ret_message, "'%s' could not be quarantined: the "
                                             "record does not say which file was detected; scan "
-                                            "it again", path) < 0)
+                                            "it again", t->path) < 0)
                         return -ENOMEM;
                 return MANAGER_THREAT_REFUSED;
         }
-        r = quarantine_store_add(m->quarantine, &(QuarantineAddInput) {
-                                         .id = t->id,
-                                         .path = path,
-                                         .threat_name = t->name,
-                                         /* The whole file's hash, archives included. */
-                                         .expected_sha256 = t->sha256,
-                                         .check_identity = t->has_identity &&
-                                                           t->status != THREAT_STATUS_RESTORED,
-                                         .expected_dev = t->dev,
-                                         .expected_ino = t->ino,
-                                 }, &e);
-        if (ret_error)
-                *ret_error = MIN(r, 0);
+        *in = (QuarantineAddInput) {
+                .id = t->id,
+                /* The file, whole: a detection inside an archive quarantines the archive, which
+                 * is t->path itself; the member is never part of it. */
+                .path = t->path,
+                .threat_name = t->name,
+                /* The whole file's hash, archives included. */
+                .expected_sha256 = t->sha256,
+                .check_identity = t->has_identity && t->status != THREAT_STATUS_RESTORED,
+                .expected_dev = t->dev,
+                .expected_ino = t->ino,
+        };
+        return 0;
+}
+
+/* The end of a quarantine, add r of the file at path for threat id: the history follows, or a
+ * failure becomes an outcome (MANAGER_THREAT_REFUSED with *ret_message, or < 0). */
+static int threat_quarantine_recorded(Manager *m, const char *id, const char *path, int r,
+                                      const QuarantineEntry *e, char **ret_message) {
+        _cleanup_free_ char *what = NULL, *detail = NULL;
+
         if (r < 0) {
                 if (asprintf(&what, "'%s' could not be quarantined", path) < 0)
                         return -ENOMEM;
-                log_warning_errno(r, "Threat %s: %s: %m", t->id, what);
+                log_warning_errno(r, "Threat %s: %s: %m", id, what);
                 return refused(ret_message, what, r);
         }
         if (e->other_links > 0 &&
             asprintf(&detail, "%u other hard link(s) to the file remain", e->other_links) < 0)
                 detail = NULL;
-        r = threat_store_set_status(m->threats, t->id, THREAT_STATUS_QUARANTINED, detail);
+        r = threat_store_set_status(m->threats, e->id, THREAT_STATUS_QUARANTINED, detail);
         if (r < 0) {
                 /* The file is safe in the quarantine; the history follows when the disk lets
                  * it (manager_threat_remediate() catches it up), or at the next start. */
@@ -174,6 +176,28 @@ static int threat_quarantine(Manager *m, const char *id, char **ret_message, int
         return 0;
 }
 
+/* manager_threat_quarantine(), and when ret_error is not NULL the error behind a refusal (or
+ * behind a history that could not follow), 0 without one. Synchronous: the D-Bus command
+ * answers with the outcome. */
+static int threat_quarantine(Manager *m, const char *id, char **ret_message, int *ret_error) {
+        _cleanup_free_ char *path = NULL, *tid = NULL;
+        const QuarantineEntry *e = NULL;
+        QuarantineAddInput in;
+        int r;
+
+        r = threat_quarantine_check(m, id, &in, ret_message);
+        if (r != 0)
+                return r;
+        path = strdup(in.path);
+        tid = strdup(in.id);
+        if (!path || !tid)
+                return -ENOMEM;
+        r = quarantine_store_add(m->quarantine, &in, &e);
+        if (ret_error)
+                *ret_error = MIN(r, 0);
+        return threat_quarantine_recorded(m, tid, path, r, e, ret_message);
+}
+
 int manager_threat_quarantine(Manager *m, const char *id, char **ret_message) {
         return threat_quarantine(m, id, ret_message, NULL);
 }
@@ -183,10 +207,99 @@ static bool quarantine_error_is_transient(int r) {
         return IN_SET(r, -ENOSPC, -EDQUOT, -EIO, -EROFS, -ENOMEM, -EAGAIN, -ENOBUFS, -EINTR);
 }
 
+/* A remediation's quarantine on the executor: the copy (seconds for a large file) runs on the
+ * worker; the list, the history and the pending list follow on the main loop in done. */
+typedef struct RemediationJob {
+        Manager *manager;
+        QuarantineAdd *add;
+        char id[THREAT_ID_LENGTH + 1];
+        char *path;
+        uint32_t scan_id;               /* the scan that found it, 0: none */
+} RemediationJob;
+
+static RemediationJob *remediation_job_free(RemediationJob *j) {
+        if (!j)
+                return NULL;
+        quarantine_add_free(j->add);
+        free(j->path);
+        return mfree(j);
+}
+
+static int remediation_job_run(void *userdata) {
+        RemediationJob *j = userdata;
+
+        return quarantine_add_run(j->add);
+}
+
+static void remediation_job_done(int result, void *userdata) {
+        RemediationJob *j = userdata;
+        Manager *m = j->manager;
+        const QuarantineEntry *e = NULL;
+        _cleanup_free_ char *why = NULL;
+        bool failed = false;
+        int r;
+
+        r = quarantine_add_finish(m->quarantine, TAKE_PTR(j->add), &e);
+        if (r == -ECANCELED)
+                /* The daemon stops: the file stays; the next detection of it quarantines it. */
+                log_info("Threat %s: quarantine of '%s' cancelled: the daemon stops.", j->id,
+                         j->path);
+        else if (r >= 0 && !threat_store_get(m->threats, j->id)) {
+                /* The record was pruned while its file was copied: its copy goes with it, as
+                 * the prune handler does for the others. */
+                (void) quarantine_store_remove(m->quarantine, j->id);
+        } else {
+                int k = threat_quarantine_recorded(m, j->id, j->path, r, e, &why);
+                if (k > 0 && r < 0 && quarantine_error_is_transient(r))
+                        failed = manager_pending_remediation(m, j->id, r, why) >= 0;
+                else if (k != 0)
+                        log_warning("Threat %s stays active: %s.", j->id,
+                                    why ?: "not quarantined");
+        }
+        /* Not at shutdown: finishing a scan would start the queued one. */
+        if (j->scan_id > 0 && r != -ECANCELED)
+                manager_scan_remediation_done(m, j->scan_id, failed);
+        remediation_job_free(j);
+}
+
+/* Queues the quarantine of the threat in in. Returns 0 (queued), or < 0 (nothing queued). */
+static int remediation_queue(Manager *m, const QuarantineAddInput *in) {
+        RemediationJob *j;
+        int r;
+
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        j->manager = m;
+        j->scan_id = m->detecting_scan;
+        snprintf(j->id, sizeof(j->id), "%s", in->id);
+        j->path = strdup(in->path);
+        if (!j->path) {
+                remediation_job_free(j);
+                return -ENOMEM;
+        }
+        r = quarantine_add_begin(m->quarantine, in, &j->add);
+        if (r >= 0)
+                r = executor_submit(m->executor, &(ExecutorJob) {
+                        .run = remediation_job_run,
+                        .done = remediation_job_done,
+                        .userdata = j,
+                        .cancellable = true,
+                });
+        if (r < 0) {
+                remediation_job_free(j);
+                return r;
+        }
+        if (j->scan_id > 0)
+                manager_scan_remediation_started(m, j->scan_id);
+        return 0;
+}
+
 int manager_threat_remediate(Manager *m, const char *id) {
         _cleanup_free_ char *why = NULL;
         const Threat *t = threat_store_get(m->threats, id);
-        int r, error = 0;
+        QuarantineAddInput in;
+        int r;
 
         if (!t)
                 return 0;       /* pruned meanwhile */
@@ -204,17 +317,25 @@ int manager_threat_remediate(Manager *m, const char *id) {
         }
         if (!manager_threat_should_quarantine(m, t))
                 return 0;
-        /* The quarantine checks that the name still refers to the detected inode with the
-         * detected content before it takes anything. */
-        r = threat_quarantine(m, t->id, &why, &error);
+        r = threat_quarantine_check(m, t->id, &in, &why);
         if (r < 0)
                 return r;
-        if (r == 0)
+        if (r > 0) {
+                log_warning("Threat %s stays active: %s.", id, why ?: "not quarantined");
                 return 0;
-        if (error < 0 && quarantine_error_is_transient(error))
-                return manager_pending_remediation(m, id, error, why) < 0 ?
+        }
+        /* The quarantine checks, on the executor, that the name still refers to the detected
+         * inode with the detected content before it takes anything. */
+        r = remediation_queue(m, &in);
+        if (r == -EEXIST)
+                return 0;       /* its quarantine is under way */
+        if (r < 0 && quarantine_error_is_transient(r))
+                /* The queue is full (a storm of detections) or memory short: it waits. */
+                return manager_pending_remediation(m, id, r, "the quarantine queue is full") < 0 ?
                                0 : MANAGER_DETECTION_PENDING;
-        log_warning("Threat %s stays active: %s.", id, why ?: "not quarantined");
+        if (r < 0)
+                log_warning_errno(r, "Threat %s stays active: its quarantine could not be "
+                                  "queued: %m", id);
         return 0;
 }
 

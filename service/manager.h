@@ -54,6 +54,11 @@ struct ManagerScan {
         /* Detections not recorded, or not remediated as the policy asks, by the time the scan
          * ended (the disk was full, ...): they wait in manager-pending.c. */
         uint64_t threats_failed;
+        /* Quarantines of its detections still on the executor: the scan finishes after them,
+         * in finish_state, once its job has ended (finish_waiting). */
+        unsigned remediations_running;
+        bool finish_waiting;
+        ScanState finish_state;
         ScanJob *job;                   /* while running */
         sd_event_source *job_source;
         sd_event_source *progress_timer;
@@ -148,6 +153,7 @@ struct Manager {
         ScanHistory scan_history;
         ManagerScan *scans;             /* newest first */
         ManagerScan *running_scan;
+        uint32_t detecting_scan;        /* the scan whose detection is being handled, 0: none */
         /* The daemon's own scan waiting for the running scan to end, because it yielded to a
          * client's scan or was asked for while one ran: the newest request only. */
         bool scan_queued;
@@ -358,6 +364,10 @@ int manager_scan_start(Manager *m, ScanKind kind, char * const *paths, bool igno
 int manager_scan_start_daemon(Manager *m, ScanKind kind, char * const *paths, ManagerScan **ret,
                               char **ret_message);
 void manager_scan_cancel(ManagerScan *s);
+/* A quarantine of a detection of scan id was queued / is done (failed: it waits in
+ * manager-pending.c). The scan finishes once its job and these are done. */
+void manager_scan_remediation_started(Manager *m, uint32_t id);
+void manager_scan_remediation_done(Manager *m, uint32_t id, bool failed);
 ManagerScan *manager_scan_find(Manager *m, uint32_t id);
 void manager_scans_free(Manager *m);
 /* The most recent finished scan, for health: from memory or the persisted history. */
