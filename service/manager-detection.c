@@ -318,10 +318,160 @@ static int threat_found_again(Manager *m, const Threat *t, const ScanDetection *
         return threat_remediate(m, t);
 }
 
+/* ---- batched recording ------------------------------------------------------------------------
+ *
+ * Every change of the threat history rewrites and syncs its file, so a storm of detections (a
+ * scan of a directory of samples, an RTP burst) recorded one by one cost one rewrite each, on
+ * the main loop. Detections are staged instead (a ThreatBacklog: copies, without repeats, each
+ * tagged with its scan) and recorded together by threat_store_record_many() once the loop has
+ * handled what woke it: the scan's eventfd drains every waiting detection before the flush runs,
+ * so a batch holds up to THREAT_STORE_BATCH_MAX of them and costs one write. A record is in
+ * memory and on disk at the same moment, as the store promises; a detection waits at most one
+ * loop iteration to become one. */
+
+/* One detection of the flushed batch that could not be recorded: it waits (manager-pending.c),
+ * and its scan's result says so. */
+static void staged_failed(Manager *m, const ThreatRecordInput *in, uint32_t scan, int r,
+                          bool stopping) {
+        if (stopping) {
+                /* Nothing waits any more: the next scan finds the file again. */
+                log_error_errno(r, "Threat '%s' found in '%s' could not be recorded before the "
+                                "daemon stopped: %m", in->name, in->path);
+                return;
+        }
+        if (IN_SET(r, -EINVAL, -ENAMETOOLONG)) {
+                /* The detection itself cannot be recorded, now or later. */
+                log_error_errno(r, "Threat '%s' found in '%s' could not be recorded: %m",
+                                in->name, in->path);
+                return;
+        }
+        /* The disk (or the history) refuses it for now: it waits in memory, with its
+         * detection time, and its file stays where it is until it is recorded. */
+        (void) manager_pending_record(m, in, r);
+        if (scan > 0)
+                manager_scan_threat_failed(m, scan);
+}
+
+/* Tells and remediates the records just made, by id (remediation may move records). */
+static void staged_recorded(Manager *m, char **ids, const uint32_t *scans, bool remediate) {
+        if (remediate)
+                manager_pending_wrote(m);
+        for (size_t i = 0; ids && ids[i]; i++) {
+                const Threat *t = threat_store_get(m->threats, ids[i]);
+
+                if (!t)
+                        continue;
+                if (!remediate) {
+                        log_warning("Threat '%s' found in '%s' recorded, %s.", t->name, t->path,
+                                    threat_status_to_string(t->status));
+                        continue;
+                }
+                /* The quarantine a remediation queues belongs to the detection's scan. */
+                m->detecting_scan = scans[i];
+                if (manager_threat_recorded(m, ids[i]) == MANAGER_DETECTION_PENDING && scans[i] > 0)
+                        manager_scan_threat_failed(m, scans[i]);
+                m->detecting_scan = 0;
+        }
+}
+
+/* Records the staged detections with one save; one by one when an input is invalid, so that
+ * one bad detection does not hold the others back. remediate: false at shutdown, when
+ * nothing may wait any more either. */
+static void staged_flush(Manager *m, bool remediate) {
+        size_t n = threat_backlog_count(m->staged_records);
+        const ThreatRecordInput *in = threat_backlog_inputs(m->staged_records);
+        _cleanup_free_ const Threat **got = NULL;
+        _cleanup_free_ uint32_t *scans = NULL;
+        _cleanup_strv_free_ char **ids = NULL;
+        int r;
+
+        if (n == 0)
+                return;
+        got = calloc(n, sizeof(*got));
+        scans = calloc(n, sizeof(*scans));
+        if (!got || !scans)
+                r = -ENOMEM;
+        else
+                r = threat_store_record_many(m->threats, in, n, got);
+        if (IN_SET(r, -EINVAL, -ENAMETOOLONG)) {
+                for (size_t i = 0; i < n; i++) {
+                        _cleanup_strv_free_ char **one = NULL;
+                        uint32_t scan = threat_backlog_tag(m->staged_records, i);
+                        const Threat *t;
+                        int k = threat_store_record(m->threats, &in[i], &t);
+
+                        if (k < 0)
+                                staged_failed(m, &in[i], scan, k, !remediate);
+                        else if (strv_extend(&one, t->id) >= 0)
+                                staged_recorded(m, one, &scan, remediate);
+                }
+        } else if (r < 0) {
+                for (size_t i = 0; i < n; i++)
+                        staged_failed(m, &in[i], threat_backlog_tag(m->staged_records, i), r,
+                                      !remediate);
+        } else {
+                for (size_t i = 0; i < n; i++) {
+                        scans[i] = threat_backlog_tag(m->staged_records, i);
+                        if (strv_extend(&ids, got[i]->id) < 0) {
+                                log_oom();
+                                break;
+                        }
+                }
+        }
+        /* The inputs are copied where they wait; the ids are ours: the stage can go now. */
+        threat_backlog_clear(m->staged_records);
+        if (ids)
+                staged_recorded(m, ids, scans, remediate);
+}
+
+static int staged_flush_handler(sd_event_source *s, void *userdata) {
+        staged_flush(userdata, true);
+        return 0;
+}
+
+void manager_threats_flush(Manager *m) {
+        staged_flush(m, true);
+}
+
+void manager_detection_free(Manager *m) {
+        /* What was found is recorded before the daemon goes: it cannot be remediated now. */
+        if (m->threats)
+                staged_flush(m, false);
+        m->staged_flush = sd_event_source_disable_unref(m->staged_flush);
+        m->staged_records = threat_backlog_free(m->staged_records);
+}
+
+/* Stages in for the next flush. Returns 0, or MANAGER_DETECTION_PENDING when it could not be
+ * staged (then it waits in manager-pending.c). */
+static int stage_record(Manager *m, ThreatRecordInput *in) {
+        int r;
+
+        if (!m->staged_records) {
+                r = threat_backlog_new(THREAT_STORE_BATCH_MAX, &m->staged_records);
+                if (r < 0)
+                        goto fail;
+        }
+        if (!m->staged_flush) {
+                r = sd_event_add_defer(m->event, &m->staged_flush, staged_flush_handler, m);
+                if (r < 0)
+                        goto fail;
+        }
+        /* A full batch is written now, and the detection starts the next one. */
+        if (threat_backlog_count(m->staged_records) >= THREAT_STORE_BATCH_MAX)
+                staged_flush(m, true);
+        r = threat_backlog_add(m->staged_records, in, m->detecting_scan);
+        if (r < 0)
+                goto fail;
+        return sd_event_source_set_enabled(m->staged_flush, SD_EVENT_ONESHOT) < 0 ?
+                (staged_flush(m, true), 0) : 0;
+fail:
+        (void) manager_pending_record(m, in, r);
+        return MANAGER_DETECTION_PENDING;
+}
+
 int manager_threat_detected(Manager *m, const ScanDetection *d, const char *source) {
         const Threat *t;
         ThreatRecordInput in;
-        int r;
 
         if (manager_threat_restored_recently(m, d->path, d->dev, d->ino)) {
                 log_info("Threat '%s' in '%s' ignored: restored from the quarantine lately.",
@@ -343,21 +493,9 @@ int manager_threat_detected(Manager *m, const ScanDetection *d, const char *sour
                 .ino = d->ino,
                 .source = threat_source_from_string(source),
                 .status = detection_status(m, d),
+                .detected = detection_time_usec(),
         };
-        r = threat_store_record(m->threats, &in, &t);
-        if (IN_SET(r, -EINVAL, -ENAMETOOLONG))
-                /* The detection itself cannot be recorded, now or later. */
-                return log_error_errno(r, "Threat '%s' found in '%s' could not be recorded: %m",
-                                       d->threat_name, d->path);
-        if (r < 0) {
-                /* The disk (or the history) refuses it for now: it waits in memory, with its
-                 * detection time, and its file stays where it is until it is recorded. */
-                in.detected = detection_time_usec();
-                (void) manager_pending_record(m, &in, r);
-                return MANAGER_DETECTION_PENDING;
-        }
-        manager_pending_wrote(m);
-        return manager_threat_recorded(m, t->id);
+        return stage_record(m, &in);
 }
 
 /* scanAfterDefinitionUpdate: in real_time mode, the executables of running processes are

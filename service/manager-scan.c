@@ -225,6 +225,8 @@ static int scan_job_handler(sd_event_source *src, int fd, uint32_t revents, void
 
         if (scan_job_drain(s->job, scan_on_detection, s, &state) <= 0)
                 return 0;
+        /* Its last detections are recorded (and their quarantines queued) before it ends. */
+        manager_threats_flush(s->manager);
         if (s->remediations_running > 0) {
                 /* A scan ends when what it found is where the policy puts it: a client that
                  * hears "finished" finds the files quarantined. */
@@ -234,6 +236,13 @@ static int scan_job_handler(sd_event_source *src, int fd, uint32_t revents, void
         }
         scan_finish(s, state);
         return 0;
+}
+
+void manager_scan_threat_failed(Manager *m, uint32_t id) {
+        ManagerScan *s = manager_scan_find(m, id);
+
+        if (s && s->state == SCAN_STATE_RUNNING)
+                s->threats_failed++;
 }
 
 void manager_scan_remediation_started(Manager *m, uint32_t id) {

@@ -751,6 +751,7 @@ int manager_threats_startup(Manager *m) {
 }
 
 void manager_threats_free(Manager *m) {
+        manager_detection_free(m);
         m->retention_timer = sd_event_source_disable_unref(m->retention_timer);
         m->quarantine = quarantine_store_free(m->quarantine);
         m->quarantine_error = mfree(m->quarantine_error);

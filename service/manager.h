@@ -154,6 +154,10 @@ struct Manager {
         ManagerScan *scans;             /* newest first */
         ManagerScan *running_scan;
         uint32_t detecting_scan;        /* the scan whose detection is being handled, 0: none */
+        /* Detections waiting for the next batched write of the threat history, and the
+         * deferred event that writes them (manager-detection.c). */
+        ThreatBacklog *staged_records;
+        sd_event_source *staged_flush;
         /* The daemon's own scan waiting for the running scan to end, because it yielded to a
          * client's scan or was asked for while one ran: the newest request only. */
         bool scan_queued;
@@ -266,13 +270,20 @@ bool manager_update_overdue(Manager *m);
 const char *manager_definitions_status(Manager *m);
 
 /* Records a detection in the threat history, tells clients and remediates by the enforcement
- * level and the threat's policy. Returns 0, or MANAGER_DETECTION_PENDING when the record or the
- * remediation could not be written for now (a full disk): it waits in manager-pending.c, and
- * health says so. */
+ * level and the threat's policy. A new detection is staged and recorded with the others of the
+ * same loop iteration in one write (manager_threats_flush()); a failure then is counted in the
+ * result of its scan (manager->detecting_scan when it was staged). Returns 0, or
+ * MANAGER_DETECTION_PENDING when the record or the remediation could not be made for now: it
+ * waits in manager-pending.c, and health says so. */
 int manager_threat_detected(Manager *m, const ScanDetection *d, const char *source);
 enum {
         MANAGER_DETECTION_PENDING = 300,
 };
+/* Records the detections manager_threat_detected() staged now, rather than at the end of this
+ * loop iteration (a scan that ends reports what they became). */
+void manager_threats_flush(Manager *m);
+/* Records what is staged (without remediation) and frees the stage: at shutdown. */
+void manager_detection_free(Manager *m);
 /* A record just made (after waiting): tells clients, logs and remediates as
  * manager_threat_detected() would have. Returns 0 or MANAGER_DETECTION_PENDING. */
 int manager_threat_recorded(Manager *m, const char *id);
@@ -368,6 +379,8 @@ void manager_scan_cancel(ManagerScan *s);
  * manager-pending.c). The scan finishes once its job and these are done. */
 void manager_scan_remediation_started(Manager *m, uint32_t id);
 void manager_scan_remediation_done(Manager *m, uint32_t id, bool failed);
+/* A detection of scan id could not be recorded or remediated for now: its result says so. */
+void manager_scan_threat_failed(Manager *m, uint32_t id);
 ManagerScan *manager_scan_find(Manager *m, uint32_t id);
 void manager_scans_free(Manager *m);
 /* The most recent finished scan, for health: from memory or the persisted history. */
