@@ -431,6 +431,7 @@ static int staged_flush_handler(sd_event_source *s, void *userdata) {
 
 void manager_threats_flush(Manager *m) {
         staged_flush(m, true);
+        manager_threat_statuses_flush(m);
 }
 
 void manager_detection_free(Manager *m) {

@@ -261,6 +261,8 @@ void manager_scan_remediation_done(Manager *m, uint32_t id, bool failed) {
                 s->threats_failed++;
         if (--s->remediations_running == 0 && s->finish_waiting) {
                 s->finish_waiting = false;
+                /* What its quarantines did is in the history before it is said to be over. */
+                manager_threats_flush(m);
                 scan_finish(s, s->finish_state);
         }
 }

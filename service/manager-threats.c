@@ -14,6 +14,7 @@
  */
 #include <inttypes.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -231,6 +232,108 @@ static int remediation_job_run(void *userdata) {
         return quarantine_add_run(j->add);
 }
 
+/* ---- batched status changes ----
+ *
+ * A quarantine done on the executor moves its record to quarantined; in a storm those dones come
+ * many per loop iteration, and each status change would rewrite the history. They are staged and
+ * written together by threat_store_set_status_many() once the loop has handled them (the
+ * executor calls every waiting done in one go), or before a scan reports its end. */
+
+typedef struct StagedStatus {
+        char id[THREAT_ID_LENGTH + 1];
+        char *detail;
+        char *path;
+} StagedStatus;
+
+static void staged_statuses_clear(Manager *m, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(m->staged_statuses[i].detail);
+                free(m->staged_statuses[i].path);
+        }
+        memmove(m->staged_statuses, m->staged_statuses + n,
+                (m->n_staged_statuses - n) * sizeof(*m->staged_statuses));
+        m->n_staged_statuses -= n;
+}
+
+/* Writes the staged changes, THREAT_STORE_BATCH_MAX per save. stopping: at shutdown, when
+ * nothing may wait any more (the next start reconciles the history with the quarantine). */
+static void staged_statuses_flush(Manager *m, bool stopping) {
+        while (m->n_staged_statuses > 0) {
+                size_t n = MIN(m->n_staged_statuses, (size_t) THREAT_STORE_BATCH_MAX);
+                _cleanup_free_ ThreatStatusChange *c = calloc(n, sizeof(*c));
+                int r;
+
+                if (!c)
+                        r = -ENOMEM;
+                else {
+                        for (size_t i = 0; i < n; i++)
+                                c[i] = (ThreatStatusChange) {
+                                        .id = m->staged_statuses[i].id,
+                                        .status = THREAT_STATUS_QUARANTINED,
+                                        .detail = m->staged_statuses[i].detail,
+                                };
+                        r = threat_store_set_status_many(m->threats, c, n);
+                }
+                for (size_t i = 0; i < n; i++) {
+                        StagedStatus *st = &m->staged_statuses[i];
+
+                        if (r >= 0) {
+                                log_info("Threat %s: '%s' quarantined%s%s.", st->id, st->path,
+                                         st->detail ? "; " : "", st->detail ?: "");
+                                continue;
+                        }
+                        /* The file is safe in the quarantine; the history follows when the
+                         * disk lets it (manager_threat_remediate() catches it up), or at the
+                         * next start. */
+                        log_error_errno(r, "Threat %s quarantined, but its history could not be "
+                                        "saved: %m", st->id);
+                        if (!stopping)
+                                (void) manager_pending_remediation(m, st->id, r, "its quarantine "
+                                                                   "is not recorded in the "
+                                                                   "history");
+                }
+                if (r >= 0 && !stopping)
+                        manager_pending_wrote(m);
+                staged_statuses_clear(m, n);
+        }
+}
+
+static int staged_statuses_handler(sd_event_source *s, void *userdata) {
+        staged_statuses_flush(userdata, false);
+        return 0;
+}
+
+void manager_threat_statuses_flush(Manager *m) {
+        staged_statuses_flush(m, false);
+}
+
+/* Stages "quarantined" for threat id (entry e, from path); written now when it cannot be. */
+static void stage_quarantined(Manager *m, const char *id, const char *path,
+                              const QuarantineEntry *e) {
+        StagedStatus *a;
+        int r = 0;
+
+        if (!m->staged_status_flush)
+                r = sd_event_add_defer(m->event, &m->staged_status_flush, staged_statuses_handler,
+                                       m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->staged_status_flush, SD_EVENT_ONESHOT);
+        a = reallocarray(m->staged_statuses, m->n_staged_statuses + 1, sizeof(*a));
+        if (!a) {
+                log_oom();
+                return;         /* the quarantine is on disk: the next start records it */
+        }
+        m->staged_statuses = a;
+        a = &a[m->n_staged_statuses++];
+        *a = (StagedStatus) { .path = strdup(path) };
+        snprintf(a->id, sizeof(a->id), "%s", id);
+        if (e->other_links > 0 &&
+            asprintf(&a->detail, "%u other hard link(s) to the file remain", e->other_links) < 0)
+                a->detail = NULL;
+        if (r < 0)
+                staged_statuses_flush(m, false);
+}
+
 static void remediation_job_done(int result, void *userdata) {
         RemediationJob *j = userdata;
         Manager *m = j->manager;
@@ -248,9 +351,11 @@ static void remediation_job_done(int result, void *userdata) {
                 /* The record was pruned while its file was copied: its copy goes with it, as
                  * the prune handler does for the others. */
                 (void) quarantine_store_remove(m->quarantine, j->id);
-        } else {
+        } else if (r >= 0)
+                stage_quarantined(m, j->id, j->path, e);
+        else {
                 int k = threat_quarantine_recorded(m, j->id, j->path, r, e, &why);
-                if (k > 0 && r < 0 && quarantine_error_is_transient(r))
+                if (k > 0 && quarantine_error_is_transient(r))
                         failed = manager_pending_remediation(m, j->id, r, why) >= 0;
                 else if (k != 0)
                         log_warning("Threat %s stays active: %s.", j->id,
@@ -304,9 +409,13 @@ int manager_threat_remediate(Manager *m, const char *id) {
         if (!t)
                 return 0;       /* pruned meanwhile */
         if (m->quarantine && quarantine_store_get(m->quarantine, t->id)) {
-                /* In the quarantine already: only the history has to follow. */
+                /* In the quarantine already: only the history has to follow, unless it is
+                 * about to (staged by the quarantine's done). */
                 if (t->status == THREAT_STATUS_QUARANTINED)
                         return 0;
+                for (size_t i = 0; i < m->n_staged_statuses; i++)
+                        if (strcasecmp(m->staged_statuses[i].id, t->id) == 0)
+                                return 0;
                 r = threat_store_set_status(m->threats, t->id, THREAT_STATUS_QUARANTINED,
                                             "recorded late: the disk was full");
                 if (r < 0)
@@ -752,6 +861,11 @@ int manager_threats_startup(Manager *m) {
 
 void manager_threats_free(Manager *m) {
         manager_detection_free(m);
+        if (m->threats)
+                staged_statuses_flush(m, true);
+        staged_statuses_clear(m, m->n_staged_statuses);
+        m->staged_statuses = mfree(m->staged_statuses);
+        m->staged_status_flush = sd_event_source_disable_unref(m->staged_status_flush);
         m->retention_timer = sd_event_source_disable_unref(m->retention_timer);
         m->quarantine = quarantine_store_free(m->quarantine);
         m->quarantine_error = mfree(m->quarantine_error);

@@ -158,6 +158,11 @@ struct Manager {
          * deferred event that writes them (manager-detection.c). */
         ThreatBacklog *staged_records;
         sd_event_source *staged_flush;
+        /* Quarantines done on the executor whose records move to quarantined at the next
+         * batched write (manager-threats.c). */
+        struct StagedStatus *staged_statuses;
+        size_t n_staged_statuses;
+        sd_event_source *staged_status_flush;
         /* The daemon's own scan waiting for the running scan to end, because it yielded to a
          * client's scan or was asked for while one ran: the newest request only. */
         bool scan_queued;
@@ -282,6 +287,8 @@ enum {
 /* Records the detections manager_threat_detected() staged now, rather than at the end of this
  * loop iteration (a scan that ends reports what they became). */
 void manager_threats_flush(Manager *m);
+/* Writes the staged "quarantined" status changes now (manager_threats_flush() does too). */
+void manager_threat_statuses_flush(Manager *m);
 /* Records what is staged (without remediation) and frees the stage: at shutdown. */
 void manager_detection_free(Manager *m);
 /* A record just made (after waiting): tells clients, logs and remediates as
