@@ -72,7 +72,7 @@ typedef struct PendingRemediation {
 
 /* Jobs that may wait for the executor: a storm of detections queues one quarantine copy each;
  * beyond this they wait in manager-pending.c like copies the disk refused. */
-#define MANAGER_EXECUTOR_MAX_QUEUED 4096
+#define MANAGER_EXECUTOR_MAX_QUEUED 16384
 
 /* How many finished scans keep their D-Bus object (the history keeps more). */
 #define MANAGER_SCANS_KEPT 16

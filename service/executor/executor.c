@@ -16,10 +16,18 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "executor/executor.h"
 #include "util/macro.h"
+
+/* The worker's nice value (per thread on Linux) and its I/O priority: best effort, lowest. */
+#define EXECUTOR_NICE 10
+#define IOPRIO_CLASS_BE 2
+#define IOPRIO_WHO_PROCESS 1
+#define IOPRIO_PRIO_VALUE(class, data) (((class) << 13) | (data))
 
 typedef struct Job Job;
 struct Job {
@@ -88,6 +96,13 @@ static void job_finished_locked(Executor *e, Job *j, int result) {
 
 static void *executor_thread(void *userdata) {
         Executor *e = userdata;
+
+        /* Background work yields to the main loop: on a busy machine the thread that answers the
+         * bus gets the CPU first, and the disk serves others first. Best effort: a failure
+         * leaves the thread at the daemon's priority. */
+        (void) setpriority(PRIO_PROCESS, (id_t) gettid(), EXECUTOR_NICE);
+        (void) syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, (int) gettid(),
+                       IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 7));
 
         pthread_mutex_lock(&e->lock);
         for (;;) {
