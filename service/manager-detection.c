@@ -201,11 +201,12 @@ static void definitions_load_done(int result, void *userdata) {
         DefinitionsLoad *l = userdata;
         Manager *m = l->manager;
 
-        m->definitions_loading = false;
-        /* Cancelled at shutdown, or rules swapped in meanwhile (an update finished): those are
-         * newer than what this load read, so it is dropped. */
-        if (result == -ECANCELED || m->definitions_swaps != l->swaps) {
-                if (result != -ECANCELED)
+        m->definitions_loads--;
+        /* Cancelled at shutdown, superseded by a later SIGHUP's reload before it started, or
+         * rules swapped in meanwhile (an update finished): those are newer than what this load
+         * read, so it is dropped. */
+        if (IN_SET(result, -ECANCELED, EXECUTOR_SUPERSEDED) || m->definitions_swaps != l->swaps) {
+                if (!IN_SET(result, -ECANCELED, EXECUTOR_SUPERSEDED))
                         log_info("Definitions changed while they were being reloaded; keeping "
                                  "the newer ones.");
                 definitions_load_free(l);
@@ -220,7 +221,7 @@ int manager_load_definitions_async(Manager *m) {
         DefinitionsLoad *l = NULL;
         int r;
 
-        if (m->update_job || m->definitions_loading)
+        if (m->update_job)
                 return -EBUSY;
         r = definitions_load_new(m, &l);
         if (r < 0)
@@ -236,7 +237,9 @@ int manager_load_definitions_async(Manager *m) {
                 definitions_load_free(l);
                 return log_warning_errno(r, "Failed to queue the definitions reload: %m");
         }
-        m->definitions_loading = true;
+        /* A reload asked for while one waits takes its place (same key): the store is read
+         * once, as it is when the worker gets to it. */
+        m->definitions_loads++;
         return 0;
 }
 

@@ -131,8 +131,9 @@ struct Manager {
         char *definitions_error;        /* why none could be loaded: a health issue */
         EVP_PKEY *definitions_key;      /* verifies packs, installed and downloaded */
         uint64_t definitions_swaps;     /* rules swapped in so far: a reload read before is stale */
-        /* A reload (SIGHUP) reads and compiles on the executor: the store is its meanwhile. */
-        bool definitions_loading;
+        /* Reloads (SIGHUP) queued or running on the executor, which reads the store meanwhile:
+         * no update or Restore may change it then. */
+        unsigned definitions_loads;
         bool definitions_key_is_test;   /* it is the published test key: a health issue */
 
         /* Updates (manager-update.c). */
@@ -248,7 +249,7 @@ int manager_health_issues(Manager *m, char ***ret);
  * leaves the previous rules in place and sets definitions_error. */
 int manager_load_definitions(Manager *m);
 /* The same, read and compiled on the executor and swapped in on the main loop when done
- * (Definitions.* change then); -EBUSY while an update or another reload runs. */
+ * (Definitions.* change then); -EBUSY while an update runs. */
 int manager_load_definitions_async(Manager *m);
 int manager_rules_from_pack(const DefinitionPack *pack, EngineRules **ret, char **ret_error);
 void manager_swap_rules(Manager *m, EngineRules *rules, const DefinitionPack *pack,
