@@ -250,8 +250,9 @@ static void staged_statuses_clear(Manager *m, size_t n) {
                 free(m->staged_statuses[i].detail);
                 free(m->staged_statuses[i].path);
         }
-        memmove(m->staged_statuses, m->staged_statuses + n,
-                (m->n_staged_statuses - n) * sizeof(*m->staged_statuses));
+        if (m->n_staged_statuses > n)
+                memmove(m->staged_statuses, m->staged_statuses + n,
+                        (m->n_staged_statuses - n) * sizeof(*m->staged_statuses));
         m->n_staged_statuses -= n;
 }
 
