@@ -112,11 +112,11 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
         Manager *m = userdata;
 
         log_info("Reloading the managed configuration and the definitions on SIGHUP.");
-        /* Both commit, and so tell clients, themselves. A failed load keeps the rules in
-         * force. The store is the update thread's while an update runs. */
         (void) manager_reload_managed(m, NULL);
-        if (!m->update_job && manager_load_definitions(m) < 0)
-                manager_health_refresh(m);      /* why the pack was refused */
+        /* Read and compiled on the executor, swapped in (and committed) when done; a failed
+         * reload keeps the rules in force. The store is the update thread's while an update
+         * runs. */
+        (void) manager_load_definitions_async(m);
         return 0;
 }
 

@@ -94,50 +94,151 @@ void manager_swap_rules(Manager *m, EngineRules *rules, const DefinitionPack *pa
         m->definitions_updated_usec = pack->created_usec;
         m->definitions_source = source;
         m->definitions_error = mfree(m->definitions_error);
+        m->definitions_swaps++;
         /* Real-time protection follows at once (its ignore marks go with the old generation),
          * and clients hear of the new definitions: the commit does both. */
         (void) manager_commit(m, NULL, MANAGER_CHANGE_DEFINITIONS);
 }
 
-int manager_load_definitions(Manager *m) {
-        _cleanup_(definition_pack_freep) DefinitionPack *pack = NULL;
-        _cleanup_strv_free_ char **errors = NULL;
-        _cleanup_free_ char *compile_error = NULL;
-        EngineRules *rules = NULL;
+/* The slow half of a load, safe on a worker thread: picks the best pack of the store and
+ * compiles it. Reads only the store, which the main thread leaves alone meanwhile. */
+typedef struct DefinitionsLoad {
+        Manager *manager;               /* for the done half only */
+        DefinitionsStore *store;
+        uint64_t swaps;                 /* manager->definitions_swaps when it was asked for */
+        int r;
+        DefinitionPack *pack;
         DefinitionsSource source;
+        char **errors;                  /* packs refused on the way */
+        char *compile_error;
+        EngineRules *rules;
+} DefinitionsLoad;
+
+static DefinitionsLoad *definitions_load_free(DefinitionsLoad *l) {
+        if (!l)
+                return NULL;
+        definition_pack_free(l->pack);
+        strv_free(l->errors);
+        free(l->compile_error);
+        engine_rules_unref(l->rules);
+        return mfree(l);
+}
+
+static int definitions_load_run(void *userdata) {
+        DefinitionsLoad *l = userdata;
+
+        l->r = definitions_store_load_best(l->store, &l->pack, &l->source, &l->errors);
+        if (l->r >= 0)
+                l->r = manager_rules_from_pack(l->pack, &l->rules, &l->compile_error);
+        return l->r;
+}
+
+/* The main-loop half: swaps the compiled rules in, or records why none could be loaded. */
+static int definitions_load_apply(Manager *m, DefinitionsLoad *l) {
+        if (l->r < 0) {
+                _cleanup_free_ char *why = l->errors ? strv_join(l->errors, "; ") : NULL;
+                for (char **e = l->errors; e && *e; e++)
+                        log_warning("Definition pack refused: %s", *e);
+                m->definitions_error = mfree(m->definitions_error);
+                if (asprintf(&m->definitions_error, "no valid definition pack could be loaded%s%s",
+                             why || l->compile_error ? ": " : "",
+                             l->compile_error ?: why ?: "") < 0)
+                        m->definitions_error = NULL;
+                return log_error_errno(l->r, "Failed to load definitions: %s",
+                                       m->definitions_error ?: "");
+        }
+        for (char **e = l->errors; e && *e; e++)
+                log_warning("Definition pack refused: %s", *e);
+
+        manager_swap_rules(m, TAKE_PTR(l->rules), l->pack, definitions_source_to_string(l->source));
+        /* Packs that were refused on the way (tampered, wrong key) are worth an admin's look
+         * even though an older one protects. */
+        if (l->errors) {
+                _cleanup_free_ char *why = strv_join(l->errors, "; ");
+                if (asprintf(&m->definitions_error, "definition pack(s) refused, using %s %s: %s",
+                             m->definitions_source, l->pack->version, why ?: "") < 0)
+                        m->definitions_error = NULL;
+        }
+        log_info("Definitions %s loaded from the %s pack: %zu rule file(s), %zu hash(es).",
+                 l->pack->version, m->definitions_source, l->pack->n_rules, l->pack->n_hashes);
+        return 0;
+}
+
+static int definitions_load_new(Manager *m, DefinitionsLoad **ret) {
+        DefinitionsLoad *l;
         int r;
 
         r = definitions_store_setup(m);
         if (r < 0)
                 return log_error_errno(r, "No definitions: %s", m->definitions_error ?: "");
+        l = calloc(1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        *l = (DefinitionsLoad) {
+                .manager = m, .store = m->definitions_store, .swaps = m->definitions_swaps,
+        };
+        *ret = l;
+        return 0;
+}
 
-        r = definitions_store_load_best(m->definitions_store, &pack, &source, &errors);
-        for (char **e = errors; e && *e; e++)
-                log_warning("Definition pack refused: %s", *e);
-        if (r >= 0)
-                r = manager_rules_from_pack(pack, &rules, &compile_error);
+int manager_load_definitions(Manager *m) {
+        DefinitionsLoad *l = NULL;
+        int r;
+
+        r = definitions_load_new(m, &l);
+        if (r < 0)
+                return r;
+        (void) definitions_load_run(l);
+        r = definitions_load_apply(m, l);
+        definitions_load_free(l);
+        return r;
+}
+
+static void definitions_load_done(int result, void *userdata) {
+        DefinitionsLoad *l = userdata;
+        Manager *m = l->manager;
+
+        m->definitions_loads--;
+        /* Cancelled at shutdown, superseded by a later SIGHUP's reload before it started, or
+         * rules swapped in meanwhile (an update finished): those are newer than what this load
+         * read, so it is dropped. */
+        if (IN_SET(result, -ECANCELED, EXECUTOR_SUPERSEDED) || m->definitions_swaps != l->swaps) {
+                if (!IN_SET(result, -ECANCELED, EXECUTOR_SUPERSEDED))
+                        log_info("Definitions changed while they were being reloaded; keeping "
+                                 "the newer ones.");
+                definitions_load_free(l);
+                return;
+        }
+        /* A swap commits (clients hear of the new definitions); health follows either way,
+         * for packs refused on the way or why none could be loaded. */
+        (void) definitions_load_apply(m, l);
+        manager_health_refresh(m);
+        definitions_load_free(l);
+}
+
+int manager_load_definitions_async(Manager *m) {
+        DefinitionsLoad *l = NULL;
+        int r;
+
+        if (m->update_job)
+                return -EBUSY;
+        r = definitions_load_new(m, &l);
+        if (r < 0)
+                return r;
+        r = executor_submit(m->executor, &(ExecutorJob) {
+                .key = "definitions-load",
+                .run = definitions_load_run,
+                .done = definitions_load_done,
+                .userdata = l,
+                .cancellable = true,
+        });
         if (r < 0) {
-                _cleanup_free_ char *why = errors ? strv_join(errors, "; ") : NULL;
-                m->definitions_error = mfree(m->definitions_error);
-                if (asprintf(&m->definitions_error, "no valid definition pack could be loaded%s%s",
-                             why || compile_error ? ": " : "",
-                             compile_error ?: why ?: "") < 0)
-                        m->definitions_error = NULL;
-                return log_error_errno(r, "Failed to load definitions: %s",
-                                       m->definitions_error ?: "");
+                definitions_load_free(l);
+                return log_warning_errno(r, "Failed to queue the definitions reload: %m");
         }
-
-        manager_swap_rules(m, rules, pack, definitions_source_to_string(source));
-        /* Packs that were refused on the way (tampered, wrong key) are worth an admin's look
-         * even though an older one protects. */
-        if (errors) {
-                _cleanup_free_ char *why = strv_join(errors, "; ");
-                if (asprintf(&m->definitions_error, "definition pack(s) refused, using %s %s: %s",
-                             m->definitions_source, pack->version, why ?: "") < 0)
-                        m->definitions_error = NULL;
-        }
-        log_info("Definitions %s loaded from the %s pack: %zu rule file(s), %zu hash(es).",
-                 pack->version, m->definitions_source, pack->n_rules, pack->n_hashes);
+        /* A reload asked for while one waits takes its place (same key): the store is read
+         * once, as it is when the worker gets to it. */
+        m->definitions_loads++;
         return 0;
 }
 
@@ -212,10 +313,161 @@ static int threat_found_again(Manager *m, const Threat *t, const ScanDetection *
         return threat_remediate(m, t);
 }
 
+/* ---- batched recording ------------------------------------------------------------------------
+ *
+ * Every change of the threat history rewrites and syncs its file, so a storm of detections (a
+ * scan of a directory of samples, an RTP burst) recorded one by one cost one rewrite each, on
+ * the main loop. Detections are staged instead (a ThreatBacklog: copies, without repeats, each
+ * tagged with its scan) and recorded together by threat_store_record_many() once the loop has
+ * handled what woke it: the scan's eventfd drains every waiting detection before the flush runs,
+ * so a batch holds up to THREAT_STORE_BATCH_MAX of them and costs one write. A record is in
+ * memory and on disk at the same moment, as the store promises; a detection waits at most one
+ * loop iteration to become one. */
+
+/* One detection of the flushed batch that could not be recorded: it waits (manager-pending.c),
+ * and its scan's result says so. */
+static void staged_failed(Manager *m, const ThreatRecordInput *in, uint32_t scan, int r,
+                          bool stopping) {
+        if (stopping) {
+                /* Nothing waits any more: the next scan finds the file again. */
+                log_error_errno(r, "Threat '%s' found in '%s' could not be recorded before the "
+                                "daemon stopped: %m", in->name, in->path);
+                return;
+        }
+        if (IN_SET(r, -EINVAL, -ENAMETOOLONG)) {
+                /* The detection itself cannot be recorded, now or later. */
+                log_error_errno(r, "Threat '%s' found in '%s' could not be recorded: %m",
+                                in->name, in->path);
+                return;
+        }
+        /* The disk (or the history) refuses it for now: it waits in memory, with its
+         * detection time, and its file stays where it is until it is recorded. */
+        (void) manager_pending_record(m, in, r);
+        if (scan > 0)
+                manager_scan_threat_failed(m, scan);
+}
+
+/* Tells and remediates the records just made, by id (remediation may move records). */
+static void staged_recorded(Manager *m, char **ids, const uint32_t *scans, bool remediate) {
+        if (remediate)
+                manager_pending_wrote(m);
+        for (size_t i = 0; ids && ids[i]; i++) {
+                const Threat *t = threat_store_get(m->threats, ids[i]);
+
+                if (!t)
+                        continue;
+                if (!remediate) {
+                        log_warning("Threat '%s' found in '%s' recorded, %s.", t->name, t->path,
+                                    threat_status_to_string(t->status));
+                        continue;
+                }
+                /* The quarantine a remediation queues belongs to the detection's scan. */
+                m->detecting_scan = scans[i];
+                if (manager_threat_recorded(m, ids[i]) == MANAGER_DETECTION_PENDING && scans[i] > 0)
+                        manager_scan_threat_failed(m, scans[i]);
+                m->detecting_scan = 0;
+        }
+}
+
+/* Records the staged detections with one save; one by one when an input is invalid, so that
+ * one bad detection does not hold the others back. remediate: false at shutdown, when
+ * nothing may wait any more either. */
+static void staged_flush(Manager *m, bool remediate) {
+        size_t n = threat_backlog_count(m->staged_records);
+        const ThreatRecordInput *in = threat_backlog_inputs(m->staged_records);
+        _cleanup_free_ const Threat **got = NULL;
+        _cleanup_free_ uint32_t *scans = NULL;
+        _cleanup_strv_free_ char **ids = NULL;
+        int r;
+
+        if (n == 0)
+                return;
+        got = calloc(n, sizeof(*got));
+        scans = calloc(n, sizeof(*scans));
+        if (!got || !scans)
+                r = -ENOMEM;
+        else
+                r = threat_store_record_many(m->threats, in, n, got);
+        if (IN_SET(r, -EINVAL, -ENAMETOOLONG)) {
+                for (size_t i = 0; i < n; i++) {
+                        _cleanup_strv_free_ char **one = NULL;
+                        uint32_t scan = threat_backlog_tag(m->staged_records, i);
+                        const Threat *t;
+                        int k = threat_store_record(m->threats, &in[i], &t);
+
+                        if (k < 0)
+                                staged_failed(m, &in[i], scan, k, !remediate);
+                        else if (strv_extend(&one, t->id) >= 0)
+                                staged_recorded(m, one, &scan, remediate);
+                }
+        } else if (r < 0) {
+                for (size_t i = 0; i < n; i++)
+                        staged_failed(m, &in[i], threat_backlog_tag(m->staged_records, i), r,
+                                      !remediate);
+        } else {
+                for (size_t i = 0; i < n; i++) {
+                        scans[i] = threat_backlog_tag(m->staged_records, i);
+                        if (strv_extend(&ids, got[i]->id) < 0) {
+                                log_oom();
+                                break;
+                        }
+                }
+        }
+        /* The inputs are copied where they wait; the ids are ours: the stage can go now. */
+        threat_backlog_clear(m->staged_records);
+        if (ids)
+                staged_recorded(m, ids, scans, remediate);
+}
+
+static int staged_flush_handler(sd_event_source *s, void *userdata) {
+        staged_flush(userdata, true);
+        return 0;
+}
+
+void manager_threats_flush(Manager *m) {
+        staged_flush(m, true);
+        manager_threat_statuses_flush(m);
+}
+
+void manager_detection_free(Manager *m) {
+        /* What was found is recorded before the daemon goes: it cannot be remediated now. */
+        if (m->threats)
+                staged_flush(m, false);
+        m->staged_flush = sd_event_source_disable_unref(m->staged_flush);
+        m->staged_records = threat_backlog_free(m->staged_records);
+}
+
+/* Stages in for the next flush. Returns 0, or MANAGER_DETECTION_PENDING when it could not be
+ * staged (then it waits in manager-pending.c). */
+static int stage_record(Manager *m, ThreatRecordInput *in) {
+        int r;
+
+        if (!m->staged_records) {
+                r = threat_backlog_new(THREAT_STORE_BATCH_MAX, &m->staged_records);
+                if (r < 0)
+                        goto fail;
+        }
+        if (!m->staged_flush) {
+                r = sd_event_add_defer(m->event, &m->staged_flush, staged_flush_handler, m);
+                if (r < 0)
+                        goto fail;
+        }
+        /* A full batch is written now, and the detection starts the next one. */
+        if (threat_backlog_count(m->staged_records) >= THREAT_STORE_BATCH_MAX)
+                staged_flush(m, true);
+        r = threat_backlog_add(m->staged_records, in, m->detecting_scan);
+        if (r < 0)
+                goto fail;
+        return sd_event_source_set_enabled(m->staged_flush, SD_EVENT_ONESHOT) < 0 ?
+                (staged_flush(m, true), 0) : 0;
+fail:
+        (void) manager_pending_record(m, in, r);
+        return MANAGER_DETECTION_PENDING;
+}
+
 int manager_threat_detected(Manager *m, const ScanDetection *d, const char *source) {
         const Threat *t;
         ThreatRecordInput in;
-        int r;
 
         if (manager_threat_restored_recently(m, d->path, d->dev, d->ino)) {
                 log_info("Threat '%s' in '%s' ignored: restored from the quarantine lately.",
@@ -237,21 +489,9 @@ int manager_threat_detected(Manager *m, const ScanDetection *d, const char *sour
                 .ino = d->ino,
                 .source = threat_source_from_string(source),
                 .status = detection_status(m, d),
+                .detected = detection_time_usec(),
         };
-        r = threat_store_record(m->threats, &in, &t);
-        if (IN_SET(r, -EINVAL, -ENAMETOOLONG))
-                /* The detection itself cannot be recorded, now or later. */
-                return log_error_errno(r, "Threat '%s' found in '%s' could not be recorded: %m",
-                                       d->threat_name, d->path);
-        if (r < 0) {
-                /* The disk (or the history) refuses it for now: it waits in memory, with its
-                 * detection time, and its file stays where it is until it is recorded. */
-                in.detected = detection_time_usec();
-                (void) manager_pending_record(m, &in, r);
-                return MANAGER_DETECTION_PENDING;
-        }
-        manager_pending_wrote(m);
-        return manager_threat_recorded(m, t->id);
+        return stage_record(m, &in);
 }
 
 /* scanAfterDefinitionUpdate: in real_time mode, the executables of running processes are

@@ -110,11 +110,57 @@ static int scan_progress_handler(sd_event_source *src, uint64_t usec, void *user
 
 static void scan_on_detection(const ScanDetection *d, void *userdata) {
         ManagerScan *s = userdata;
+        int r;
 
         /* What could not be recorded or remediated now waits to be retried; the scan's result
-         * says how much, so that it never reads as plain success. */
-        if (manager_threat_detected(s->manager, d, "on_demand") == MANAGER_DETECTION_PENDING)
+         * says how much, so that it never reads as plain success. A quarantine queued on the
+         * executor counts itself when done (manager_scan_remediation_done()): detecting_scan
+         * tells it whose it is. */
+        s->manager->detecting_scan = s->id;
+        r = manager_threat_detected(s->manager, d, "on_demand");
+        s->manager->detecting_scan = 0;
+        if (r == MANAGER_DETECTION_PENDING)
                 s->threats_failed++;
+}
+
+/* The verdict cache is saved on the executor: up to tens of MB and an fsync. The cache's own
+ * mutex makes a save safe beside lookups and inserts; cache and path outlive the executor
+ * (manager_free() frees it first). Keyed: scans ending back to back write it once. */
+typedef struct CacheSave {
+        VerdictCache *cache;
+        const char *path;
+} CacheSave;
+
+static int cache_save_run(void *userdata) {
+        CacheSave *c = userdata;
+
+        return verdict_cache_save(c->cache, c->path);
+}
+
+static void cache_save_done(int result, void *userdata) {
+        if (result < 0 && result != -ECANCELED)
+                log_warning_errno(result, "Failed to save the verdict cache: %m");
+        free(userdata);
+}
+
+static void verdict_cache_save_queue(Manager *m) {
+        CacheSave *c;
+        int r;
+
+        if (!m->verdict_cache || !m->verdict_cache_path)
+                return;
+        c = malloc(sizeof(*c));
+        if (!c)
+                return (void) log_oom();
+        *c = (CacheSave) { .cache = m->verdict_cache, .path = m->verdict_cache_path };
+        r = executor_submit(m->executor, &(ExecutorJob) {
+                .key = "verdict-cache-save", .run = cache_save_run, .done = cache_save_done,
+                .userdata = c,
+        });
+        if (r < 0) {
+                free(c);
+                log_warning_errno(r, "Failed to queue the verdict cache save, skipping: %m");
+        }
 }
 
 /* Keeps the objects of the last few finished scans; older ones live on in the history. */
@@ -136,7 +182,6 @@ static void scan_run_queued(Manager *m);
 static void scan_finish(ManagerScan *s, ScanState state) {
         Manager *m = s->manager;
         ScanRecord rec;
-        int r;
 
         scan_publish_progress(s);
         s->state = state;
@@ -157,11 +202,7 @@ static void scan_finish(ManagerScan *s, ScanState state) {
         };
         /* A failed save keeps the entry in memory; it is written when the disk lets it. */
         manager_pending_scan_history(m, scan_history_put(&m->scan_history, &rec));
-        if (m->verdict_cache && m->verdict_cache_path) {
-                r = verdict_cache_save(m->verdict_cache, m->verdict_cache_path);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to save the verdict cache: %m");
-        }
+        verdict_cache_save_queue(m);
 
         log_info("Scan %u (%s) %s: %" PRIu64 " file(s) scanned, %" PRIu64 " from cache, %"
                  PRIu64 " failed, %" PRIu64 " threat(s), %" PRIu64 " not yet recorded or "
@@ -183,9 +224,48 @@ static int scan_job_handler(sd_event_source *src, int fd, uint32_t revents, void
         ManagerScan *s = userdata;
         ScanState state;
 
-        if (scan_job_drain(s->job, scan_on_detection, s, &state) > 0)
-                scan_finish(s, state);
+        if (scan_job_drain(s->job, scan_on_detection, s, &state) <= 0)
+                return 0;
+        /* Its last detections are recorded (and their quarantines queued) before it ends. */
+        manager_threats_flush(s->manager);
+        if (s->remediations_running > 0) {
+                /* A scan ends when what it found is where the policy puts it: a client that
+                 * hears "finished" finds the files quarantined. */
+                s->finish_waiting = true;
+                s->finish_state = state;
+                return sd_event_source_set_enabled(src, SD_EVENT_OFF);
+        }
+        scan_finish(s, state);
         return 0;
+}
+
+void manager_scan_threat_failed(Manager *m, uint32_t id) {
+        ManagerScan *s = manager_scan_find(m, id);
+
+        if (s && s->state == SCAN_STATE_RUNNING)
+                s->threats_failed++;
+}
+
+void manager_scan_remediation_started(Manager *m, uint32_t id) {
+        ManagerScan *s = manager_scan_find(m, id);
+
+        if (s && s->state == SCAN_STATE_RUNNING)
+                s->remediations_running++;
+}
+
+void manager_scan_remediation_done(Manager *m, uint32_t id, bool failed) {
+        ManagerScan *s = manager_scan_find(m, id);
+
+        if (!s || s->state != SCAN_STATE_RUNNING || s->remediations_running == 0)
+                return;
+        if (failed)
+                s->threats_failed++;
+        if (--s->remediations_running == 0 && s->finish_waiting) {
+                s->finish_waiting = false;
+                /* What its quarantines did is in the history before it is said to be over. */
+                manager_threats_flush(m);
+                scan_finish(s, s->finish_state);
+        }
 }
 
 /* Where the scan goes: the kind's places, or the caller's paths (absolute, existing). */

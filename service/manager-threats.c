@@ -14,6 +14,7 @@
  */
 #include <inttypes.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -89,14 +90,11 @@ static bool threat_identity_known(const Threat *t) {
         return (t->has_identity && t->status != THREAT_STATUS_RESTORED) || !isempty(t->sha256);
 }
 
-/* manager_threat_quarantine(), and when ret_error is not NULL the error behind a refusal (or
- * behind a history that could not follow), 0 without one. */
-static int threat_quarantine(Manager *m, const char *id, char **ret_message, int *ret_error) {
-        _cleanup_free_ char *what = NULL, *detail = NULL;
-        const char *path;
-        const QuarantineEntry *e;
+/* Whether threat id may be quarantined now: 0 with *in filled (pointing into the record), or an
+ * outcome (MANAGER_THREAT_*, *ret_message says why) or < 0. */
+static int threat_quarantine_check(Manager *m, const char *id, QuarantineAddInput *in,
+                                   char **ret_message) {
         const Threat *t;
-        int r;
 
         t = threat_store_get(m->threats, id);
         if (!t)
@@ -110,39 +108,44 @@ static int threat_quarantine(Manager *m, const char *id, char **ret_message, int
                         return -ENOMEM;
                 return MANAGER_THREAT_REFUSED;
         }
-        /* The file, whole: a detection inside an archive quarantines the archive, which is
-         * t->path itself; the member is never part of it. */
-        path = t->path;
         if (!threat_identity_known(t)) {
                 if (ret_message && asprintf(ret_message, "'%s' could not be quarantined: the "
                                             "record does not say which file was detected; scan "
-                                            "it again", path) < 0)
+                                            "it again", t->path) < 0)
                         return -ENOMEM;
                 return MANAGER_THREAT_REFUSED;
         }
-        r = quarantine_store_add(m->quarantine, &(QuarantineAddInput) {
-                                         .id = t->id,
-                                         .path = path,
-                                         .threat_name = t->name,
-                                         /* The whole file's hash, archives included. */
-                                         .expected_sha256 = t->sha256,
-                                         .check_identity = t->has_identity &&
-                                                           t->status != THREAT_STATUS_RESTORED,
-                                         .expected_dev = t->dev,
-                                         .expected_ino = t->ino,
-                                 }, &e);
-        if (ret_error)
-                *ret_error = MIN(r, 0);
+        *in = (QuarantineAddInput) {
+                .id = t->id,
+                /* The file, whole: a detection inside an archive quarantines the archive, which
+                 * is t->path itself; the member is never part of it. */
+                .path = t->path,
+                .threat_name = t->name,
+                /* The whole file's hash, archives included. */
+                .expected_sha256 = t->sha256,
+                .check_identity = t->has_identity && t->status != THREAT_STATUS_RESTORED,
+                .expected_dev = t->dev,
+                .expected_ino = t->ino,
+        };
+        return 0;
+}
+
+/* The end of a quarantine, add r of the file at path for threat id: the history follows, or a
+ * failure becomes an outcome (MANAGER_THREAT_REFUSED with *ret_message, or < 0). */
+static int threat_quarantine_recorded(Manager *m, const char *id, const char *path, int r,
+                                      const QuarantineEntry *e, char **ret_message) {
+        _cleanup_free_ char *what = NULL, *detail = NULL;
+
         if (r < 0) {
                 if (asprintf(&what, "'%s' could not be quarantined", path) < 0)
                         return -ENOMEM;
-                log_warning_errno(r, "Threat %s: %s: %m", t->id, what);
+                log_warning_errno(r, "Threat %s: %s: %m", id, what);
                 return refused(ret_message, what, r);
         }
         if (e->other_links > 0 &&
             asprintf(&detail, "%u other hard link(s) to the file remain", e->other_links) < 0)
                 detail = NULL;
-        r = threat_store_set_status(m->threats, t->id, THREAT_STATUS_QUARANTINED, detail);
+        r = threat_store_set_status(m->threats, e->id, THREAT_STATUS_QUARANTINED, detail);
         if (r < 0) {
                 /* The file is safe in the quarantine; the history follows when the disk lets
                  * it (manager_threat_remediate() catches it up), or at the next start. */
@@ -157,6 +160,28 @@ static int threat_quarantine(Manager *m, const char *id, char **ret_message, int
         return 0;
 }
 
+/* manager_threat_quarantine(), and when ret_error is not NULL the error behind a refusal (or
+ * behind a history that could not follow), 0 without one. Synchronous: the D-Bus command
+ * answers with the outcome. */
+static int threat_quarantine(Manager *m, const char *id, char **ret_message, int *ret_error) {
+        _cleanup_free_ char *path = NULL, *tid = NULL;
+        const QuarantineEntry *e = NULL;
+        QuarantineAddInput in;
+        int r;
+
+        r = threat_quarantine_check(m, id, &in, ret_message);
+        if (r != 0)
+                return r;
+        path = strdup(in.path);
+        tid = strdup(in.id);
+        if (!path || !tid)
+                return -ENOMEM;
+        r = quarantine_store_add(m->quarantine, &in, &e);
+        if (ret_error)
+                *ret_error = MIN(r, 0);
+        return threat_quarantine_recorded(m, tid, path, r, e, ret_message);
+}
+
 int manager_threat_quarantine(Manager *m, const char *id, char **ret_message) {
         return threat_quarantine(m, id, ret_message, NULL);
 }
@@ -166,17 +191,215 @@ static bool quarantine_error_is_transient(int r) {
         return IN_SET(r, -ENOSPC, -EDQUOT, -EIO, -EROFS, -ENOMEM, -EAGAIN, -ENOBUFS, -EINTR);
 }
 
+/* A remediation's quarantine on the executor: the copy (seconds for a large file) runs on the
+ * worker; the list, the history and the pending list follow on the main loop in done. */
+typedef struct RemediationJob {
+        Manager *manager;
+        QuarantineAdd *add;
+        char id[THREAT_ID_LENGTH + 1];
+        char *path;
+        uint32_t scan_id;               /* the scan that found it, 0: none */
+} RemediationJob;
+
+static RemediationJob *remediation_job_free(RemediationJob *j) {
+        if (!j)
+                return NULL;
+        quarantine_add_free(j->add);
+        free(j->path);
+        return mfree(j);
+}
+
+static int remediation_job_run(void *userdata) {
+        RemediationJob *j = userdata;
+
+        return quarantine_add_run(j->add);
+}
+
+/* ---- batched status changes ----
+ *
+ * A quarantine done on the executor moves its record to quarantined; in a storm those dones come
+ * many per loop iteration, and each status change would rewrite the history. They are staged and
+ * written together by threat_store_set_status_many() once the loop has handled them (the
+ * executor calls every waiting done in one go), or before a scan reports its end. */
+
+typedef struct StagedStatus {
+        char id[THREAT_ID_LENGTH + 1];
+        char *detail;
+        char *path;
+} StagedStatus;
+
+static void staged_statuses_clear(Manager *m, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(m->staged_statuses[i].detail);
+                free(m->staged_statuses[i].path);
+        }
+        if (m->n_staged_statuses > n)
+                memmove(m->staged_statuses, m->staged_statuses + n,
+                        (m->n_staged_statuses - n) * sizeof(*m->staged_statuses));
+        m->n_staged_statuses -= n;
+}
+
+/* Writes the staged changes, THREAT_STORE_BATCH_MAX per save. stopping: at shutdown, when
+ * nothing may wait any more (the next start reconciles the history with the quarantine). */
+static void staged_statuses_flush(Manager *m, bool stopping) {
+        while (m->n_staged_statuses > 0) {
+                size_t n = MIN(m->n_staged_statuses, (size_t) THREAT_STORE_BATCH_MAX);
+                _cleanup_free_ ThreatStatusChange *c = calloc(n, sizeof(*c));
+                int r;
+
+                if (!c)
+                        r = -ENOMEM;
+                else {
+                        for (size_t i = 0; i < n; i++)
+                                c[i] = (ThreatStatusChange) {
+                                        .id = m->staged_statuses[i].id,
+                                        .status = THREAT_STATUS_QUARANTINED,
+                                        .detail = m->staged_statuses[i].detail,
+                                };
+                        r = threat_store_set_status_many(m->threats, c, n);
+                }
+                for (size_t i = 0; i < n; i++) {
+                        StagedStatus *st = &m->staged_statuses[i];
+
+                        if (r >= 0) {
+                                log_info("Threat %s: '%s' quarantined%s%s.", st->id, st->path,
+                                         st->detail ? "; " : "", st->detail ?: "");
+                                continue;
+                        }
+                        /* The file is safe in the quarantine; the history follows when the
+                         * disk lets it (manager_threat_remediate() catches it up), or at the
+                         * next start. */
+                        log_error_errno(r, "Threat %s quarantined, but its history could not be "
+                                        "saved: %m", st->id);
+                        if (!stopping)
+                                (void) manager_pending_remediation(m, st->id, r, "its quarantine "
+                                                                   "is not recorded in the "
+                                                                   "history");
+                }
+                if (r >= 0 && !stopping)
+                        manager_pending_wrote(m);
+                staged_statuses_clear(m, n);
+        }
+}
+
+static int staged_statuses_handler(sd_event_source *s, void *userdata) {
+        staged_statuses_flush(userdata, false);
+        return 0;
+}
+
+void manager_threat_statuses_flush(Manager *m) {
+        staged_statuses_flush(m, false);
+}
+
+/* Stages "quarantined" for threat id (entry e, from path); written now when it cannot be. */
+static void stage_quarantined(Manager *m, const char *id, const char *path,
+                              const QuarantineEntry *e) {
+        StagedStatus *a;
+        int r = 0;
+
+        if (!m->staged_status_flush)
+                r = sd_event_add_defer(m->event, &m->staged_status_flush, staged_statuses_handler,
+                                       m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->staged_status_flush, SD_EVENT_ONESHOT);
+        a = reallocarray(m->staged_statuses, m->n_staged_statuses + 1, sizeof(*a));
+        if (!a) {
+                log_oom();
+                return;         /* the quarantine is on disk: the next start records it */
+        }
+        m->staged_statuses = a;
+        a = &a[m->n_staged_statuses++];
+        *a = (StagedStatus) { .path = strdup(path) };
+        snprintf(a->id, sizeof(a->id), "%s", id);
+        if (e->other_links > 0 &&
+            asprintf(&a->detail, "%u other hard link(s) to the file remain", e->other_links) < 0)
+                a->detail = NULL;
+        if (r < 0)
+                staged_statuses_flush(m, false);
+}
+
+static void remediation_job_done(int result, void *userdata) {
+        RemediationJob *j = userdata;
+        Manager *m = j->manager;
+        const QuarantineEntry *e = NULL;
+        _cleanup_free_ char *why = NULL;
+        bool failed = false;
+        int r;
+
+        r = quarantine_add_finish(m->quarantine, TAKE_PTR(j->add), &e);
+        if (r == -ECANCELED)
+                /* The daemon stops: the file stays; the next detection of it quarantines it. */
+                log_info("Threat %s: quarantine of '%s' cancelled: the daemon stops.", j->id,
+                         j->path);
+        else if (r >= 0 && !threat_store_get(m->threats, j->id)) {
+                /* The record was pruned while its file was copied: its copy goes with it, as
+                 * the prune handler does for the others. */
+                (void) quarantine_store_remove(m->quarantine, j->id);
+        } else if (r >= 0)
+                stage_quarantined(m, j->id, j->path, e);
+        else {
+                int k = threat_quarantine_recorded(m, j->id, j->path, r, e, &why);
+                if (k > 0 && quarantine_error_is_transient(r))
+                        failed = manager_pending_remediation(m, j->id, r, why) >= 0;
+                else if (k != 0)
+                        log_warning("Threat %s stays active: %s.", j->id,
+                                    why ?: "not quarantined");
+        }
+        /* Not at shutdown: finishing a scan would start the queued one. */
+        if (j->scan_id > 0 && r != -ECANCELED)
+                manager_scan_remediation_done(m, j->scan_id, failed);
+        remediation_job_free(j);
+}
+
+/* Queues the quarantine of the threat in in. Returns 0 (queued), or < 0 (nothing queued). */
+static int remediation_queue(Manager *m, const QuarantineAddInput *in) {
+        RemediationJob *j;
+        int r;
+
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        j->manager = m;
+        j->scan_id = m->detecting_scan;
+        snprintf(j->id, sizeof(j->id), "%s", in->id);
+        j->path = strdup(in->path);
+        if (!j->path) {
+                remediation_job_free(j);
+                return -ENOMEM;
+        }
+        r = quarantine_add_begin(m->quarantine, in, &j->add);
+        if (r >= 0)
+                r = executor_submit(m->executor, &(ExecutorJob) {
+                        .run = remediation_job_run,
+                        .done = remediation_job_done,
+                        .userdata = j,
+                        .cancellable = true,
+                });
+        if (r < 0) {
+                remediation_job_free(j);
+                return r;
+        }
+        if (j->scan_id > 0)
+                manager_scan_remediation_started(m, j->scan_id);
+        return 0;
+}
+
 int manager_threat_remediate(Manager *m, const char *id) {
         _cleanup_free_ char *why = NULL;
         const Threat *t = threat_store_get(m->threats, id);
-        int r, error = 0;
+        QuarantineAddInput in;
+        int r;
 
         if (!t)
                 return 0;       /* pruned meanwhile */
         if (m->quarantine && quarantine_store_get(m->quarantine, t->id)) {
-                /* In the quarantine already: only the history has to follow. */
+                /* In the quarantine already: only the history has to follow, unless it is
+                 * about to (staged by the quarantine's done). */
                 if (t->status == THREAT_STATUS_QUARANTINED)
                         return 0;
+                for (size_t i = 0; i < m->n_staged_statuses; i++)
+                        if (strcasecmp(m->staged_statuses[i].id, t->id) == 0)
+                                return 0;
                 r = threat_store_set_status(m->threats, t->id, THREAT_STATUS_QUARANTINED,
                                             "recorded late: the disk was full");
                 if (r < 0)
@@ -187,17 +410,25 @@ int manager_threat_remediate(Manager *m, const char *id) {
         }
         if (!manager_threat_should_quarantine(m, t))
                 return 0;
-        /* The quarantine checks that the name still refers to the detected inode with the
-         * detected content before it takes anything. */
-        r = threat_quarantine(m, t->id, &why, &error);
+        r = threat_quarantine_check(m, t->id, &in, &why);
         if (r < 0)
                 return r;
-        if (r == 0)
+        if (r > 0) {
+                log_warning("Threat %s stays active: %s.", id, why ?: "not quarantined");
                 return 0;
-        if (error < 0 && quarantine_error_is_transient(error))
-                return manager_pending_remediation(m, id, error, why) < 0 ?
+        }
+        /* The quarantine checks, on the executor, that the name still refers to the detected
+         * inode with the detected content before it takes anything. */
+        r = remediation_queue(m, &in);
+        if (r == -EEXIST)
+                return 0;       /* its quarantine is under way */
+        if (r < 0 && quarantine_error_is_transient(r))
+                /* The queue is full (a storm of detections) or memory short: it waits. */
+                return manager_pending_remediation(m, id, r, "the quarantine queue is full") < 0 ?
                                0 : MANAGER_DETECTION_PENDING;
-        log_warning("Threat %s stays active: %s.", id, why ?: "not quarantined");
+        if (r < 0)
+                log_warning_errno(r, "Threat %s stays active: its quarantine could not be "
+                                  "queued: %m", id);
         return 0;
 }
 
@@ -612,6 +843,12 @@ int manager_threats_startup(Manager *m) {
 }
 
 void manager_threats_free(Manager *m) {
+        manager_detection_free(m);
+        if (m->threats)
+                staged_statuses_flush(m, true);
+        staged_statuses_clear(m, m->n_staged_statuses);
+        m->staged_statuses = mfree(m->staged_statuses);
+        m->staged_status_flush = sd_event_source_disable_unref(m->staged_status_flush);
         m->retention_timer = sd_event_source_disable_unref(m->retention_timer);
         m->quarantine = quarantine_store_free(m->quarantine);
         m->quarantine_error = mfree(m->quarantine_error);

@@ -213,6 +213,9 @@ static int update_job_start(Manager *m, bool connectivity_only, UpdateJob **ret)
 
         if (*slot)
                 return -EBUSY;
+        /* A reload reads the store on the executor: the update would change it underneath. */
+        if (!connectivity_only && m->definitions_loads > 0)
+                return -EBUSY;
         if (!m->definitions_store || !m->definitions_key)
                 return -ENODEV;
 
@@ -426,7 +429,7 @@ void manager_update_before_scan(Manager *m) {
 int manager_definitions_restore(Manager *m) {
         int r;
 
-        if (m->update_job)
+        if (m->update_job || m->definitions_loads > 0)
                 return -EBUSY;
         r = definitions_store_restore_shipped(m->definitions_store);
         if (r < 0)

@@ -64,6 +64,9 @@ int manager_new(const ManagerConfig *config, Manager **ret) {
         r = sd_event_default(&m->event);
         if (r < 0)
                 return r;
+        r = executor_new(m->event, MANAGER_EXECUTOR_MAX_QUEUED, &m->executor);
+        if (r < 0)
+                return r;
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -73,7 +76,10 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
 
-        /* Real-time protection first: its workers hold the rules and the cache. */
+        /* The executor first: what it finishes at shutdown (history writes, the cache save)
+         * still finds the state it writes; compiles and copies are cancelled. */
+        m->executor = executor_free(m->executor);
+        /* Real-time protection next: its workers hold the rules and the cache. */
         manager_rtp_free(m);
         free(m->rtp_error);
         manager_update_free(m);

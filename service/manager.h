@@ -19,6 +19,7 @@
 #include "definitions/definitions.h"
 #include "engine/engine.h"
 #include "policy/policy.h"
+#include "executor/executor.h"
 #include "quarantine/quarantine.h"
 #include "rtp/rtp.h"
 #include "scan/scan.h"
@@ -96,6 +97,11 @@ struct ManagerScan {
         /* Detections not recorded, or not remediated as the policy asks, by the time the scan
          * ended (the disk was full, ...): they wait in manager-pending.c. */
         uint64_t threats_failed;
+        /* Quarantines of its detections still on the executor: the scan finishes after them,
+         * in finish_state, once its job has ended (finish_waiting). */
+        unsigned remediations_running;
+        bool finish_waiting;
+        ScanState finish_state;
         ScanJob *job;                   /* while running */
         sd_event_source *job_source;
         sd_event_source *progress_timer;
@@ -105,6 +111,10 @@ struct ManagerScan {
 typedef struct PendingRemediation {
         char id[THREAT_ID_LENGTH + 1];
 } PendingRemediation;
+
+/* Jobs that may wait for the executor: a storm of detections queues one quarantine copy each;
+ * beyond this they wait in manager-pending.c like copies the disk refused. */
+#define MANAGER_EXECUTOR_MAX_QUEUED 16384
 
 /* How many finished scans keep their D-Bus object (the history keeps more). */
 #define MANAGER_SCANS_KEPT 16
@@ -117,6 +127,9 @@ struct Manager {
         /* The policy in force, rebuilt by manager_commit() after every change (never NULL
          * after manager_new()). */
         Policy *policy;
+        /* Slow work off the main loop (executor/): history writes, quarantine copies, the
+         * verdict cache save, compiles. Freed first: its done callbacks use the rest. */
+        Executor *executor;
 
         Settings *settings;
         char *state_dir;
@@ -165,6 +178,10 @@ struct Manager {
         const char *definitions_source; /* "current", "previous", "shipped" */
         char *definitions_error;        /* why none could be loaded: a health issue */
         EVP_PKEY *definitions_key;      /* verifies packs, installed and downloaded */
+        uint64_t definitions_swaps;     /* rules swapped in so far: a reload read before is stale */
+        /* Reloads (SIGHUP) queued or running on the executor, which reads the store meanwhile:
+         * no update or Restore may change it then. */
+        unsigned definitions_loads;
         bool definitions_key_is_test;   /* it is the published test key: a health issue */
 
         /* Updates (manager-update.c). */
@@ -187,6 +204,16 @@ struct Manager {
         ScanHistory scan_history;
         ManagerScan *scans;             /* newest first */
         ManagerScan *running_scan;
+        uint32_t detecting_scan;        /* the scan whose detection is being handled, 0: none */
+        /* Detections waiting for the next batched write of the threat history, and the
+         * deferred event that writes them (manager-detection.c). */
+        ThreatBacklog *staged_records;
+        sd_event_source *staged_flush;
+        /* Quarantines done on the executor whose records move to quarantined at the next
+         * batched write (manager-threats.c). */
+        struct StagedStatus *staged_statuses;
+        size_t n_staged_statuses;
+        sd_event_source *staged_status_flush;
         /* The daemon's own scan waiting for the running scan to end, because it yielded to a
          * client's scan or was asked for while one ran: the newest request only. */
         bool scan_queued;
@@ -271,6 +298,9 @@ int manager_health_issues(Manager *m, char ***ret);
 /* Detection (manager-detection.c): loads the best definition pack and compiles it. A failure
  * leaves the previous rules in place and sets definitions_error. */
 int manager_load_definitions(Manager *m);
+/* The same, read and compiled on the executor and swapped in on the main loop when done
+ * (Definitions.* change then); -EBUSY while an update runs. */
+int manager_load_definitions_async(Manager *m);
 int manager_rules_from_pack(const DefinitionPack *pack, EngineRules **ret, char **ret_error);
 void manager_swap_rules(Manager *m, EngineRules *rules, const DefinitionPack *pack,
                         const char *source);
@@ -296,13 +326,22 @@ bool manager_update_overdue(Manager *m);
 const char *manager_definitions_status(Manager *m);
 
 /* Records a detection in the threat history, tells clients and remediates by the enforcement
- * level and the threat's policy. Returns 0, or MANAGER_DETECTION_PENDING when the record or the
- * remediation could not be written for now (a full disk): it waits in manager-pending.c, and
- * health says so. */
+ * level and the threat's policy. A new detection is staged and recorded with the others of the
+ * same loop iteration in one write (manager_threats_flush()); a failure then is counted in the
+ * result of its scan (manager->detecting_scan when it was staged). Returns 0, or
+ * MANAGER_DETECTION_PENDING when the record or the remediation could not be made for now: it
+ * waits in manager-pending.c, and health says so. */
 int manager_threat_detected(Manager *m, const ScanDetection *d, const char *source);
 enum {
         MANAGER_DETECTION_PENDING = 300,
 };
+/* Records the detections manager_threat_detected() staged now, rather than at the end of this
+ * loop iteration (a scan that ends reports what they became). */
+void manager_threats_flush(Manager *m);
+/* Writes the staged "quarantined" status changes now (manager_threats_flush() does too). */
+void manager_threat_statuses_flush(Manager *m);
+/* Records what is staged (without remediation) and frees the stage: at shutdown. */
+void manager_detection_free(Manager *m);
 /* A record just made (after waiting): tells clients, logs and remediates as
  * manager_threat_detected() would have. Returns 0 or MANAGER_DETECTION_PENDING. */
 int manager_threat_recorded(Manager *m, const char *id);
@@ -423,6 +462,12 @@ int manager_scan_start(Manager *m, ScanKind kind, char * const *paths, bool igno
 int manager_scan_start_daemon(Manager *m, ScanKind kind, char * const *paths, ManagerScan **ret,
                               char **ret_message);
 void manager_scan_cancel(ManagerScan *s);
+/* A quarantine of a detection of scan id was queued / is done (failed: it waits in
+ * manager-pending.c). The scan finishes once its job and these are done. */
+void manager_scan_remediation_started(Manager *m, uint32_t id);
+void manager_scan_remediation_done(Manager *m, uint32_t id, bool failed);
+/* A detection of scan id could not be recorded or remediated for now: its result says so. */
+void manager_scan_threat_failed(Manager *m, uint32_t id);
 ManagerScan *manager_scan_find(Manager *m, uint32_t id);
 void manager_scans_free(Manager *m);
 /* The most recent finished scan, for health: from memory or the persisted history. */

@@ -131,6 +131,7 @@ struct QuarantineStore {
 
         QuarantineRecord **items;       /* all QUARANTINE_STATE_QUARANTINED, oldest first */
         size_t n_items, n_allocated;
+        char **adding;                  /* ids of adds begun and not finished */
 
         QuarantineTestHook test_hook;
         void *test_userdata;

@@ -103,6 +103,7 @@ QuarantineStore *quarantine_store_free(QuarantineStore *q) {
         free(q->items);
         if (q->dir_fd >= 0)
                 (void) close(q->dir_fd);
+        strv_free(q->adding);
         free(q->dir);
         free(q);
         return NULL;
@@ -429,55 +430,121 @@ static void add_roll_back(QuarantineStore *q, const char *id) {
         (void) quarantine_store_delete_files(q, id);
 }
 
-int quarantine_store_add(QuarantineStore *q, const QuarantineAddInput *in,
-                         const QuarantineEntry **ret) {
-        _cleanup_(quarantine_record_freep) QuarantineRecord *r = NULL;
-        _cleanup_free_ char *parent = NULL, *name = NULL;
-        _cleanup_close_ int parent_fd = -EBADF, fd = -EBADF;
-        struct stat st, after;
-        QuarantineRecord *added;
+/* An add between quarantine_add_begin() and quarantine_add_finish(). */
+struct QuarantineAdd {
+        QuarantineStore *store;         /* only its directory is used by the run */
+        QuarantineAddInput in;          /* strings owned below */
+        char *id, *path, *threat_name, *expected_sha256;
+        char *adding_id;                /* our string in store->adding */
+        bool ran;
+        int result;
+        QuarantineRecord *record;       /* quarantined, not yet in the list */
+};
+
+QuarantineAdd *quarantine_add_free(QuarantineAdd *a) {
+        if (!a)
+                return NULL;
+        if (a->store && a->store->adding) {
+                /* Out of the list of adds in flight: the id may be added again. */
+                char **w = a->store->adding;
+                for (char **i = a->store->adding; *i; i++)
+                        if (*i == a->adding_id)
+                                free(*i);
+                        else
+                                *w++ = *i;
+                *w = NULL;
+        }
+        free(a->id);
+        free(a->path);
+        free(a->threat_name);
+        free(a->expected_sha256);
+        quarantine_record_free(a->record);
+        return mfree(a);
+}
+
+static bool id_adding(QuarantineStore *q, const char *id) {
+        for (char **i = q->adding; i && *i; i++)
+                if (strcasecmp(*i, id) == 0)
+                        return true;
+        return false;
+}
+
+int quarantine_add_begin(QuarantineStore *q, const QuarantineAddInput *in, QuarantineAdd **ret) {
+        _cleanup_(quarantine_add_freep) QuarantineAdd *a = NULL;
         int k;
 
+        if (!ret)
+                return -EINVAL;
         k = add_input_check(q, in);
         if (k < 0)
                 return k;
+        if (id_adding(q, in->id))
+                return -EEXIST;
+        a = calloc(1, sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        a->id = strdup(in->id);
+        a->path = strdup(in->path);
+        a->threat_name = strdup(in->threat_name);
+        a->expected_sha256 = in->expected_sha256 ? strdup(in->expected_sha256) : NULL;
+        if (!a->id || !a->path || !a->threat_name || (in->expected_sha256 && !a->expected_sha256))
+                return -ENOMEM;
+        a->in = *in;
+        a->in.id = a->id;
+        a->in.path = a->path;
+        a->in.threat_name = a->threat_name;
+        a->in.expected_sha256 = a->expected_sha256;
+        if (strv_extend(&q->adding, a->id) < 0)
+                return -ENOMEM;
+        a->adding_id = q->adding[strv_length(q->adding) - 1];
+        a->store = q;
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+int quarantine_add_run(QuarantineAdd *a) {
+        _cleanup_(quarantine_record_freep) QuarantineRecord *r = NULL;
+        _cleanup_free_ char *parent = NULL, *name = NULL;
+        _cleanup_close_ int parent_fd = -EBADF, fd = -EBADF;
+        QuarantineStore *q = a->store;
+        const QuarantineAddInput *in = &a->in;
+        struct stat st, after;
+        int k;
+
+        a->ran = true;
         k = quarantine_split_path(in->path, &parent, &name);
         if (k < 0)
-                return k;
+                return a->result = k;
         /* in->path is a file, taken whole: "->" in it is part of a name, never an archive
          * member (the caller keeps members apart and quarantines their archive). */
         k = open_detected_file(parent, name, &parent_fd, &fd, &st);
         if (k < 0)
-                return k;
+                return a->result = k;
         if (in->check_identity &&
             ((uint64_t) st.st_dev != in->expected_dev || (uint64_t) st.st_ino != in->expected_ino))
-                return -ESTALE;
+                return a->result = -ESTALE;
         /* Our own files are not detections: taking one would break its entry. */
         if (quarantine_store_is_own_directory(q, parent_fd))
-                return -EINVAL;
+                return a->result = -EINVAL;
 
-        /* Room in the list now, so the entry can be kept once the file is gone. */
-        k = quarantine_store_reserve(q);
-        if (k < 0)
-                return k;
         k = add_record_new(in, &st, &r);
         if (k < 0)
-                return k;
+                return a->result = k;
 
         k = add_copy(q, r, fd, &st, in->expected_sha256);
         if (k < 0)
-                return k;
+                return a->result = k;
         k = quarantine_store_save(q, r);
         if (k < 0) {
                 add_roll_back(q, r->entry.id);
-                return k;
+                return a->result = k;
         }
 
         quarantine_store_test_point(q, QUARANTINE_TEST_ADD_BEFORE_UNLINK);
         k = remove_detected_name(parent_fd, name, &st);
         if (k < 0) {
                 add_roll_back(q, r->entry.id);
-                return k;
+                return a->result = k;
         }
 
         /* Step 5. The file is quarantined from here whatever happens: should this write fail,
@@ -486,9 +553,41 @@ int quarantine_store_add(QuarantineStore *q, const QuarantineAddInput *in,
         r->state = QUARANTINE_STATE_QUARANTINED;
         (void) quarantine_store_save(q, r);
 
-        added = TAKE_PTR(r);
+        a->record = TAKE_PTR(r);
+        return a->result = 0;
+}
+
+int quarantine_add_finish(QuarantineStore *q, QuarantineAdd *a, const QuarantineEntry **ret) {
+        _cleanup_(quarantine_add_freep) QuarantineAdd *owned = a;
+        QuarantineRecord *added;
+        int k;
+
+        if (!q || !a || a->store != q)
+                return -EINVAL;
+        if (!a->ran)
+                return -ECANCELED;
+        if (a->result < 0)
+                return a->result;
+        /* The file is in the quarantine on disk: should the list not grow now, the next open
+         * of the store finds the entry there. */
+        k = quarantine_store_reserve(q);
+        if (k < 0)
+                return k;
+        added = TAKE_PTR(a->record);
         quarantine_store_insert(q, added);
         if (ret)
                 *ret = &added->entry;
         return 0;
+}
+
+int quarantine_store_add(QuarantineStore *q, const QuarantineAddInput *in,
+                         const QuarantineEntry **ret) {
+        QuarantineAdd *a = NULL;
+        int k;
+
+        k = quarantine_add_begin(q, in, &a);
+        if (k < 0)
+                return k;
+        (void) quarantine_add_run(a);
+        return quarantine_add_finish(q, a, ret);
 }

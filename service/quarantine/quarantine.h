@@ -21,7 +21,8 @@
  * O_NOFOLLOW (openat2 RESOLVE_NO_SYMLINKS where the kernel has it), content is read through the
  * opened fd, and the name is removed only while it still refers to the inode that was read.
  *
- * A QuarantineStore belongs to the daemon's main thread: no locks, no other thread.
+ * A QuarantineStore belongs to the daemon's main thread: no locks, no other thread, except for
+ * the copy of an add (quarantine_add_run()), which touches only the directory.
  */
 #pragma once
 
@@ -87,6 +88,23 @@ typedef struct QuarantineAddInput {
  * file is untouched and the store has no trace of the attempt. */
 int quarantine_store_add(QuarantineStore *q, const QuarantineAddInput *in,
                          const QuarantineEntry **ret);
+
+/* quarantine_store_add() in three steps, so that the copy (seconds for a large file) can run on
+ * another thread:
+ *   quarantine_add_begin()   on the store's thread: checks and copies *in; until the add is
+ *                            finished or freed, another add of the same id fails (-EEXIST);
+ *   quarantine_add_run()     on any one thread: steps 1-5 of the add; it touches the add and the
+ *                            store's directory only, never the list (so the store's thread may go
+ *                            on using the store meanwhile, but must not free it);
+ *   quarantine_add_finish()  on the store's thread: takes the add (frees it) and returns what
+ *                            quarantine_store_add() would have, -ECANCELED when it never ran.
+ * Returns of begin: 0 or the input errors of quarantine_store_add(). */
+typedef struct QuarantineAdd QuarantineAdd;
+int quarantine_add_begin(QuarantineStore *q, const QuarantineAddInput *in, QuarantineAdd **ret);
+int quarantine_add_run(QuarantineAdd *a);
+int quarantine_add_finish(QuarantineStore *q, QuarantineAdd *a, const QuarantineEntry **ret);
+QuarantineAdd *quarantine_add_free(QuarantineAdd *a);
+DEFINE_TRIVIAL_CLEANUP_FUNC(QuarantineAdd *, quarantine_add_free);
 
 /* Puts the bytes, mode, owner and times of entry id back: into the directory destination_dir
  * (absolute, reached without symlinks) under the original file name, or when destination_dir is

@@ -426,36 +426,33 @@ static ThreatEntry *threat_store_lookup(const ThreatStore *s, const char *id) {
         return threat_index_get(&s->index, key);
 }
 
-int threat_store_set_status(ThreatStore *s, const char *id, ThreatStatus status,
-                            const char *detail) {
-        ThreatHistoryEntry removed = {};
-        _cleanup_free_ char *copy = NULL;
+/* What a status change in memory replaced, to undo it when the save fails. */
+typedef struct ThreatStatusUndo {
+        ThreatEntry *entry;
+        ThreatHistoryEntry removed;     /* the history entry forgotten to make room */
         bool full;
         ThreatStatus old_status;
-        ThreatEntry *e;
-        Threat *t;
+} ThreatStatusUndo;
+
+/* Applies a status change to e in memory (not saved). Returns 1 (changed, *undo filled), 0 (the
+ * status already was that), -EINVAL or -ENOMEM (nothing changed). */
+static int threat_status_apply(ThreatEntry *e, ThreatStatus status, const char *detail,
+                               ThreatStatusUndo *undo) {
+        _cleanup_free_ char *copy = NULL;
+        Threat *t = &e->threat;
         int r;
 
-        r = threat_store_writable(s);
-        if (r < 0)
-                return r;
-        if (!threat_status_to_string(status))
-                return -EINVAL;
-        e = threat_store_lookup(s, id);
-        if (!e)
-                return -ENOENT;
-        t = &e->threat;
         if (t->status == status)
                 return 0;
-
         r = threat_detail_sanitize(detail, &copy);
         if (r < 0)
                 return r;
 
+        *undo = (ThreatStatusUndo) { .entry = e, .old_status = t->status };
         /* Make room: grow the array, or forget the oldest change after the detection. */
-        full = t->n_history >= THREAT_HISTORY_MAX;
-        if (full) {
-                removed = t->history[1];
+        undo->full = t->n_history >= THREAT_HISTORY_MAX;
+        if (undo->full) {
+                undo->removed = t->history[1];
                 memmove(&t->history[1], &t->history[2],
                         (t->n_history - 2) * sizeof(ThreatHistoryEntry));
                 t->n_history--;
@@ -472,27 +469,98 @@ int threat_store_set_status(ThreatStore *s, const char *id, ThreatStatus status,
                 .status = status,
                 .detail = TAKE_PTR(copy),
         };
-        old_status = t->status;
         t->status = status;
         e->json = mfree(e->json);
+        return 1;
+}
 
+/* Undoes threat_status_apply(), in the reverse order. */
+static void threat_status_undo(ThreatStatusUndo *undo) {
+        ThreatEntry *e = undo->entry;
+        Threat *t = &e->threat;
+
+        t->n_history--;
+        free(t->history[t->n_history].detail);
+        if (undo->full) {
+                memmove(&t->history[2], &t->history[1],
+                        (t->n_history - 1) * sizeof(ThreatHistoryEntry));
+                t->history[1] = undo->removed;
+                t->n_history++;
+        }
+        t->status = undo->old_status;
+        e->json = mfree(e->json);
+}
+
+int threat_store_set_status(ThreatStore *s, const char *id, ThreatStatus status,
+                            const char *detail) {
+        ThreatStatusUndo undo;
+        ThreatEntry *e;
+        int r;
+
+        r = threat_store_writable(s);
+        if (r < 0)
+                return r;
+        if (!threat_status_to_string(status))
+                return -EINVAL;
+        e = threat_store_lookup(s, id);
+        if (!e)
+                return -ENOENT;
+        r = threat_status_apply(e, status, detail, &undo);
+        if (r <= 0)
+                return r;
         r = threat_store_save(s, s->items, s->n_items);
         if (r < 0) {
-                /* Undo, in the reverse order. */
-                t->n_history--;
-                free(t->history[t->n_history].detail);
-                if (full) {
-                        memmove(&t->history[2], &t->history[1],
-                                (t->n_history - 1) * sizeof(ThreatHistoryEntry));
-                        t->history[1] = removed;
-                        t->n_history++;
-                }
-                t->status = old_status;
-                e->json = mfree(e->json);
+                threat_status_undo(&undo);
                 return r;
         }
-        free(removed.detail);
+        free(undo.removed.detail);
         return 1;
+}
+
+int threat_store_set_status_many(ThreatStore *s, const ThreatStatusChange *changes, size_t n) {
+        _cleanup_free_ ThreatStatusUndo *undo = NULL;
+        size_t n_undo = 0;
+        int r;
+
+        r = threat_store_writable(s);
+        if (r < 0)
+                return r;
+        if (n == 0)
+                return 0;
+        if (!changes)
+                return -EINVAL;
+        if (n > THREAT_STORE_BATCH_MAX)
+                return -E2BIG;
+        for (size_t i = 0; i < n; i++)
+                if (!threat_status_to_string(changes[i].status))
+                        return -EINVAL;
+        undo = calloc(n, sizeof(*undo));
+        if (!undo)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < n; i++) {
+                ThreatEntry *e = threat_store_lookup(s, changes[i].id);
+
+                if (!e)
+                        continue;       /* pruned meanwhile */
+                r = threat_status_apply(e, changes[i].status, changes[i].detail, &undo[n_undo]);
+                if (r < 0)
+                        goto undo;
+                if (r > 0)
+                        n_undo++;
+        }
+        if (n_undo == 0)
+                return 0;
+        r = threat_store_save(s, s->items, s->n_items);
+        if (r < 0)
+                goto undo;
+        for (size_t i = 0; i < n_undo; i++)
+                free(undo[i].removed.detail);
+        return (int) n_undo;
+undo:
+        while (n_undo > 0)
+                threat_status_undo(&undo[--n_undo]);
+        return r;
 }
 
 int threat_store_prune(ThreatStore *s, uint64_t now, unsigned retention_days, size_t max_items,

@@ -187,6 +187,18 @@ int threat_store_record_many(ThreatStore *s, const ThreatRecordInput *in, size_t
 int threat_store_set_status(ThreatStore *s, const char *id, ThreatStatus status,
                             const char *detail);
 
+/* threat_store_set_status() for n (<= THREAT_STORE_BATCH_MAX) changes at once, with one save:
+ * all are made, in the order given, or none. Ids not in the store (pruned meanwhile) and
+ * changes to the status a record already has are skipped. Returns the number of records
+ * changed (0: nothing saved), or the errors of threat_store_set_status() but -ENOENT, and
+ * -E2BIG also for n > THREAT_STORE_BATCH_MAX: then nothing changed. */
+typedef struct ThreatStatusChange {
+        const char *id;
+        ThreatStatus status;
+        const char *detail;             /* may be NULL */
+} ThreatStatusChange;
+int threat_store_set_status_many(ThreatStore *s, const ThreatStatusChange *changes, size_t n);
+
 /* The record with this id (lowercase or uppercase hex), or NULL. */
 const Threat *threat_store_get(const ThreatStore *s, const char *id);
 

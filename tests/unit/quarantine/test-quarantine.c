@@ -600,6 +600,54 @@ START_TEST(test_restore_through_symlink) {
 }
 END_TEST
 
+/* The add in three calls, as the daemon runs it with the copy on another thread: nothing is in
+ * the list until finish, a second add of the id in flight is refused, and a begun add that never
+ * ran leaves nothing behind. */
+START_TEST(test_add_in_steps) {
+        _cleanup_(quarantine_store_freep) QuarantineStore *q = open_store();
+        _cleanup_free_ char *sample = path_in("eicar.com"), *other = path_in("other.com");
+        const QuarantineEntry *e = NULL;
+        QuarantineAdd *a = NULL, *b = NULL;
+        QuarantineAddInput in = {
+                .id = "Threat-1", .path = sample, .threat_name = EICAR_NAME,
+                .expected_sha256 = SHA_EICAR,
+        };
+
+        make_sample(sample);
+        make_sample(other);
+        ck_assert_int_eq(quarantine_add_begin(q, &in, &a), 0);
+        ck_assert_int_eq(quarantine_add_begin(q, &in, &b), -EEXIST);
+        ck_assert_int_eq(add(q, "Threat-1", other, NULL), -EEXIST);
+
+        ck_assert_int_eq(quarantine_add_run(a), 0);
+        ck_assert(!exists(sample));
+        /* Copied and on disk, not yet in the list. */
+        ck_assert_uint_eq(quarantine_store_count(q), 0);
+        ck_assert_ptr_null(quarantine_store_get(q, "Threat-1"));
+        ck_assert_int_eq(quarantine_add_finish(q, TAKE_PTR(a), &e), 0);
+        ck_assert_ptr_nonnull(e);
+        ck_assert_str_eq(e->original_path, sample);
+        ck_assert_ptr_eq(quarantine_store_get(q, "Threat-1"), e);
+
+        /* Begun, never run: finish says so, and the id is free again. */
+        in = (QuarantineAddInput) { .id = "Threat-2", .path = other, .threat_name = EICAR_NAME };
+        ck_assert_int_eq(quarantine_add_begin(q, &in, &a), 0);
+        ck_assert_int_eq(quarantine_add_finish(q, TAKE_PTR(a), NULL), -ECANCELED);
+        ck_assert(exists(other));
+        ck_assert_int_eq(quarantine_add_begin(q, &in, &a), 0);
+        a = quarantine_add_free(a);
+        ck_assert_int_eq(add(q, "Threat-2", other, NULL), 0);
+        ck_assert_uint_eq(quarantine_store_count(q), 2);
+
+        /* A failed run: the error at finish, nothing in the list or the directory. */
+        in = (QuarantineAddInput) { .id = "Threat-3", .path = sample, .threat_name = EICAR_NAME };
+        ck_assert_int_eq(quarantine_add_begin(q, &in, &a), 0);
+        ck_assert_int_eq(quarantine_add_run(a), -ENOENT);
+        ck_assert_int_eq(quarantine_add_finish(q, TAKE_PTR(a), NULL), -ENOENT);
+        ck_assert_uint_eq(quarantine_store_count(q), 2);
+}
+END_TEST
+
 START_TEST(test_add_symlink) {
         _cleanup_(quarantine_store_freep) QuarantineStore *q = open_store();
         _cleanup_free_ char *target = path_in("target"), *alias = path_in("link");
@@ -1448,6 +1496,7 @@ static Suite *quarantine_suite(void) {
         tcase_add_loop_test(tc, test_recover_corrupt_metadata, 0, ELEMENTSOF(corrupt_metadata));
         tcase_add_test(tc, test_recover_missing_copy);
         tcase_add_test(tc, test_escape);
+        tcase_add_test(tc, test_add_in_steps);
         tcase_add_loop_test(tc, test_open_directory, 0, 2);
         suite_add_tcase(s, tc);
         return s;

@@ -697,6 +697,53 @@ START_TEST(test_file_size_limit) {
 }
 END_TEST
 
+/* Several status changes, one save: all or none. */
+START_TEST(test_set_status_many) {
+        _cleanup_(threat_store_freep) ThreatStore *s = NULL;
+        ThreatRecordInput in = input(EICAR, "/tmp/eicar.com");
+        char a[THREAT_ID_LENGTH + 1], b[THREAT_ID_LENGTH + 1];
+        _cleanup_free_ char *data = NULL;
+        size_t size;
+
+        s = open_store(store_path, 0);
+        memcpy(a, record(s, &in)->id, sizeof(a));
+        memcpy(b, record(s, &in)->id, sizeof(b));
+
+        ck_assert_int_eq(threat_store_set_status_many(s, (ThreatStatusChange[]) {
+                { a, THREAT_STATUS_QUARANTINED, "one" },
+                { "00000000-0000-4000-8000-000000000000", THREAT_STATUS_REMOVED, NULL },
+                { b, THREAT_STATUS_ACTIVE, NULL },              /* already: skipped */
+                { b, THREAT_STATUS_QUARANTINED, NULL },
+        }, 4), 2);
+        ck_assert_int_eq(threat_store_get(s, a)->status, THREAT_STATUS_QUARANTINED);
+        ck_assert_str_eq(threat_store_get(s, a)->history[1].detail, "one");
+        ck_assert_int_eq(threat_store_get(s, b)->status, THREAT_STATUS_QUARANTINED);
+        assert_disk_matches(s, store_path);
+
+        /* Nothing to change: no save, 0. */
+        ck_assert_int_eq(threat_store_set_status_many(s, (ThreatStatusChange[]) {
+                { a, THREAT_STATUS_QUARANTINED, NULL },
+        }, 1), 0);
+        ck_assert_int_eq(threat_store_set_status_many(s, (ThreatStatusChange[]) {
+                { a, _THREAT_STATUS_MAX, NULL },
+        }, 1), -EINVAL);
+
+        /* A save that fails undoes every change of the batch, the same record twice included. */
+        data = read_all(store_path, &size);
+        threat_store_set_file_max(s, size + 10);
+        ck_assert_int_eq(threat_store_set_status_many(s, (ThreatStatusChange[]) {
+                { a, THREAT_STATUS_REMOVED, "a detail long enough to exceed the limit" },
+                { b, THREAT_STATUS_RESTORED, "to '/tmp/eicar.com'" },
+                { a, THREAT_STATUS_RESTORED, NULL },
+        }, 3), -E2BIG);
+        ck_assert_int_eq(threat_store_get(s, a)->status, THREAT_STATUS_QUARANTINED);
+        ck_assert_uint_eq(threat_store_get(s, a)->n_history, 2);
+        ck_assert_int_eq(threat_store_get(s, b)->status, THREAT_STATUS_QUARANTINED);
+        ck_assert_uint_eq(threat_store_get(s, b)->n_history, 2);
+        assert_disk_matches(s, store_path);
+}
+END_TEST
+
 /* ---- pruning ---- */
 
 START_TEST(test_prune) {
@@ -1766,6 +1813,7 @@ static Suite *threats_suite(void) {
         tcase_add_test(tc, test_many_records_timing);
         tcase_add_test(tc, test_backlog_bounded);
         tcase_add_test(tc, test_backlog_full_disk);
+        tcase_add_test(tc, test_set_status_many);
         suite_add_tcase(s, tc);
         return s;
 }
