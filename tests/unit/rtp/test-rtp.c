@@ -454,6 +454,37 @@ static Rtp *rtp_start(const RtpConfig *config) {
         return r;
 }
 
+/* rtp_reconfigure() and a wait (at most 10 s) until the marks thread has handled it: 0 and
+ * *ret_state (optional), -ETIMEDOUT, or rtp_reconfigure()'s error. No ck_assert: children use
+ * it too. */
+static int reconfigure_and_wait(Rtp *r, const RtpConfig *config, RtpReconfigureState *ret_state) {
+        RtpReconfigureState st;
+        uint64_t seq, deadline = now_ms() + 10000;
+        int k = rtp_reconfigure(r, config, &seq);
+
+        if (k < 0)
+                return k;
+        for (;;) {
+                rtp_get_reconfigure_state(r, &st);
+                if (st.applied >= seq)
+                        break;
+                if (now_ms() > deadline)
+                        return -ETIMEDOUT;
+                (void) usleep(2000);
+        }
+        if (ret_state)
+                *ret_state = st;
+        return 0;
+}
+
+/* The same for tests: the newest reconfiguration is applied, without error. */
+static void reconfigure_wait(Rtp *r, const RtpConfig *config) {
+        RtpReconfigureState st = {};
+
+        ck_assert_int_eq(reconfigure_and_wait(r, config, &st), 0);
+        ck_assert_int_eq(st.error, 0);
+}
+
 static RtpCounters counters(Rtp *r) {
         RtpCounters c;
 
@@ -742,7 +773,7 @@ START_TEST(test_passive) {
 
         /* Switched to blocking while running: the next open is refused. */
         config.block = true;
-        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        reconfigure_wait(r, &config);
         ck_assert_int_eq(other_open(eicar, NULL), EPERM);
         seen_wait(r, &seen, 1);
         ck_assert(seen.d[0].denied);
@@ -917,12 +948,12 @@ START_TEST(test_process_exclusion) {
         r = rtp_start(&config);
         ck_assert_int_eq(other_open(eicar, NULL), 0);
         config.exclusions = by_path;
-        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        reconfigure_wait(r, &config);
         ck_assert_int_eq(other_open(eicar, NULL), 0);
         ck_assert_uint_eq(counters(r).scanned, 0);
         ck_assert_uint_eq(counters(r).excluded, 2);
         config.exclusions = other;
-        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        reconfigure_wait(r, &config);
         ck_assert_int_eq(other_open(eicar, NULL), EPERM);
 }
 END_TEST
@@ -962,11 +993,11 @@ START_TEST(test_mount_exclusion) {
 
         /* The exclusion goes: marked; it comes back: unmarked, and the kernel stops asking. */
         config.exclusions = NULL;
-        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        reconfigure_wait(r, &config);
         ck_assert(marked_wait(r, mnt, true));
         ck_assert_int_eq(other_open(eicar, NULL), EPERM);
         config.exclusions = ex;
-        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        reconfigure_wait(r, &config);
         ck_assert(marked_wait(r, mnt, false));
         ck_assert_int_eq(other_open(eicar, NULL), 0);
         ck_assert_uint_eq(counters(r).events, 1);
@@ -1000,7 +1031,7 @@ START_TEST(test_restored_grace) {
         restored.expires_usec = (uint64_t) now.tv_sec * 1000000 - 1;
         ck_assert_int_eq(stat(eicar, &st), 0);
         verdict_key_from_stat(&restored.key, &st, 0);
-        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        reconfigure_wait(r, &config);
         ck_assert_int_eq(other_open(eicar, NULL), EPERM);
 }
 END_TEST
@@ -1017,14 +1048,14 @@ START_TEST(test_generation_flush) {
 
         /* New definitions: the ignore marks go (FAN_MARK_FLUSH), the mount mark stays. */
         config.generation = 2;
-        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        reconfigure_wait(r, &config);
         ck_assert_int_eq(other_open(clean, NULL), 0);
         ck_assert_uint_eq(counters(r).scanned, 2);
         ck_assert_uint_eq(counters(r).marked_mounts, 1);
         ck_assert_int_eq(other_open(eicar, NULL), EPERM);
 
         /* Same generation again: the marks stay. */
-        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        reconfigure_wait(r, &config);
         ck_assert_int_eq(other_open(clean, NULL), 0);
         ck_assert_uint_eq(counters(r).scanned, 3);
 }
@@ -1160,7 +1191,7 @@ START_TEST(test_statistics) {
 
         /* Turned off: nothing kept. */
         config.statistics = false;
-        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        reconfigure_wait(r, &config);
         ck_assert_int_eq(rtp_get_statistics(r, &stats, &n), 0);
         ck_assert_uint_eq(n, 0);
         rtp_process_stats_free(stats, n);
@@ -1324,7 +1355,7 @@ START_TEST(test_default_selection) {
 
         /* Not muted any more: the noexec mount is marked too. */
         config.mute_noexec = false;
-        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        reconfigure_wait(r, &config);
         ck_assert(marked_wait(r, ramnx, true));
         ck_assert_uint_eq(counters(r).marked_mounts, 2);
 }
@@ -1518,7 +1549,7 @@ START_TEST(test_self_check_after_remark) {
         /* A reconfiguration re-marks, and the check runs again in the background; its new
          * verdict wakes the owner's fd. */
         config.self_check_pid = other;
-        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        reconfigure_wait(r, &config);
         p = (struct pollfd) { .fd = rtp_get_fd(r), .events = POLLIN };
         for (uint64_t deadline = now_ms() + 5000;
              (sc = self_check_of(r)).state == RTP_SELF_CHECK_PASSED;) {
@@ -1553,7 +1584,7 @@ static int unrelated_exclusion_steps(void) {
 
         /* A folder below the mount point: the snapshot changes, the marks do not. */
         config.exclusions = unrelated;
-        if (rtp_reconfigure(r, &config) < 0)
+        if (reconfigure_and_wait(r, &config, NULL) < 0)
                 return 4;
         (void) usleep(300 * 1000);      /* a requested check would have started by now */
         rtp_get_counters(r, &c);
@@ -1563,7 +1594,7 @@ static int unrelated_exclusion_steps(void) {
         /* The control: the mount point itself is excluded, so the mount is unmarked and the
          * new set of marks proves itself. */
         config.exclusions = whole;
-        if (rtp_reconfigure(r, &config) < 0)
+        if (reconfigure_and_wait(r, &config, NULL) < 0)
                 return 6;
         for (uint64_t deadline = now_ms() + 5000; rtp_get_counters(r, &c), c.self_checks < 2;) {
                 if (now_ms() > deadline)
@@ -1575,7 +1606,7 @@ static int unrelated_exclusion_steps(void) {
 
         /* Excluded mounts are known too: dropping that exclusion marks the mount again. */
         config.exclusions = unrelated;
-        if (rtp_reconfigure(r, &config) < 0)
+        if (reconfigure_and_wait(r, &config, NULL) < 0)
                 return 9;
         rtp_get_counters(r, &c);
         if (c.mark_syncs != 3 || c.marked_mounts != 1)
