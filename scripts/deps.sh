@@ -17,6 +17,8 @@ test_packages=(
         groff-base man-db
         # integration tests: nobody callers, python D-Bus client with a GLib main loop
         util-linux python3-dbus python3-gi
+        # integration: a FUSE mount whose server a test freezes
+        libfuse3-dev fuse3
         # configuration-management modules
         ansible-core ansible-lint puppet ruby-minitest
         # tests/systemd: a Debian root booted with real systemd in a container
