@@ -19,6 +19,8 @@ test_packages=(
         util-linux python3-dbus python3-gi
         # test_polkit.py: busctl's interactive-authorization flag, mdatp on a terminal (script)
         systemd bsdutils
+        # integration: a FUSE mount whose server a test freezes
+        libfuse3-dev fuse3
         # configuration-management modules
         ansible-core ansible-lint puppet ruby-minitest
         # tests/systemd: a Debian root booted with real systemd in a container

@@ -6,6 +6,9 @@
  * stops the Rtp (rtp/) and keeps rtp_error for health. Detections come back on the main loop
  * through the Rtp's eventfd and go the way of every detection (manager_threat_detected()).
  *
+ * Reconfiguring returns at once: the Rtp's marks thread applies the new marks and reports its
+ * outcome on the same eventfd as detections, and a failure becomes rtp_error then.
+ *
  * Protection is claimed only once proven: the Rtp's self-check (rtp.h) must have seen an open
  * made in PID 1's mount namespace; until then, or when it fails, rtp_error says why and health
  * is not healthy.
@@ -73,6 +76,33 @@ static bool rtp_self_check_follow(Manager *m) {
         return changed;
 }
 
+/* Takes into rtp_error the outcome of the newest reconfiguration the marks thread has handled
+ * (rtp_reconfigure() returns before the marks move) and, when it went well, the self-check's
+ * verdict. Returns whether rtp_error or the self-check state changed. */
+static bool rtp_follow(Manager *m) {
+        _cleanup_free_ char *before = NULL, *failure = NULL;
+        RtpReconfigureState st;
+        bool changed;
+
+        if (!m->rtp)
+                return false;
+        before = m->rtp_error ? strdup(m->rtp_error) : NULL;
+        rtp_get_reconfigure_state(m->rtp, &st);
+        if (st.error < 0) {
+                if (asprintf(&failure, "reconfiguring the marks failed, the previous marks stay "
+                             "(%s)", strerror(-st.error)) < 0)
+                        failure = NULL;
+                if (failure && !streq_ptr(failure, m->rtp_error)) {
+                        log_error("Real-time protection: %s.", failure);
+                        free(m->rtp_error);
+                        m->rtp_error = TAKE_PTR(failure);
+                }
+                changed = false;
+        } else
+                changed = rtp_self_check_follow(m);
+        return changed || !streq_ptr(before, m->rtp_error);
+}
+
 static void rtp_on_detection(const RtpDetection *d, void *userdata) {
         Manager *m = userdata;
         ScanDetection sd = {
@@ -100,7 +130,7 @@ static int rtp_event_handler(sd_event_source *s, int fd, uint32_t revents, void 
         if (!m->rtp)
                 return 0;
         (void) rtp_drain(m->rtp, rtp_on_detection, m);
-        if (rtp_self_check_follow(m)) {
+        if (rtp_follow(m)) {
                 manager_emit(m, &(ManagerEvent) { .type = MANAGER_EVENT_RTP_CHANGED });
                 manager_health_refresh(m);
                 manager_rtp_notify_status(m);
@@ -204,13 +234,16 @@ static int rtp_apply(Manager *m) {
         }
 
         if (m->rtp) {
-                r = rtp_reconfigure(m->rtp, &c);
+                /* Returns at once: the marks thread moves the marks and reports on the Rtp's
+                 * fd (rtp_event_handler()), so that a stalled mount never holds the main loop. */
+                r = rtp_reconfigure(m->rtp, &c, NULL);
                 if (r < 0)
                         return rtp_set_error(m, "reconfiguring failed, the previous "
                                              "configuration stays", r);
-                /* The last self-check stands until the one the re-mark asked for is known. */
+                /* The last self-check, and the last reconfiguration's outcome, stand until the
+                 * marks thread reports on this one. */
                 m->rtp_error = mfree(m->rtp_error);
-                (void) rtp_self_check_follow(m);
+                (void) rtp_follow(m);
                 return 0;
         }
         r = rtp_new(&c, &m->rtp);

@@ -78,7 +78,9 @@ static int method_get_counters(sd_bus_message *message, void *userdata, sd_bus_e
                 { "overflows", c.overflows },   { "detections", c.detections },
                 { "marked_mounts", c.marked_mounts },
                 { "max_latency_us", c.max_latency_us },
-                { "mark_syncs", c.mark_syncs },  { "self_checks", c.self_checks },
+                { "mark_syncs", c.mark_syncs }, { "self_checks", c.self_checks },
+                { "ignore_flushes", c.ignore_flushes },
+                { "reconfigurations", c.reconfigurations },
         };
 
         r = sd_bus_message_new_method_return(message, &reply);

@@ -6,11 +6,15 @@
  * /proc/<pid>/fdinfo/<fd> has a "fanotify mnt_id:" (mount mark) or "fanotify sdev:"
  * (filesystem mark) line; inode marks ("fanotify ino:") alone are not a conflict.
  *
- * Owns no state; runs on the caller's thread (the main thread, on request) and reads /proc
- * only, so it can never wait on a watched file.
+ * rtp_conflicting_applications() walks on the caller's thread and reads /proc only, so it can
+ * never wait on a watched file; it can still wait on a process stuck in the kernel (its fdinfo).
+ * So the daemon's health uses rtp_conflicting_applications_cached(), which owns the one piece
+ * of state here: the last walk's result, refreshed every few seconds on a thread of its own.
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,5 +135,106 @@ int rtp_conflicting_applications(pid_t exclude_pid, char ***ret) {
         }
         closedir(proc);
         *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* ---- the cache for health ---- */
+
+/* One walk's result, process-wide: health asks on every GetAll, and a walk opens the fdinfo of
+ * every fanotify fd of every process, any of which may belong to a process stuck in the kernel.
+ * The walk runs on a thread of its own; callers get the last result. The lock is held for
+ * copies only. */
+static struct {
+        pthread_mutex_t lock;
+        pthread_cond_t done;            /* a walk finished */
+        char **list;                    /* NULL before the first walk finished */
+        int error;                      /* of the last walk */
+        uint64_t walked_usec;           /* when the last walk started (CLOCK_MONOTONIC) */
+        pid_t exclude_pid;              /* of the last walk */
+        bool walking;
+} conflicts_cache = {
+        .lock = PTHREAD_MUTEX_INITIALIZER,
+        .done = PTHREAD_COND_INITIALIZER,
+};
+
+static void *conflicts_walk(void *userdata) {
+        pid_t exclude_pid = (pid_t) (intptr_t) userdata;
+        char **l = NULL;
+        int k;
+
+        k = rtp_conflicting_applications(exclude_pid, &l);
+        pthread_mutex_lock(&conflicts_cache.lock);
+        if (k >= 0) {
+                strv_free(conflicts_cache.list);
+                conflicts_cache.list = l;
+        }
+        conflicts_cache.error = k < 0 ? k : 0;
+        conflicts_cache.walking = false;
+        pthread_cond_broadcast(&conflicts_cache.done);
+        pthread_mutex_unlock(&conflicts_cache.lock);
+        return NULL;
+}
+
+/* Starts a walk on a detached thread. Called with the lock held. */
+static int conflicts_walk_start_locked(pid_t exclude_pid) {
+        pthread_attr_t attr;
+        pthread_t t;
+        int k;
+
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        k = -pthread_create(&t, &attr, conflicts_walk, (void *) (intptr_t) exclude_pid);
+        pthread_attr_destroy(&attr);
+        if (k < 0)
+                return k;
+        conflicts_cache.walking = true;
+        conflicts_cache.walked_usec = rtp_now_usec();
+        conflicts_cache.exclude_pid = exclude_pid;
+        return 0;
+}
+
+int rtp_conflicting_applications_cached(pid_t exclude_pid, uint64_t max_age_usec,
+                                        unsigned wait_ms, char ***ret) {
+        _cleanup_strv_free_ char **copy = NULL;
+        uint64_t now = rtp_now_usec();
+        int k = 0;
+
+        if (!ret)
+                return -EINVAL;
+        if (max_age_usec == 0)
+                max_age_usec = RTP_CONFLICTS_MAX_AGE_USEC;
+        pthread_mutex_lock(&conflicts_cache.lock);
+        if (!conflicts_cache.walking &&
+            (!conflicts_cache.list || conflicts_cache.exclude_pid != exclude_pid ||
+             now - conflicts_cache.walked_usec >= max_age_usec))
+                k = conflicts_walk_start_locked(exclude_pid);
+        if (k >= 0 && !conflicts_cache.list && conflicts_cache.walking && wait_ms > 0) {
+                /* The first answer is worth a short wait; a walk that takes longer is stuck. */
+                struct timespec until;
+
+                (void) clock_gettime(CLOCK_REALTIME, &until);
+                until.tv_sec += wait_ms / 1000;
+                until.tv_nsec += (long) (wait_ms % 1000) * 1000000L;
+                if (until.tv_nsec >= 1000000000L) {
+                        until.tv_sec++;
+                        until.tv_nsec -= 1000000000L;
+                }
+                while (conflicts_cache.walking &&
+                       pthread_cond_timedwait(&conflicts_cache.done, &conflicts_cache.lock,
+                                              &until) == 0)
+                        ;
+        }
+        if (k >= 0 && conflicts_cache.list)
+                copy = strv_copy(conflicts_cache.list);
+        else if (k >= 0)
+                copy = calloc(1, sizeof(char *));
+        if (k >= 0 && !conflicts_cache.list && conflicts_cache.error < 0)
+                k = conflicts_cache.error;
+        pthread_mutex_unlock(&conflicts_cache.lock);
+        if (k < 0)
+                return k;
+        if (!copy)
+                return -ENOMEM;
+        *ret = TAKE_PTR(copy);
         return 0;
 }

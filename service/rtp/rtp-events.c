@@ -223,6 +223,7 @@ void rtp_ignore_marks_flush(Rtp *r, uint64_t generation) {
         (void) fanotify_mark(r->fanotify_fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL);
         atomic_store(&r->n_ignore_marks, 0);
         pthread_rwlock_unlock(&r->ignore_lock);
+        atomic_fetch_add(&r->counters.ignore_flushes, 1);
 }
 
 /* Puts an ignore mark on the inode behind fd, so that its next opens raise no event until it

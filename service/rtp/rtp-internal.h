@@ -65,6 +65,8 @@ typedef struct RtpSnapshot {
         unsigned timeout_ms;
         pid_t self_check_pid;
         char *self_check_dir;
+        uint64_t sequence;                      /* rtp_reconfigure()'s number; 0 for rtp_new()'s.
+                                                 * Set before the snapshot is published */
 } RtpSnapshot;
 
 RtpSnapshot *rtp_snapshot_ref(RtpSnapshot *s);
@@ -101,7 +103,7 @@ typedef struct RtpAtomicCounters {
         atomic_uint_fast64_t events, allowed, denied, scanned, cached, excluded, self;
         atomic_uint_fast64_t timeouts, overloads, errors, overflows, detections;
         atomic_uint_fast64_t max_latency_us;
-        atomic_uint_fast64_t mark_syncs, self_checks;
+        atomic_uint_fast64_t mark_syncs, self_checks, ignore_flushes, reconfigurations;
 } RtpAtomicCounters;
 
 typedef struct RtpPendingDetection RtpPendingDetection;
@@ -126,8 +128,14 @@ struct Rtp {
         pid_t self_pid;
         atomic_bool stop_requested;
 
-        pthread_mutex_t config_lock;    /* snapshot pointer only */
+        pthread_mutex_t config_lock;    /* snapshot pointer and reconfigure_requested only */
         RtpSnapshot *snapshot;
+        uint64_t reconfigure_requested; /* the newest snapshot's sequence */
+        int reconfigure_fd;             /* eventfd: the marks thread applies the newest snapshot */
+        /* What the marks thread reports of reconfigurations: held for a copy, never across a
+         * system call. */
+        pthread_mutex_t reconfigure_lock;
+        RtpReconfigureState reconfigure_state;  /* .requested unused here */
         atomic_uint timeout_ms;         /* of the current snapshot, for the watchdog */
 
         /* Events: the queue, the workers' current events, the answered flags, stopping. Held
@@ -161,9 +169,10 @@ struct Rtp {
         RtpPendingDetection *detections, **detections_tail;
         size_t n_detections;
 
-        /* Marks: sync_lock serialises synchronisations (the marks thread, reconfigure, which
-         * holds it across the snapshot swap so that the newest snapshot is applied last);
-         * marks_lock guards the published list only, so readers never wait for a path lookup. */
+        /* Marks: sync_lock serialises synchronisations (all on the marks thread, but for the
+         * first in rtp_new()) and may be held across a path lookup on a stalled mount: nothing
+         * the main thread calls after rtp_new() takes it. marks_lock guards the published list
+         * only, so readers never wait for a path lookup. */
         pthread_mutex_t sync_lock;
         pthread_mutex_t marks_lock;
         RtpMark *marks;
@@ -173,6 +182,10 @@ struct Rtp {
          * application (guarded by sync_lock): with the marked list, the mount points an
          * exclusion change can affect. */
         char **excluded_mounts;
+        /* The snapshot the marks were last brought in line with (guarded by sync_lock): what
+         * a reconfiguration is compared with to know whether any mark can move. NULL before the
+         * first application. */
+        RtpSnapshot *marks_snapshot;
 
         RtpStats *stats;
         RtpAtomicCounters counters;
@@ -216,8 +229,14 @@ bool rtp_marks_apply_locked(Rtp *r, const RtpSnapshot *s, const Mount *mounts, s
  * noexec policy, and no known mount point (marked, or unmarked for an exclusion) whose coverage
  * by a folder exclusion changes. Called with Rtp.sync_lock held. */
 bool rtp_marks_unaffected_locked(Rtp *r, const RtpSnapshot *old, const RtpSnapshot *s);
-/* Reads the mount table and applies it with the current snapshot, under Rtp.sync_lock. */
+/* Reads the mount table and applies it with the current snapshot, under Rtp.sync_lock.
+ * Returns 1 when the set of marked mounts changed, 0 when not, or a negative errno (the marks
+ * stay as they were). */
 int rtp_marks_sync(Rtp *r);
+/* On the marks thread: brings the marks in line with the current snapshot for
+ * rtp_reconfigure(), publishes the result in Rtp.reconfigure_state and wakes the main loop.
+ * Returns whether a self-check has something new to prove. */
+bool rtp_marks_reconfigure(Rtp *r);
 int rtp_marks_start(Rtp *r);            /* the thread following mount changes */
 void rtp_marks_stop(Rtp *r);            /* joins it (after stop_fd was written) */
 void rtp_marks_free(Rtp *r);

@@ -5,10 +5,12 @@
  * away through POLLPRI on /proc/self/mountinfo.
  *
  * Owns the list of marked mounts (Rtp.marks: published under marks_lock, changed only under
- * sync_lock, which rtp_reconfigure() also holds while it swaps the snapshot) and the marks
- * thread. Resolving a mount point may wait on its filesystem (a
- * stalled network mount), which is why this is a thread of its own: the reader must never
- * wait for it. Nothing here touches events, the queue or the snapshot pointer.
+ * sync_lock), the snapshot the marks follow (Rtp.marks_snapshot), the marks thread and the
+ * application of rtp_reconfigure()'s requests. Resolving a mount point may wait on its
+ * filesystem (a stalled network or FUSE mount), which is why this is a thread of its own: the
+ * reader must never wait for it, nor the main thread, which only ever takes marks_lock and
+ * reconfigure_lock (held for copies, never across a system call). Nothing here touches events,
+ * the queue or the snapshot pointer.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -172,8 +174,16 @@ bool rtp_marks_apply_locked(Rtp *r, const RtpSnapshot *s, const Mount *mounts, s
         return changed;
 }
 
+/* Records s as the snapshot the marks follow now. Called with sync_lock held. */
+static void marks_snapshot_set_locked(Rtp *r, RtpSnapshot *s) {
+        RtpSnapshot *old = r->marks_snapshot;
+
+        r->marks_snapshot = rtp_snapshot_ref(s);
+        rtp_snapshot_unref(old);
+}
+
 int rtp_marks_sync(Rtp *r) {
-        RtpSnapshot *s;
+        _cleanup_(rtp_snapshot_unrefp) RtpSnapshot *s = NULL;
         Mount *mounts = NULL;
         size_t n = 0;
         int k;
@@ -181,15 +191,65 @@ int rtp_marks_sync(Rtp *r) {
         pthread_mutex_lock(&r->sync_lock);
         k = mounts_read(r->mountinfo_fd, &mounts, &n);
         if (k >= 0) {
-                /* Taken under sync_lock: a reconfiguration swaps the snapshot under it too, so
-                 * the last synchronisation always applies the newest one. */
+                /* The newest snapshot, whatever a reconfiguration still waiting asks: it asks
+                 * for this same snapshot, and then finds nothing left to do. */
                 s = rtp_snapshot_get(r);
-                rtp_marks_apply_locked(r, s, mounts, n);
-                rtp_snapshot_unref(s);
+                k = rtp_marks_apply_locked(r, s, mounts, n);
+                marks_snapshot_set_locked(r, s);
                 mounts_free(mounts, n);
         }
         pthread_mutex_unlock(&r->sync_lock);
-        return k < 0 ? k : 0;
+        return k;
+}
+
+/* Publishes the outcome of the reconfiguration with this sequence and wakes the main loop. */
+static void reconfigure_publish(Rtp *r, uint64_t sequence, int error) {
+        pthread_mutex_lock(&r->reconfigure_lock);
+        /* A sequence older than one reported already (rtp_new()'s snapshot, 0) reports
+         * nothing new. */
+        if (sequence >= r->reconfigure_state.applied) {
+                r->reconfigure_state.applied = sequence;
+                r->reconfigure_state.error = error;
+        }
+        if (error < 0)
+                r->reconfigure_state.failures++;
+        pthread_mutex_unlock(&r->reconfigure_lock);
+        atomic_fetch_add(&r->counters.reconfigurations, 1);
+        (void) eventfd_write(r->notify_fd, 1);
+}
+
+bool rtp_marks_reconfigure(Rtp *r) {
+        _cleanup_(rtp_snapshot_unrefp) RtpSnapshot *s = rtp_snapshot_get(r);
+        const RtpSnapshot *old;
+        Mount *mounts = NULL;
+        size_t n = 0;
+        bool check = false;
+        int k = 0;
+
+        pthread_mutex_lock(&r->sync_lock);
+        old = r->marks_snapshot;
+        if (old == s)
+                ;       /* a change of the mount table applied it already */
+        else if (old && rtp_marks_unaffected_locked(r, old, s))
+                /* An exclusion below the mount points, a new verdict policy...: the kernel keeps
+                 * raising the same events; only a new namespace to prove needs a check. */
+                check = old->self_check_pid != s->self_check_pid ||
+                        !streq_ptr(old->self_check_dir, s->self_check_dir);
+        else {
+                /* Read before anything changes, so that a failure leaves the marks whole. */
+                k = mounts_read(-EBADF, &mounts, &n);
+                if (k >= 0) {
+                        check = rtp_marks_apply_locked(r, s, mounts, n) || !old ||
+                                old->self_check_pid != s->self_check_pid ||
+                                !streq_ptr(old->self_check_dir, s->self_check_dir);
+                        mounts_free(mounts, n);
+                }
+        }
+        if (k >= 0)
+                marks_snapshot_set_locked(r, s);
+        pthread_mutex_unlock(&r->sync_lock);
+        reconfigure_publish(r, s->sequence, k < 0 ? k : 0);
+        return check;
 }
 
 static void *marks_main(void *userdata) {
@@ -199,6 +259,7 @@ static void *marks_main(void *userdata) {
                 { .fd = r->mountinfo_fd, .events = POLLPRI },
                 { .fd = r->stop_fd, .events = POLLIN },
                 { .fd = r->self_check_fd, .events = POLLIN },
+                { .fd = r->reconfigure_fd, .events = POLLIN },
         };
 
         for (;;) {
@@ -212,6 +273,12 @@ static void *marks_main(void *userdata) {
                 }
                 if (fds[1].revents || atomic_load(&r->stop_requested))
                         break;
+                /* Read the request before the snapshot: a request made after this read wakes
+                 * us again, so the newest snapshot is always applied. */
+                if (fds[3].revents & POLLIN) {
+                        (void) eventfd_read(r->reconfigure_fd, &v);
+                        check = rtp_marks_reconfigure(r);
+                }
                 if (fds[0].revents & (POLLPRI | POLLERR)) {
                         (void) rtp_marks_sync(r);
                         check = true;
@@ -244,6 +311,7 @@ void rtp_marks_stop(Rtp *r) {
 }
 
 void rtp_marks_free(Rtp *r) {
+        r->marks_snapshot = rtp_snapshot_unref(r->marks_snapshot);
         r->excluded_mounts = strv_free(r->excluded_mounts);
         marks_list_free(r->marks, r->n_marks);
         r->marks = NULL;

@@ -7,7 +7,8 @@
  * pointer, which it swaps under config_lock. It starts and stops the threads through
  * rtp-events.c and rtp-marks.c and must not touch their state (queue, workers, marks) itself.
  * Everything here runs on the daemon's main thread, except rtp_snapshot_get/ref/unref, which
- * any thread calls.
+ * any thread calls. rtp_reconfigure() swaps the snapshot and leaves every step that may wait on
+ * a mount to the marks thread (rtp-marks.c), which reports back through notify_fd.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -163,9 +164,10 @@ static Rtp *rtp_alloc(unsigned n_workers) {
         if (!r)
                 return NULL;
         r->fanotify_fd = r->stop_fd = r->notify_fd = r->mountinfo_fd = -EBADF;
-        r->placeholder_fd = r->self_check_fd = -EBADF;
+        r->placeholder_fd = r->self_check_fd = r->reconfigure_fd = -EBADF;
         r->self_pid = getpid();
         pthread_mutex_init(&r->config_lock, NULL);
+        pthread_mutex_init(&r->reconfigure_lock, NULL);
         pthread_mutex_init(&r->lock, NULL);
         pthread_mutex_init(&r->detections_lock, NULL);
         pthread_mutex_init(&r->sync_lock, NULL);
@@ -193,7 +195,8 @@ static int rtp_open_fds(Rtp *r) {
         r->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         r->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         r->self_check_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (r->stop_fd < 0 || r->notify_fd < 0 || r->self_check_fd < 0)
+        r->reconfigure_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (r->stop_fd < 0 || r->notify_fd < 0 || r->self_check_fd < 0 || r->reconfigure_fd < 0)
                 return negative_errno();
         /* Opened before the first read of the table: a mount appearing in between still makes
          * the first poll() report POLLPRI. */
@@ -265,49 +268,10 @@ int rtp_new(const RtpConfig *config, Rtp **ret) {
         return 0;
 }
 
-/* Swaps in s and, unless the change cannot move a mark, reads the mount table and brings the
- * marks in line. Returns 1 when the set of marked mounts changed, 0 when not, or a negative
- * errno (the old snapshot stays). Sets *ret_old to the snapshot replaced. */
-static int snapshot_swap_and_remark(Rtp *r, RtpSnapshot *s, RtpSnapshot **ret_old) {
-        Mount *mounts = NULL;
-        size_t n_mounts = 0;
-        bool changed;
-        int k;
-
-        /* sync_lock is held across the swap, so that the marks thread cannot apply the old
-         * snapshot after us. */
-        pthread_mutex_lock(&r->sync_lock);
-        if (rtp_marks_unaffected_locked(r, r->snapshot, s)) {
-                /* An exclusion below the mount points, a new verdict policy...: the snapshot
-                 * alone changes; the kernel keeps raising the same events. */
-                pthread_mutex_lock(&r->config_lock);
-                *ret_old = r->snapshot;
-                r->snapshot = s;
-                pthread_mutex_unlock(&r->config_lock);
-                pthread_mutex_unlock(&r->sync_lock);
-                return 0;
-        }
-
-        /* The mount table is read before anything changes, so that a failure leaves the old
-         * configuration whole. */
-        k = mounts_read(-EBADF, &mounts, &n_mounts);
-        if (k < 0) {
-                pthread_mutex_unlock(&r->sync_lock);
-                return k;
-        }
-        pthread_mutex_lock(&r->config_lock);
-        *ret_old = r->snapshot;
-        r->snapshot = s;
-        pthread_mutex_unlock(&r->config_lock);
-        changed = rtp_marks_apply_locked(r, s, mounts, n_mounts);
-        pthread_mutex_unlock(&r->sync_lock);
-        mounts_free(mounts, n_mounts);
-        return changed;
-}
-
-int rtp_reconfigure(Rtp *r, const RtpConfig *config) {
+int rtp_reconfigure(Rtp *r, const RtpConfig *config, uint64_t *ret_sequence) {
         _cleanup_(rtp_snapshot_unrefp) RtpSnapshot *old = NULL;
         RtpSnapshot *s = NULL;
+        uint64_t sequence;
         int k;
 
         if (!r || !config)
@@ -315,26 +279,43 @@ int rtp_reconfigure(Rtp *r, const RtpConfig *config) {
         k = rtp_snapshot_new(config, &s);
         if (k < 0)
                 return k;
-        k = snapshot_swap_and_remark(r, s, &old);
-        if (k < 0) {
-                rtp_snapshot_unref(s);
-                return k;
-        }
+
+        /* The decision path takes the new snapshot now: a new exclusion or mode must not wait
+         * for a mount that does not answer. The sequence is set before the snapshot is
+         * published, so that the marks thread reads both together. */
+        pthread_mutex_lock(&r->config_lock);
+        sequence = s->sequence = ++r->reconfigure_requested;
+        old = r->snapshot;
+        r->snapshot = s;
+        pthread_mutex_unlock(&r->config_lock);
 
         if (old->timeout_ms != s->timeout_ms) {
                 atomic_store(&r->timeout_ms, s->timeout_ms);
                 rtp_events_timeout_changed(r);
         }
+        /* Here, not on the marks thread: the flush touches no mount (it only drops the group's
+         * inode marks), and a file judged clean by the old definitions must not keep its ignore
+         * mark while the marks thread waits on a stalled mount. */
         if (old->generation != s->generation)
                 rtp_ignore_marks_flush(r, s->generation);
         if (!s->statistics)
                 rtp_stats_clear(r->stats);
-        /* The check proves the marks against a namespace: it has something new to prove only
-         * when either changed. Its fork is the dearest part of a reconfiguration. */
-        if (k > 0 || old->self_check_pid != s->self_check_pid ||
-            !streq_ptr(old->self_check_dir, s->self_check_dir))
-                rtp_self_check_request(r);
+        /* The marks thread applies the newest snapshot whenever it gets to it: several requests
+         * in a row are one wake-up and one application. */
+        if (eventfd_write(r->reconfigure_fd, 1) < 0)
+                return negative_errno();
+        if (ret_sequence)
+                *ret_sequence = sequence;
         return 0;
+}
+
+void rtp_get_reconfigure_state(Rtp *r, RtpReconfigureState *ret) {
+        pthread_mutex_lock(&r->reconfigure_lock);
+        *ret = r->reconfigure_state;
+        pthread_mutex_unlock(&r->reconfigure_lock);
+        pthread_mutex_lock(&r->config_lock);
+        ret->requested = r->reconfigure_requested;
+        pthread_mutex_unlock(&r->config_lock);
 }
 
 Rtp *rtp_free(Rtp *r) {
@@ -357,6 +338,7 @@ Rtp *rtp_free(Rtp *r) {
         closep(&r->mountinfo_fd);
         closep(&r->placeholder_fd);
         closep(&r->self_check_fd);
+        closep(&r->reconfigure_fd);
         pthread_cond_destroy(&r->work_cond);
         pthread_cond_destroy(&r->watchdog_cond);
         pthread_rwlock_destroy(&r->ignore_lock);
@@ -367,6 +349,7 @@ Rtp *rtp_free(Rtp *r) {
         pthread_mutex_destroy(&r->detections_lock);
         pthread_mutex_destroy(&r->lock);
         pthread_mutex_destroy(&r->config_lock);
+        pthread_mutex_destroy(&r->reconfigure_lock);
         free(r->queue);
         free(r->workers);
         return mfree(r);
@@ -443,6 +426,8 @@ void rtp_get_counters(Rtp *r, RtpCounters *ret) {
                 .max_latency_us = atomic_load(&c->max_latency_us),
                 .mark_syncs = atomic_load(&c->mark_syncs),
                 .self_checks = atomic_load(&c->self_checks),
+                .ignore_flushes = atomic_load(&c->ignore_flushes),
+                .reconfigurations = atomic_load(&c->reconfigurations),
         };
 }
 

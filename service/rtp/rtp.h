@@ -77,17 +77,35 @@ typedef struct RtpConfig {
  * minimal queue), -ENOMEM, ... */
 int rtp_new(const RtpConfig *config, Rtp **ret);
 
-/* Swaps in a new configuration: mode, rules, exclusions, policies, mounts; a new generation
- * flushes ignore marks. n_workers is ignored. The new mount selection is applied before this
- * returns (it may wait on a stalled mount point). Returns 0 or a negative errno (then the old
- * configuration stays). */
-int rtp_reconfigure(Rtp *r, const RtpConfig *config);
+/* Swaps in a new configuration: mode, rules, exclusions, policies, mounts; n_workers is
+ * ignored. The decision path uses the new snapshot at once (workers finish on the one they
+ * hold), and a new definitions generation flushes the ignore marks at once (the flush touches no
+ * mount). Everything that may wait on a mount (reading the mount table, marking and unmarking,
+ * the self-check) is handed to the marks thread, so this returns without waiting for any
+ * filesystem: the marks thread reports through rtp_get_fd() and rtp_get_reconfigure_state()
+ * when it has applied the newest configuration. Requests made while one is being applied
+ * coalesce: only the newest is applied next. *ret_sequence (optional) gets the number of this
+ * request (1, 2, ... per Rtp). Returns 0 or a negative errno (then nothing changed). */
+int rtp_reconfigure(Rtp *r, const RtpConfig *config, uint64_t *ret_sequence);
+
+/* Where the marks thread is with the requests of rtp_reconfigure(). A failed application keeps
+ * the previous marks (the decision path still has the new snapshot); a later request, or a
+ * change of the mount table, tries again. */
+typedef struct RtpReconfigureState {
+        uint64_t requested;             /* sequence of the newest rtp_reconfigure() */
+        uint64_t applied;               /* newest sequence the marks thread has handled */
+        int error;                      /* 0, or why handling `applied` failed (-errno) */
+        uint64_t failures;              /* handled requests that failed, ever */
+} RtpReconfigureState;
+/* Short lock only, never held by the marks thread across a system call on a mount. */
+void rtp_get_reconfigure_state(Rtp *r, RtpReconfigureState *ret);
 
 /* Stops the threads (pending events are answered allow), closes the group. NULL-safe. */
 Rtp *rtp_free(Rtp *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Rtp *, rtp_free);
 
-/* An fd (eventfd) that becomes readable when detections wait for rtp_drain(). */
+/* An fd (eventfd) that becomes readable when detections wait for rtp_drain(), when the
+ * self-check's state changes and when the marks thread has handled a reconfiguration. */
 int rtp_get_fd(Rtp *r);
 
 typedef struct RtpDetection {
@@ -123,8 +141,13 @@ typedef struct RtpCounters {
         uint64_t detections;
         uint64_t marked_mounts;         /* mounts marked now */
         uint64_t max_latency_us;        /* longest time from read to answer */
-        uint64_t mark_syncs;            /* times the marks were brought in line with the table */
+        uint64_t mark_syncs;            /* times the marks were brought in line with the table
+                                         * (a re-mark: the mount table read and every selected
+                                         * mount marked again) */
         uint64_t self_checks;           /* self-checks run */
+        uint64_t ignore_flushes;        /* times every ignore mark was removed */
+        uint64_t reconfigurations;      /* rtp_reconfigure() requests the marks thread handled
+                                         * (coalesced ones count once) */
 } RtpCounters;
 void rtp_get_counters(Rtp *r, RtpCounters *ret);
 
@@ -141,7 +164,7 @@ typedef struct RtpProcessStats {
 int rtp_get_statistics(Rtp *r, RtpProcessStats **ret, size_t *ret_n);
 void rtp_process_stats_free(RtpProcessStats *stats, size_t n);
 
-/* The mount points marked now (caller frees the strv). */
+/* The mount points marked now (caller frees the strv). Short lock only. */
 int rtp_get_marked_mounts(Rtp *r, char ***ret);
 
 /* The self-check proves that the marks see opens made in the reference mount namespace (PID
@@ -169,5 +192,16 @@ bool rtp_fstype_is_monitored(const char *fstype);
 
 /* Other processes holding fanotify groups with mount or filesystem marks, from
  * /proc/<pid>/fdinfo: "<command line or comm> (pid <n>)" each, at most 10, excluding
- * exclude_pid. Returns 0 and a strv (possibly empty) or a negative errno. */
+ * exclude_pid. Walks /proc now, on the caller's thread (an open of the fdinfo of a process stuck
+ * in the kernel can wait). Returns 0 and a strv (possibly empty) or a negative errno. */
 int rtp_conflicting_applications(pid_t exclude_pid, char ***ret);
+
+#define RTP_CONFLICTS_MAX_AGE_USEC (5U * 1000000U)
+
+/* The same list for callers that must not wait (the daemon's health): the result of a walk at
+ * most max_age_usec old (0: RTP_CONFLICTS_MAX_AGE_USEC). When it is older, a walk starts on a
+ * thread of its own and the previous result is returned meanwhile; the very first call waits
+ * for the first walk at most wait_ms (then returns an empty list). One process-wide cache,
+ * for one exclude_pid at a time. Returns 0 and a strv, or a negative errno. */
+int rtp_conflicting_applications_cached(pid_t exclude_pid, uint64_t max_age_usec,
+                                        unsigned wait_ms, char ***ret);

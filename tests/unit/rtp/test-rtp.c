@@ -454,6 +454,37 @@ static Rtp *rtp_start(const RtpConfig *config) {
         return r;
 }
 
+/* rtp_reconfigure() and a wait (at most 10 s) until the marks thread has handled it: 0 and
+ * *ret_state (optional), -ETIMEDOUT, or rtp_reconfigure()'s error. No ck_assert: children use
+ * it too. */
+static int reconfigure_and_wait(Rtp *r, const RtpConfig *config, RtpReconfigureState *ret_state) {
+        RtpReconfigureState st;
+        uint64_t seq, deadline = now_ms() + 10000;
+        int k = rtp_reconfigure(r, config, &seq);
+
+        if (k < 0)
+                return k;
+        for (;;) {
+                rtp_get_reconfigure_state(r, &st);
+                if (st.applied >= seq)
+                        break;
+                if (now_ms() > deadline)
+                        return -ETIMEDOUT;
+                (void) usleep(2000);
+        }
+        if (ret_state)
+                *ret_state = st;
+        return 0;
+}
+
+/* The same for tests: the newest reconfiguration is applied, without error. */
+static void reconfigure_wait(Rtp *r, const RtpConfig *config) {
+        RtpReconfigureState st = {};
+
+        ck_assert_int_eq(reconfigure_and_wait(r, config, &st), 0);
+        ck_assert_int_eq(st.error, 0);
+}
+
 static RtpCounters counters(Rtp *r) {
         RtpCounters c;
 
@@ -742,7 +773,7 @@ START_TEST(test_passive) {
 
         /* Switched to blocking while running: the next open is refused. */
         config.block = true;
-        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        reconfigure_wait(r, &config);
         ck_assert_int_eq(other_open(eicar, NULL), EPERM);
         seen_wait(r, &seen, 1);
         ck_assert(seen.d[0].denied);
@@ -917,12 +948,12 @@ START_TEST(test_process_exclusion) {
         r = rtp_start(&config);
         ck_assert_int_eq(other_open(eicar, NULL), 0);
         config.exclusions = by_path;
-        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        reconfigure_wait(r, &config);
         ck_assert_int_eq(other_open(eicar, NULL), 0);
         ck_assert_uint_eq(counters(r).scanned, 0);
         ck_assert_uint_eq(counters(r).excluded, 2);
         config.exclusions = other;
-        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        reconfigure_wait(r, &config);
         ck_assert_int_eq(other_open(eicar, NULL), EPERM);
 }
 END_TEST
@@ -962,11 +993,11 @@ START_TEST(test_mount_exclusion) {
 
         /* The exclusion goes: marked; it comes back: unmarked, and the kernel stops asking. */
         config.exclusions = NULL;
-        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        reconfigure_wait(r, &config);
         ck_assert(marked_wait(r, mnt, true));
         ck_assert_int_eq(other_open(eicar, NULL), EPERM);
         config.exclusions = ex;
-        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        reconfigure_wait(r, &config);
         ck_assert(marked_wait(r, mnt, false));
         ck_assert_int_eq(other_open(eicar, NULL), 0);
         ck_assert_uint_eq(counters(r).events, 1);
@@ -1007,7 +1038,7 @@ START_TEST(test_restored_grace) {
         ck_assert_int_eq(restored_set_new(NULL, &restored, now_usec - 2, &expired), 0);
         ck_assert_uint_eq(restored_set_size(expired), 1);
         config.restored = expired;
-        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        reconfigure_wait(r, &config);
         ck_assert_int_eq(other_open(eicar, NULL), EPERM);
 }
 END_TEST
@@ -1024,14 +1055,14 @@ START_TEST(test_generation_flush) {
 
         /* New definitions: the ignore marks go (FAN_MARK_FLUSH), the mount mark stays. */
         config.generation = 2;
-        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        reconfigure_wait(r, &config);
         ck_assert_int_eq(other_open(clean, NULL), 0);
         ck_assert_uint_eq(counters(r).scanned, 2);
         ck_assert_uint_eq(counters(r).marked_mounts, 1);
         ck_assert_int_eq(other_open(eicar, NULL), EPERM);
 
         /* Same generation again: the marks stay. */
-        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        reconfigure_wait(r, &config);
         ck_assert_int_eq(other_open(clean, NULL), 0);
         ck_assert_uint_eq(counters(r).scanned, 3);
 }
@@ -1167,7 +1198,7 @@ START_TEST(test_statistics) {
 
         /* Turned off: nothing kept. */
         config.statistics = false;
-        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        reconfigure_wait(r, &config);
         ck_assert_int_eq(rtp_get_statistics(r, &stats, &n), 0);
         ck_assert_uint_eq(n, 0);
         rtp_process_stats_free(stats, n);
@@ -1192,6 +1223,13 @@ static void holder_kill(pid_t pid) {
         ck_assert_int_eq(kill(pid, SIGKILL), 0);
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);
         ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+static bool strv_find_substring(char **l, const char *needle) {
+        for (; l && *l; l++)
+                if (strstr(*l, needle))
+                        return true;
+        return false;
 }
 
 START_TEST(test_conflicts) {
@@ -1331,7 +1369,7 @@ START_TEST(test_default_selection) {
 
         /* Not muted any more: the noexec mount is marked too. */
         config.mute_noexec = false;
-        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        reconfigure_wait(r, &config);
         ck_assert(marked_wait(r, ramnx, true));
         ck_assert_uint_eq(counters(r).marked_mounts, 2);
 }
@@ -1525,7 +1563,7 @@ START_TEST(test_self_check_after_remark) {
         /* A reconfiguration re-marks, and the check runs again in the background; its new
          * verdict wakes the owner's fd. */
         config.self_check_pid = other;
-        ck_assert_int_eq(rtp_reconfigure(r, &config), 0);
+        reconfigure_wait(r, &config);
         p = (struct pollfd) { .fd = rtp_get_fd(r), .events = POLLIN };
         for (uint64_t deadline = now_ms() + 5000;
              (sc = self_check_of(r)).state == RTP_SELF_CHECK_PASSED;) {
@@ -1560,7 +1598,7 @@ static int unrelated_exclusion_steps(void) {
 
         /* A folder below the mount point: the snapshot changes, the marks do not. */
         config.exclusions = unrelated;
-        if (rtp_reconfigure(r, &config) < 0)
+        if (reconfigure_and_wait(r, &config, NULL) < 0)
                 return 4;
         (void) usleep(300 * 1000);      /* a requested check would have started by now */
         rtp_get_counters(r, &c);
@@ -1570,7 +1608,7 @@ static int unrelated_exclusion_steps(void) {
         /* The control: the mount point itself is excluded, so the mount is unmarked and the
          * new set of marks proves itself. */
         config.exclusions = whole;
-        if (rtp_reconfigure(r, &config) < 0)
+        if (reconfigure_and_wait(r, &config, NULL) < 0)
                 return 6;
         for (uint64_t deadline = now_ms() + 5000; rtp_get_counters(r, &c), c.self_checks < 2;) {
                 if (now_ms() > deadline)
@@ -1582,7 +1620,7 @@ static int unrelated_exclusion_steps(void) {
 
         /* Excluded mounts are known too: dropping that exclusion marks the mount again. */
         config.exclusions = unrelated;
-        if (rtp_reconfigure(r, &config) < 0)
+        if (reconfigure_and_wait(r, &config, NULL) < 0)
                 return 9;
         rtp_get_counters(r, &c);
         if (c.mark_syncs != 3 || c.marked_mounts != 1)
@@ -1600,6 +1638,231 @@ START_TEST(test_unrelated_exclusion_no_remark) {
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);
         ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
                       "step %d failed (status 0x%x)", WEXITSTATUS(status), status);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------------------------------
+ * Reconfiguration on the marks thread
+ */
+
+START_TEST(test_reconfigure_reported) {
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        struct pollfd p;
+        RtpReconfigureState st;
+        uint64_t seq1 = 0, seq2 = 0;
+
+        config.self_check_pid = getpid();
+        r = rtp_start(&config);
+        (void) rtp_drain(r, NULL, NULL);        /* the first self-check's wake-up */
+        rtp_get_reconfigure_state(r, &st);
+        ck_assert_uint_eq(st.requested, 0);
+        ck_assert_uint_eq(st.applied, 0);
+
+        /* A new mount list: the marks move (our mount is unmarked), on the marks thread, and the
+         * outcome arrives on the same fd as detections, with the request's number. */
+        config.mounts = (char *[]) { NULL };
+        ck_assert_int_eq(rtp_reconfigure(r, &config, &seq1), 0);
+        ck_assert_uint_eq(seq1, 1);
+        p = (struct pollfd) { .fd = rtp_get_fd(r), .events = POLLIN };
+        ck_assert_int_eq(poll(&p, 1, 5000), 1);
+        for (uint64_t deadline = now_ms() + 5000;; usleep(2000)) {
+                rtp_get_reconfigure_state(r, &st);
+                if (st.applied == seq1)
+                        break;
+                ck_assert_uint_lt(now_ms(), deadline);
+        }
+        ck_assert_uint_eq(st.requested, 1);
+        ck_assert_int_eq(st.error, 0);
+        ck_assert_uint_eq(st.failures, 0);
+        ck_assert(marked_wait(r, mnt, false));
+        ck_assert_uint_eq(counters(r).reconfigurations, 1);
+        ck_assert_uint_eq(counters(r).mark_syncs, 2);
+
+        /* The next one has the next number, and marks the mount again. */
+        config.mounts = STRV_MAKE(mnt);
+        ck_assert_int_eq(rtp_reconfigure(r, &config, &seq2), 0);
+        ck_assert_uint_eq(seq2, 2);
+        reconfigure_wait(r, &config);
+        ck_assert(marked_wait(r, mnt, true));
+        rtp_get_reconfigure_state(r, &st);
+        ck_assert_uint_eq(st.applied, 3);
+        ck_assert_uint_eq(counters(r).mark_syncs, 3);
+}
+END_TEST
+
+START_TEST(test_reconfigure_generation_flush_counted) {
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        RtpCounters c;
+
+        r = rtp_start(&config);
+        ck_assert_uint_eq(counters(r).ignore_flushes, 0);
+        /* Same generation, same mounts: no flush, no re-mark, one reconfiguration. */
+        config.block = false;
+        reconfigure_wait(r, &config);
+        c = counters(r);
+        ck_assert_uint_eq(c.ignore_flushes, 0);
+        ck_assert_uint_eq(c.mark_syncs, 1);
+        ck_assert_uint_eq(c.reconfigurations, 1);
+        /* New definitions: every ignore mark goes, the marks stay. */
+        config.generation = 2;
+        reconfigure_wait(r, &config);
+        c = counters(r);
+        ck_assert_uint_eq(c.ignore_flushes, 1);
+        ck_assert_uint_eq(c.mark_syncs, 1);
+        ck_assert_uint_eq(c.reconfigurations, 2);
+}
+END_TEST
+
+/* "At once" for a call that waits for nothing: generous under valgrind, which slows every
+ * instruction down tens of times. */
+#define QUICK_MS (RUNNING_ON_VALGRIND ? 2000U : 100U)
+
+/* Each call a main loop makes must come back at once while the marks thread is held. */
+static void assert_quick_reads(Rtp *r) {
+        _cleanup_strv_free_ char **l = NULL;
+        RtpReconfigureState st;
+        RtpSelfCheck sc;
+        RtpCounters c;
+        uint64_t start = now_ms();
+
+        ck_assert_int_eq(rtp_get_marked_mounts(r, &l), 0);
+        rtp_get_counters(r, &c);
+        rtp_get_self_check(r, &sc);
+        rtp_get_reconfigure_state(r, &st);
+        ck_assert_uint_lt(now_ms() - start, QUICK_MS);
+}
+
+START_TEST(test_reconfigure_coalesces) {
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_close_ int other = -EBADF;
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        RtpReconfigureState st;
+        RtpCounters c;
+        uint64_t seq = 0;
+
+        /* Another permission listener that never answers holds the self-check's probe for its
+         * whole timeout (2 s): the marks thread is busy, as it is on a stalled mount. */
+        other = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC, O_RDONLY | O_CLOEXEC);
+        ck_assert_int_ge(other, 0);
+        ck_assert_int_eq(fanotify_mark(other, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_OPEN_PERM,
+                                       AT_FDCWD, mnt), 0);
+        config.self_check_pid = getpid();
+        r = rtp_start(&config);
+
+        /* A new directory for the check: no mark moves, but the check runs again. */
+        config.self_check_dir = mnt;
+        ck_assert_int_eq(rtp_reconfigure(r, &config, &seq), 0);
+        for (uint64_t deadline = now_ms() + 5000; counters(r).self_checks < 2; usleep(2000))
+                ck_assert_uint_lt(now_ms(), deadline);
+
+        /* Three more while it waits: each returns at once, as does every read. */
+        for (int i = 0; i < 3; i++) {
+                uint64_t start = now_ms();
+
+                config.block = i % 2 == 0;
+                ck_assert_int_eq(rtp_reconfigure(r, &config, &seq), 0);
+                ck_assert_uint_lt(now_ms() - start, QUICK_MS);
+                assert_quick_reads(r);
+        }
+        ck_assert_uint_eq(seq, 4);
+        rtp_get_reconfigure_state(r, &st);
+        ck_assert_uint_eq(st.requested, 4);
+        ck_assert_uint_eq(st.applied, 1);
+
+        /* Once free, the marks thread applies the newest only: one more application. */
+        for (uint64_t deadline = now_ms() + 10000;; usleep(5000)) {
+                rtp_get_reconfigure_state(r, &st);
+                if (st.applied == 4)
+                        break;
+                ck_assert_uint_lt(now_ms(), deadline);
+        }
+        ck_assert_int_eq(st.error, 0);
+        c = counters(r);
+        ck_assert_uint_eq(c.reconfigurations, 2);
+        ck_assert_uint_eq(c.mark_syncs, 1);
+        ck_assert_uint_eq(c.self_checks, 2);
+}
+END_TEST
+
+START_TEST(test_reconfigure_failure_keeps_marks) {
+        RtpConfig config = config_default(STRV_MAKE(mnt));
+        _cleanup_(rtp_freep) Rtp *r = NULL;
+        _cleanup_free_ char *big = path_in("mountinfo-too-big");
+        char own[64];
+        RtpReconfigureState st = {};
+        uint64_t syncs;
+        int fd;
+
+        r = rtp_start(&config);
+        ck_assert(marked_wait(r, mnt, true));
+
+        /* A mount table the daemon refuses to read (larger than its 64 MiB bound) in place of
+         * this process's own: the next re-mark cannot know the mounts. Sparse, so cheap. */
+        fd = open(big, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(ftruncate(fd, (off_t) (65 << 20)), 0);
+        ck_assert_int_eq(close(fd), 0);
+        snprintf(own, sizeof(own), "/proc/%d/mountinfo", (int) getpid());
+        syncs = counters(r).mark_syncs;
+        /* A type, although a bind mount ignores it: valgrind checks the argument. */
+        ck_assert_int_eq(mount(big, own, "none", MS_BIND, NULL), 0);
+        /* The bind mount is itself a change of the table, which the marks thread follows
+         * through the fd it opened before: let that finish first. */
+        for (uint64_t deadline = now_ms() + 5000; counters(r).mark_syncs == syncs; usleep(2000))
+                ck_assert_uint_lt(now_ms(), deadline);
+        usleep(100 * 1000);
+
+        /* Nothing to mark any more: refused, reported, and the previous marks stay. */
+        config.mounts = (char *[]) { NULL };
+        ck_assert_int_eq(reconfigure_and_wait(r, &config, &st), 0);
+        ck_assert_int_eq(st.error, -E2BIG);
+        ck_assert_uint_eq(st.failures, 1);
+        ck_assert(marked_wait(r, mnt, true));
+        ck_assert_uint_eq(counters(r).marked_mounts, 1);
+
+        /* The table readable again (a change of the table itself): the newest configuration
+         * is applied then. */
+        ck_assert_int_eq(umount2(own, MNT_DETACH), 0);
+        ck_assert(marked_wait(r, mnt, false));
+}
+END_TEST
+
+START_TEST(test_conflicts_cached) {
+        _cleanup_strv_free_ char **first = NULL, **fresh = NULL, **stale = NULL;
+        char needle[64];
+        pid_t holder = holder_start();
+        uint64_t start;
+
+        snprintf(needle, sizeof(needle), "(pid %d)", (int) holder);
+        /* The first call waits for the first walk. */
+        ck_assert_int_eq(rtp_conflicting_applications_cached(getpid(), 60 * 1000000ULL, 5000,
+                                                             &first), 0);
+        ck_assert(strv_find_substring(first, needle));
+        holder_kill(holder);
+
+        /* Within its age the result stands, although the holder is gone. */
+        ck_assert_int_eq(rtp_conflicting_applications_cached(getpid(), 60 * 1000000ULL, 0,
+                                                             &fresh), 0);
+        ck_assert(strv_find_substring(fresh, needle));
+
+        /* Too old: a walk starts elsewhere, and the caller gets the last result at once. */
+        start = now_ms();
+        ck_assert_int_eq(rtp_conflicting_applications_cached(getpid(), 1, 0, &stale), 0);
+        ck_assert_uint_lt(now_ms() - start, QUICK_MS);
+        ck_assert(strv_find_substring(stale, needle));
+
+        /* That walk's result follows. */
+        for (uint64_t deadline = now_ms() + 5000;; usleep(10000)) {
+                _cleanup_strv_free_ char **l = NULL;
+
+                ck_assert_int_eq(rtp_conflicting_applications_cached(getpid(),
+                                                                     60 * 1000000ULL, 0, &l), 0);
+                if (!strv_find_substring(l, needle))
+                        break;
+                ck_assert_uint_lt(now_ms(), deadline);
+        }
 }
 END_TEST
 
@@ -1648,6 +1911,11 @@ static Suite *rtp_suite(void) {
         tcase_add_test(tc, test_self_check_after_remark);
         tcase_add_test(tc, test_self_check_timeout);
         tcase_add_test(tc, test_unrelated_exclusion_no_remark);
+        tcase_add_test(tc, test_reconfigure_reported);
+        tcase_add_test(tc, test_reconfigure_generation_flush_counted);
+        tcase_add_test(tc, test_reconfigure_coalesces);
+        tcase_add_test(tc, test_reconfigure_failure_keeps_marks);
+        tcase_add_test(tc, test_conflicts_cached);
         suite_add_tcase(s, tc);
         return s;
 }
