@@ -152,10 +152,9 @@ static int rtp_set_error(Manager *m, const char *what, int r) {
         return r;
 }
 
+/* The Rtp copies what it keeps: the policy's sets are lent for the call. */
 static int rtp_config_build(Manager *m, bool block, RtpConfig *c, char ***ignored,
-                            ExclusionSet **excl, char ***allowed, char ***audit,
-                            char ***mounts, char ***unmonitored) {
-        _cleanup_(setting_value_done) SettingValue allowed_v = {}, unmon_v = {};
+                            ExclusionSet **excl, char ***audit, char ***mounts) {
         EngineScanOptions opts;
         uint64_t generation;
         int r;
@@ -167,29 +166,20 @@ static int rtp_config_build(Manager *m, bool block, RtpConfig *c, char ***ignore
                 r = manager_threat_types_with_action(m, "audit", audit);  /* reported, never denied */
         if (r >= 0)
                 r = rtp_mounts_from_env(mounts);
-        if (r >= 0)
-                r = settings_get(m->settings, setting_def_find("antivirusEngine.allowedThreats"),
-                                 &allowed_v, NULL);
-        if (r >= 0)
-                r = settings_get(m->settings,
-                                 setting_def_find("antivirusEngine.unmonitoredFilesystems"),
-                                 &unmon_v, NULL);
         if (r < 0)
                 return r;
-        *allowed = TAKE_PTR(allowed_v.strv);
-        *unmonitored = TAKE_PTR(unmon_v.strv);
         *c = (RtpConfig) {
                 .block = block,
                 .rules = m->rules,
                 .generation = generation,
                 .engine_options = opts,
                 .exclusions = *excl,
-                .allowed_threats = *allowed,
+                .allowed_threats = m->policy->allowed_threats,
                 .audit_types = *audit,
                 .restored = m->restored,
                 .cache = m->verdict_cache,
                 .mounts = *mounts,
-                .unmonitored_filesystems = *unmonitored,
+                .unmonitored_filesystems = m->policy->unmonitored_filesystems,
                 .mute_noexec = m->policy->mute_noexec_mounts,
                 .statistics = m->policy->rtp_statistics,
                 .timeout_ms = (unsigned) number_from_env("MDATP_RTP_TIMEOUT_MS", 600000),
@@ -201,8 +191,7 @@ static int rtp_config_build(Manager *m, bool block, RtpConfig *c, char ***ignore
 
 static int rtp_apply(Manager *m) {
         PolicyEnforcement level = m->policy->enforcement;
-        _cleanup_strv_free_ char **ignored = NULL, **allowed = NULL, **audit = NULL,
-                                 **mounts = NULL, **unmonitored = NULL;
+        _cleanup_strv_free_ char **ignored = NULL, **audit = NULL, **mounts = NULL;
         _cleanup_(exclusion_set_unrefp) ExclusionSet *excl = NULL;
         bool block;
         RtpConfig c;
@@ -226,8 +215,7 @@ static int rtp_apply(Manager *m) {
                 manager_rtp_free(m);
                 return rtp_set_error(m, "no definitions are loaded", -ENOENT);
         }
-        r = rtp_config_build(m, block, &c, &ignored, &excl, &allowed, &audit, &mounts,
-                             &unmonitored);
+        r = rtp_config_build(m, block, &c, &ignored, &excl, &audit, &mounts);
         if (r < 0) {
                 manager_rtp_free(m);
                 return rtp_set_error(m, "its configuration could not be built", r);

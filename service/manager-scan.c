@@ -271,20 +271,13 @@ void manager_scan_remediation_done(Manager *m, uint32_t id, bool failed) {
 /* Where the scan goes: the kind's places, or the caller's paths (absolute, existing). */
 static int scan_roots(Manager *m, ScanKind kind, char * const *paths, char ***ret,
                       char **ret_message) {
-        _cleanup_strv_free_ char **unmonitored = NULL;
-        _cleanup_(setting_value_done) SettingValue v = {};
         struct stat st;
-        int r;
 
         switch (kind) {
         case SCAN_KIND_QUICK:
                 return scan_quick_paths(ret);
         case SCAN_KIND_FULL:
-                r = settings_get(m->settings, setting_def_find("antivirusEngine.unmonitoredFilesystems"),
-                                 &v, NULL);
-                if (r < 0)
-                        return r;
-                return scan_full_roots(v.strv, ret);
+                return scan_full_roots(m->policy->unmonitored_filesystems, ret);
         case SCAN_KIND_CUSTOM:
                 if (strv_length((char **) paths) == 0)
                         return asprintf(ret_message, "a custom scan needs at least one path") < 0 ?

@@ -78,10 +78,8 @@ static int property_get_derived_bool(sd_bus *bus, const char *path, const char *
                 v = m->policy->enforcement == POLICY_ENFORCEMENT_PASSIVE;
         else if (streq(property, "RealTimeProtectionEnabled"))
                 v = m->policy->enforcement == POLICY_ENFORCEMENT_REAL_TIME;
-        else if (streq(property, "CloudDiagnosticEnabled")) {
-                const char *s = settings_get_string(m->settings, "cloudService.diagnosticLevel");
-                v = s && streq(s, "optional");
-        }
+        else if (streq(property, "CloudDiagnosticEnabled"))
+                v = m->policy->diagnostic_optional;
         return sd_bus_message_append(reply, "b", v);
 }
 

@@ -34,6 +34,7 @@ typedef enum PolicyField {
         F_COMPUTE_HASH,
         F_RTP_STATISTICS,
         F_NOEXEC,
+        F_DIAGNOSTIC_LEVEL,
         F_SCAN_AFTER_UPDATE,
         F_SCAN_THREADS,
         F_ALLOWED_THREATS,
@@ -99,7 +100,7 @@ static const struct {
         { "cloudService.enabled",                          CLD,            F_NONE },
         { "cloudService.automaticSampleSubmissionConsent", CLD,            F_NONE },
         { "cloudService.cloudBlockLevel",                  CLD,            F_NONE },
-        { "cloudService.diagnosticLevel",                  CLD,            F_NONE },
+        { "cloudService.diagnosticLevel",                  CLD,            F_DIAGNOSTIC_LEVEL },
         { "cloudService.proxy",                            CLD | UPD,      F_PROXY },
         { "edr.earlyPreview",                              EDR,            F_NONE },
         { "edr.groupIds",                                  EDR,            F_NONE },
@@ -220,6 +221,9 @@ static void policy_fill(Policy *p, size_t i) {
                 break;
         case F_RTP_STATISTICS:
                 p->rtp_statistics = v->b;
+                break;
+        case F_DIAGNOSTIC_LEVEL:
+                p->diagnostic_optional = v->s && streq(v->s, "optional");
                 break;
         case F_NOEXEC:
                 p->mute_noexec_mounts = v->s && streq(v->s, "mute");

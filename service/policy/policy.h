@@ -70,6 +70,7 @@ typedef struct Policy {
 
         char **edr_tags;                /* key, value, ... NULL */
         const char *network_protection_level;
+        bool diagnostic_optional;       /* cloudService.diagnosticLevel "optional" */
 
         /* Internal: the effective value and "managed" of every setting, in the table's order. */
         struct PolicyEntry *entries;

@@ -96,6 +96,8 @@ START_TEST(test_typed_fields) {
         set(s->local, "antivirusEngine.maximumOnDemandScanThreads", "3");
         set(s->managed, "edr.tags", "[{\"key\": \"GROUP\", \"value\": \"lab\"}]");
         set(s->local, "antivirusEngine.nonExecMountPolicy", "\"mute\"");
+        set(s->local, "cloudService.diagnosticLevel", "\"optional\"");
+        set(s->local, "antivirusEngine.unmonitoredFilesystems", "[\"nfs\"]");
         ck_assert_int_eq(policy_new(s, &p), 0);
 
         ck_assert_int_eq(p->enforcement, POLICY_ENFORCEMENT_PASSIVE);
@@ -113,6 +115,9 @@ START_TEST(test_typed_fields) {
         ck_assert_uint_eq(p->retention_days, 7);
         ck_assert_uint_eq(p->scan_threads, 3);
         ck_assert(p->mute_noexec_mounts);
+        ck_assert(p->diagnostic_optional);
+        ck_assert_str_eq(p->unmonitored_filesystems[0], "nfs");
+        ck_assert_ptr_null(p->unmonitored_filesystems[1]);
         ck_assert_str_eq(p->edr_tags[0], "GROUP");
         ck_assert_str_eq(p->edr_tags[1], "lab");
         ck_assert(policy_is_managed(p, "edr.tags"));
