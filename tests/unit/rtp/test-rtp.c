@@ -1781,7 +1781,8 @@ START_TEST(test_reconfigure_coalesces) {
         ck_assert_int_eq(st.error, 0);
         c = counters(r);
         ck_assert_uint_eq(c.reconfigurations, 2);
-        ck_assert_uint_eq(c.mark_syncs, 1);
+        /* mark_syncs is not asserted: a mount made or removed anywhere on the machine meanwhile
+         * (another test's tmpfs) re-syncs the marks too. */
         ck_assert_uint_eq(c.self_checks, 2);
 }
 END_TEST
