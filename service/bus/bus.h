@@ -3,8 +3,9 @@
  * The D-Bus adapters: one file per interface, each a vtable with argument parsing, polkit
  * checks and replies only; the logic is in the manager and the modules below it.
  *
- * BusContext is the bus side's own state: the connection, the polkit registry and the
- * Update()/TestConnectivity() calls waiting for their job. It subscribes to the manager's
+ * BusContext is the bus side's own state: the connection, the polkit registry, the
+ * Update()/TestConnectivity() calls waiting for their job and the calls waiting for a request
+ * (a restore, the manual quarantine, Definitions.Restore) the manager runs on its executor. It subscribes to the manager's
  * change events (bus_on_manager_event(), bus-events.c) and alone turns them into signals,
  * PropertiesChanged and the deferred replies. Every vtable's userdata is the BusContext.
  */
