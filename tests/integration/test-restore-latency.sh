@@ -3,7 +3,8 @@
 # written and synced), 50 Health GetAll calls on one connection keep a p99 under 50 ms; a second
 # restore and a removal of the same entry are refused with Busy meanwhile; the restore then
 # answers with the restored path, the file is whole and the entry gone. A caller that hangs up
-# before its answer does not stop the restore, and the daemon goes on answering. The manual
+# before its answer does not stop the restore, and the daemon goes on answering. A daemon stopped
+# during a restore finishes it and exits cleanly. The manual
 # quarantine (`mdatp threat quarantine add`) answers when its copy is done, as before.
 . "$(dirname "$0")/lib.sh"
 
@@ -126,6 +127,25 @@ wait_until 10 sh -c "! mdatp threat quarantine list --output json | grep -q '\"$
         pass "... and the entry left the quarantine" || fail "the entry is still quarantined"
 run mdatp health --field healthy
 expect_rc "the daemon answers afterwards" 0
+rm -f "$small"
+
+# ---- the daemon stopped (SIGTERM) while a restore runs: the restore finishes first, the daemon
+# exits cleanly, and after the restart the file is in place and the entry gone
+id=$(quarantine_big "$small" 1G)
+[ -n "$id" ] && quarantined "$id" && pass "a 1 GB file is quarantined" ||
+        fail "the 1 GB file was not quarantined: $(cat "$work/scan.out")"
+restore_call "$id" >"$work/restore-stop.out" 2>&1 &
+restore_pid=$!
+wait_until 60 restoring "$work/small" && pass "the restore of the 1 GB file started" ||
+        fail "no restore copy seen for the 1 GB file"
+restart_daemon && pass "the daemon stopped and came back" || fail "the daemon did not come back"
+expect_eq "... it exited cleanly" "$(cat "$MDATP_SANDBOX_DIR/mdatpd.status")" 0
+wait "$restore_pid"
+echo "# the caller of the interrupted restore got: $(cat "$work/restore-stop.out")"
+expect_eq "the restored file is whole" "$(stat -c %s "$small" 2>&1)" 1073741824
+quarantined "$id" && fail "the entry is still in the quarantine" ||
+        pass "the entry left the quarantine"
+restoring "$work/small" && fail "a temp file is left" || pass "no temp file left"
 rm -f "$small"
 
 # ---- the manual quarantine answers when its copy is done
