@@ -106,6 +106,10 @@ typedef struct DefinitionsLoad {
         Manager *manager;               /* for the done half only */
         DefinitionsStore *store;
         uint64_t swaps;                 /* manager->definitions_swaps when it was asked for */
+        /* Definitions.Restore: the store's downloaded packs are dropped first, and the load
+         * ends request (REQUEST_FINISHED); 0 for a plain reload. */
+        uint64_t request;
+        bool restore_failed;            /* the packs could not be dropped: nothing to load */
         int r;
         DefinitionPack *pack;
         DefinitionsSource source;
@@ -127,6 +131,13 @@ static DefinitionsLoad *definitions_load_free(DefinitionsLoad *l) {
 static int definitions_load_run(void *userdata) {
         DefinitionsLoad *l = userdata;
 
+        if (l->request != 0) {
+                l->r = definitions_store_restore_shipped(l->store);
+                if (l->r < 0) {
+                        l->restore_failed = true;
+                        return l->r;
+                }
+        }
         l->r = definitions_store_load_best(l->store, &l->pack, &l->source, &l->errors);
         if (l->r >= 0)
                 l->r = manager_rules_from_pack(l->pack, &l->rules, &l->compile_error);
@@ -194,11 +205,34 @@ int manager_load_definitions(Manager *m) {
         return r;
 }
 
+/* The end of a Definitions.Restore: it ran alone (no update or reload could start meanwhile),
+ * so what it loaded is the newest; the request is answered either way. */
+static void definitions_restore_done(Manager *m, DefinitionsLoad *l, int result) {
+        int r = result == -ECANCELED ? -ECANCELED : l->r;
+
+        if (result != -ECANCELED && !l->restore_failed) {
+                /* The restore on disk was done: load what it left, or record why not. */
+                r = definitions_load_apply(m, l);
+                /* A swap commits (and tells clients) itself; a failure changes status. */
+                if (r < 0)
+                        manager_emit(m, &(ManagerEvent) {
+                                .type = MANAGER_EVENT_DEFINITIONS_CHANGED });
+                manager_health_refresh(m);
+        }
+        manager_request_finished(m, l->request, r, r < 0 ? m->definitions_error : NULL,
+                                 r < 0 ? NULL : m->definitions_version ?: "");
+        definitions_load_free(l);
+}
+
 static void definitions_load_done(int result, void *userdata) {
         DefinitionsLoad *l = userdata;
         Manager *m = l->manager;
 
         m->definitions_loads--;
+        if (l->request != 0) {
+                definitions_restore_done(m, l, result);
+                return;
+        }
         /* Cancelled at shutdown, superseded by a later SIGHUP's reload before it started, or
          * rules swapped in meanwhile (an update finished): those are newer than what this load
          * read, so it is dropped. */
@@ -214,6 +248,33 @@ static void definitions_load_done(int result, void *userdata) {
         (void) definitions_load_apply(m, l);
         manager_health_refresh(m);
         definitions_load_free(l);
+}
+
+int manager_load_definitions_restore(Manager *m, uint64_t request) {
+        DefinitionsLoad *l = NULL;
+        int r;
+
+        if (m->update_job || m->definitions_loads > 0)
+                return -EBUSY;
+        r = definitions_load_new(m, &l);
+        if (r < 0)
+                return r;
+        l->request = request;
+        /* No key: a SIGHUP's reload queued later must not take its place. Cancellable: not
+         * started at shutdown, nothing changed. */
+        r = executor_submit(m->executor, &(ExecutorJob) {
+                .run = definitions_load_run,
+                .done = definitions_load_done,
+                .userdata = l,
+                .cancellable = true,
+        });
+        if (r < 0) {
+                definitions_load_free(l);
+                return r;
+        }
+        /* Updates and other reloads wait for it (-EBUSY), as for any load of the store. */
+        m->definitions_loads++;
+        return 0;
 }
 
 int manager_load_definitions_async(Manager *m) {

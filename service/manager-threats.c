@@ -160,30 +160,84 @@ static int threat_quarantine_recorded(Manager *m, const char *id, const char *pa
         return 0;
 }
 
-/* manager_threat_quarantine(), and when ret_error is not NULL the error behind a refusal (or
- * behind a history that could not follow), 0 without one. Synchronous: the D-Bus command
- * answers with the outcome. */
-static int threat_quarantine(Manager *m, const char *id, char **ret_message, int *ret_error) {
-        _cleanup_free_ char *path = NULL, *tid = NULL;
+/* The manual quarantine (Threats.Quarantine) on the executor: the copy runs on the worker, the
+ * list and the history follow on the main loop, and then the request is answered. */
+typedef struct QuarantineJob {
+        Manager *manager;
+        QuarantineAdd *add;
+        uint64_t request;
+        char id[THREAT_ID_LENGTH + 1];
+        char *path;
+} QuarantineJob;
+
+static QuarantineJob *quarantine_job_free(QuarantineJob *j) {
+        if (!j)
+                return NULL;
+        quarantine_add_free(j->add);
+        free(j->path);
+        return mfree(j);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(QuarantineJob *, quarantine_job_free);
+
+static int quarantine_job_run(void *userdata) {
+        QuarantineJob *j = userdata;
+
+        return quarantine_add_run(j->add);
+}
+
+static void quarantine_job_done(int result, void *userdata) {
+        _cleanup_(quarantine_job_freep) QuarantineJob *j = userdata;
+        _cleanup_free_ char *message = NULL;
+        Manager *m = j->manager;
         const QuarantineEntry *e = NULL;
+        int r;
+
+        r = quarantine_add_finish(m->quarantine, TAKE_PTR(j->add), &e);
+        if (r >= 0 && !threat_store_get(m->threats, j->id)) {
+                /* The record was pruned while its file was copied: the copy goes with it. */
+                (void) quarantine_store_remove(m->quarantine, j->id);
+                log_info("Threat %s: its record was dropped meanwhile; the copy of '%s' is "
+                         "deleted with it.", j->id, j->path);
+                manager_request_finished(m, j->request, 0, NULL, NULL);
+                return;
+        }
+        r = threat_quarantine_recorded(m, j->id, j->path, r, e, &message);
+        manager_request_finished(m, j->request, r, message, NULL);
+}
+
+int manager_threat_quarantine(Manager *m, const char *id, uint64_t *ret_request,
+                              char **ret_message) {
+        _cleanup_(quarantine_job_freep) QuarantineJob *j = NULL;
         QuarantineAddInput in;
         int r;
 
         r = threat_quarantine_check(m, id, &in, ret_message);
         if (r != 0)
                 return r;
-        path = strdup(in.path);
-        tid = strdup(in.id);
-        if (!path || !tid)
+        j = calloc(1, sizeof(*j));
+        if (!j)
                 return -ENOMEM;
-        r = quarantine_store_add(m->quarantine, &in, &e);
-        if (ret_error)
-                *ret_error = MIN(r, 0);
-        return threat_quarantine_recorded(m, tid, path, r, e, ret_message);
-}
-
-int manager_threat_quarantine(Manager *m, const char *id, char **ret_message) {
-        return threat_quarantine(m, id, ret_message, NULL);
+        j->manager = m;
+        snprintf(j->id, sizeof(j->id), "%s", in.id);
+        j->path = strdup(in.path);
+        if (!j->path)
+                return -ENOMEM;
+        r = quarantine_add_begin(m->quarantine, &in, &j->add);
+        if (r < 0)
+                /* An add of it under way (the detection's own) is -EEXIST, as it always was. */
+                return threat_quarantine_recorded(m, j->id, j->path, r, NULL, ret_message);
+        j->request = manager_request_new(m);
+        r = executor_submit(m->executor, &(ExecutorJob) {
+                .run = quarantine_job_run,
+                .done = quarantine_job_done,
+                .userdata = j,
+                /* Not started at shutdown: the file stays where it is, nothing changed. */
+                .cancellable = true,
+        });
+        if (r < 0)
+                return r;
+        *ret_request = TAKE_PTR(j)->request;
+        return 0;
 }
 
 /* Failures that say nothing about the file, only about the disk or memory right now. */
@@ -446,6 +500,13 @@ int manager_threat_remove(Manager *m, const char *id, char **ret_message) {
         if (!eid)
                 return -ENOMEM;
         r = quarantine_store_remove(m->quarantine, eid);
+        if (r == -EBUSY) {
+                if (ret_message && asprintf(ret_message, "threat %s is being restored; its "
+                                            "quarantined copy goes when the restore is done",
+                                            eid) < 0)
+                        return -ENOMEM;
+                return MANAGER_THREAT_BUSY;
+        }
         if (r < 0)
                 return log_error_errno(r, "Quarantined file %s could not be removed: %m", eid);
         if (threat_store_get(m->threats, eid)) {
@@ -470,6 +531,8 @@ int manager_threat_remove_all(Manager *m, unsigned *ret_removed) {
                         return -ENOMEM;
         for (char **id = ids; id && *id; id++) {
                 r = manager_threat_remove(m, *id, NULL);
+                if (r == MANAGER_THREAT_BUSY)
+                        continue;       /* leaving the quarantine anyway, by its restore */
                 if (r < 0)
                         return r;
                 n++;
@@ -575,8 +638,9 @@ static int restore_error_text(int r, const char *dir, bool explicit, const Quara
         }
 }
 
-/* Fills *ret_message for a failed restore of entry e; MANAGER_THREAT_REFUSED or -ENOMEM. */
-static int restore_refused(const QuarantineEntry *e, const char *destination,
+/* Fills *ret_message for a failed restore of entry id (quarantined from original);
+ * MANAGER_THREAT_REFUSED or -ENOMEM. */
+static int restore_refused(const char *id, const char *original, const char *destination,
                            const QuarantineCaller *c, int r, char **ret_message) {
         _cleanup_free_ char *dir = NULL, *text = NULL;
         bool explicit = !isempty(destination);
@@ -584,25 +648,88 @@ static int restore_refused(const QuarantineEntry *e, const char *destination,
         if (explicit)
                 dir = strdup(destination);
         else {
-                size_t n = (size_t) (strrchr(e->original_path, '/') - e->original_path);
+                size_t n = (size_t) (strrchr(original, '/') - original);
 
-                dir = n == 0 ? strdup("/") : strndup(e->original_path, n);
+                dir = n == 0 ? strdup("/") : strndup(original, n);
         }
         if (!dir)
                 return -ENOMEM;
         if (restore_error_text(r, dir, explicit, c, &text) < 0)
                 return -ENOMEM;
-        log_warning_errno(r, "Threat %s could not be restored: %s", e->id, text);
-        if (ret_message && asprintf(ret_message, "threat %s could not be restored: %s", e->id,
+        log_warning_errno(r, "Threat %s could not be restored: %s", id, text);
+        if (ret_message && asprintf(ret_message, "threat %s could not be restored: %s", id,
                                     text) < 0)
                 return -ENOMEM;
         return MANAGER_THREAT_REFUSED;
 }
 
-static int restore_entry(Manager *m, const char *id, const char *destination,
-                         const QuarantineCaller *caller, char **ret_path, char **ret_message) {
-        _cleanup_free_ char *path = NULL, *eid = NULL;
+/* A restore on the executor: the destination check (a child process as the caller, up to 10 s
+ * on a hung network file system) and the copy run on the worker; the quarantine's list, the
+ * grace, the history and the answer follow on the main loop. The entry is busy meanwhile: it
+ * is neither restored again nor removed. */
+typedef struct RestoreJob {
+        Manager *manager;
+        QuarantineRestore *restore;
+        uint64_t request;
+        char id[QUARANTINE_ID_MAX + 1];
+        char *original;                 /* for the error text */
+        char *destination;
+        QuarantineCaller caller;        /* uid only: for the error text */
+        bool has_caller;
+} RestoreJob;
+
+static RestoreJob *restore_job_free(RestoreJob *j) {
+        if (!j)
+                return NULL;
+        quarantine_restore_free(j->restore);
+        free(j->original);
+        free(j->destination);
+        return mfree(j);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(RestoreJob *, restore_job_free);
+
+static int restore_job_run(void *userdata) {
+        RestoreJob *j = userdata;
+
+        return quarantine_restore_run(j->restore);
+}
+
+static void restore_job_done(int result, void *userdata) {
+        _cleanup_(restore_job_freep) RestoreJob *j = userdata;
+        _cleanup_free_ char *path = NULL, *message = NULL;
+        Manager *m = j->manager;
         struct stat st, now;
+        int r;
+
+        r = quarantine_restore_finish(m->quarantine, TAKE_PTR(j->restore), &path, &st);
+        if (r < 0) {
+                /* The entry stays in the quarantine (a restore never started at shutdown
+                 * included: nothing happened). */
+                r = restore_refused(j->id, j->original, j->destination,
+                                    j->has_caller ? &j->caller : NULL, r, &message);
+                manager_request_finished(m, j->request, r, message, NULL);
+                return;
+        }
+        /* The rename into place changed the inode's ctime: the grace is for what is there now,
+         * if it still is the inode we made (a directory others can write may have another
+         * file under that name by now, which earns no grace). */
+        if (lstat(path, &now) >= 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino)
+                restored_add(m, &now);
+        (void) manager_commit(m, NULL, MANAGER_CHANGE_RESTORED);   /* RTP leaves it alone */
+        if (threat_store_get(m->threats, j->id)) {
+                r = threat_store_set_status(m->threats, j->id, THREAT_STATUS_RESTORED, path);
+                if (r < 0)
+                        log_error_errno(r, "Threat %s: restore not recorded in the history: %m",
+                                        j->id);
+        }
+        log_info("Threat %s restored from the quarantine to '%s'.", j->id, path);
+        manager_request_finished(m, j->request, 0, NULL, path);
+}
+
+static int restore_entry(Manager *m, const QuarantineEntry *e, const char *destination,
+                         const QuarantineCaller *caller, uint64_t *ret_request,
+                         char **ret_message) {
+        _cleanup_(restore_job_freep) RestoreJob *j = NULL;
         int r;
 
         if (threat_action_disallowed(m, "restore")) {
@@ -625,36 +752,52 @@ static int restore_entry(Manager *m, const char *id, const char *destination,
                         return -ENOMEM;
                 return MANAGER_THREAT_REFUSED;
         }
-        eid = strdup(id);
-        if (!eid)
+
+        j = calloc(1, sizeof(*j));
+        if (!j)
                 return -ENOMEM;
-        r = quarantine_store_restore_as(m->quarantine, &(QuarantineRestoreInput) {
-                                                .id = eid,
-                                                .destination_dir = destination,
-                                                .caller = caller,
-                                        }, &path, &st);
-        if (r < 0)
-                return restore_refused(quarantine_store_get(m->quarantine, eid), destination,
-                                       caller, r, ret_message);
-        /* The rename into place changed the inode's ctime: the grace is for what is there now,
-         * if it still is the inode we made (a directory others can write may have another
-         * file under that name by now, which earns no grace). */
-        if (lstat(path, &now) >= 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino)
-                restored_add(m, &now);
-        (void) manager_commit(m, NULL, MANAGER_CHANGE_RESTORED);   /* RTP leaves it alone */
-        if (threat_store_get(m->threats, eid)) {
-                r = threat_store_set_status(m->threats, eid, THREAT_STATUS_RESTORED, path);
-                if (r < 0)
-                        log_error_errno(r, "Threat %s: restore not recorded in the history: %m",
-                                        eid);
+        j->manager = m;
+        snprintf(j->id, sizeof(j->id), "%s", e->id);
+        j->original = strdup(e->original_path);
+        j->destination = isempty(destination) ? NULL : strdup(destination);
+        if (!j->original || (!isempty(destination) && !j->destination))
+                return -ENOMEM;
+        if (caller) {
+                j->has_caller = true;
+                j->caller = (QuarantineCaller) { .uid = caller->uid, .gid = caller->gid };
         }
-        log_info("Threat %s restored from the quarantine to '%s'.", eid, path);
-        *ret_path = TAKE_PTR(path);
+        r = quarantine_restore_begin(m->quarantine, &(QuarantineRestoreInput) {
+                                             .id = j->id,
+                                             .destination_dir = destination,
+                                             .caller = caller,
+                                     }, &j->restore);
+        if (r == -EBUSY) {
+                if (ret_message && asprintf(ret_message, "threat %s is being restored already; "
+                                            "wait for that restore to finish", j->id) < 0)
+                        return -ENOMEM;
+                return MANAGER_THREAT_BUSY;
+        }
+        if (r < 0)
+                return restore_refused(j->id, j->original, destination, caller, r, ret_message);
+
+        j->request = manager_request_new(m);
+        r = executor_submit(m->executor, &(ExecutorJob) {
+                .run = restore_job_run,
+                .done = restore_job_done,
+                .userdata = j,
+                /* Not started at shutdown: nothing happened, the entry stays. One that runs
+                 * finishes (the store's recovery covers a kill). */
+                .cancellable = true,
+        });
+        if (r < 0)
+                return r;
+        *ret_request = TAKE_PTR(j)->request;
         return 0;
 }
 
 int manager_threat_restore(Manager *m, const char *id, const char *destination,
-                           const QuarantineCaller *caller, char **ret_path, char **ret_message) {
+                           const QuarantineCaller *caller, uint64_t *ret_request,
+                           char **ret_message) {
         const QuarantineEntry *e;
 
         if (!m->quarantine)
@@ -662,11 +805,11 @@ int manager_threat_restore(Manager *m, const char *id, const char *destination,
         e = quarantine_store_get(m->quarantine, id);
         if (!e)
                 return MANAGER_THREAT_NOT_FOUND;
-        return restore_entry(m, e->id, destination, caller, ret_path, ret_message);
+        return restore_entry(m, e, destination, caller, ret_request, ret_message);
 }
 
 int manager_threat_restore_by_path(Manager *m, const char *original, const char *destination,
-                                   const QuarantineCaller *caller, char **ret_path,
+                                   const QuarantineCaller *caller, uint64_t *ret_request,
                                    char **ret_message) {
         const QuarantineEntry *e;
 
@@ -675,7 +818,7 @@ int manager_threat_restore_by_path(Manager *m, const char *original, const char 
         e = quarantine_store_find_by_path(m->quarantine, original);
         if (!e)
                 return MANAGER_THREAT_NOT_FOUND;
-        return restore_entry(m, e->id, destination, caller, ret_path, ret_message);
+        return restore_entry(m, e, destination, caller, ret_request, ret_message);
 }
 
 /* ---- allowed names and type policies --------------------------------------------------------- */

@@ -426,21 +426,22 @@ void manager_update_before_scan(Manager *m) {
         (void) manager_update_start(m, false);
 }
 
-int manager_definitions_restore(Manager *m) {
+int manager_definitions_restore(Manager *m, uint64_t *ret_request) {
+        uint64_t request;
         int r;
 
         if (m->update_job || m->definitions_loads > 0)
                 return -EBUSY;
-        r = definitions_store_restore_shipped(m->definitions_store);
+        if (!m->definitions_store)
+                return -EINVAL;         /* as the store's restore said when there was none */
+        /* Dropping the downloaded packs and compiling the rules take seconds: on the executor,
+         * answered when done. */
+        request = manager_request_new(m);
+        r = manager_load_definitions_restore(m, request);
         if (r < 0)
                 return r;
-        r = manager_load_definitions(m);
-        /* A swap commits (and tells clients) itself; a failure changes status and health. */
-        if (r < 0) {
-                manager_emit(m, &(ManagerEvent) { .type = MANAGER_EVENT_DEFINITIONS_CHANGED });
-                manager_health_refresh(m);
-        }
-        return r;
+        *ret_request = request;
+        return 0;
 }
 
 void manager_update_free(Manager *m) {

@@ -845,6 +845,7 @@ static const char * const event_names[_MANAGER_EVENT_MAX] = {
         [MANAGER_EVENT_SCANS_RUNNING_CHANGED] = "scans-running-changed",
         [MANAGER_EVENT_THREAT_DETECTED] = "threat-detected",
         [MANAGER_EVENT_UPDATE_FINISHED] = "update-finished",
+        [MANAGER_EVENT_REQUEST_FINISHED] = "request-finished",
 };
 
 const char *manager_event_type_to_string(ManagerEventType t) {
@@ -863,6 +864,20 @@ void *manager_event_userdata(Manager *m) {
 void manager_emit(Manager *m, const ManagerEvent *e) {
         if (m->event_handler)
                 m->event_handler(m, e, m->event_userdata);
+}
+
+uint64_t manager_request_new(Manager *m) {
+        return ++m->last_request;
+}
+
+void manager_request_finished(Manager *m, uint64_t id, int r, const char *message,
+                              const char *result) {
+        manager_emit(m, &(ManagerEvent) {
+                .type = MANAGER_EVENT_REQUEST_FINISHED,
+                .request = &(ManagerRequestResult) {
+                        .id = id, .r = r, .message = message, .result = result,
+                },
+        });
 }
 
 void manager_health_refresh(Manager *m) {

@@ -56,6 +56,7 @@ typedef enum ManagerEventType {
         MANAGER_EVENT_SCANS_RUNNING_CHANGED,    /* whether a scan runs changed */
         MANAGER_EVENT_THREAT_DETECTED,          /* .threat */
         MANAGER_EVENT_UPDATE_FINISHED,          /* .update: an update or connectivity test */
+        MANAGER_EVENT_REQUEST_FINISHED,         /* .request: a command that answers later */
         _MANAGER_EVENT_MAX,
         _MANAGER_EVENT_INVALID = -EINVAL,
 } ManagerEventType;
@@ -69,6 +70,16 @@ typedef struct ManagerUpdateResult {
         char **lines;           /* connectivity: one line per endpoint tried */
 } ManagerUpdateResult;
 
+/* The end of a command whose slow part ran on the executor (a restore, the manual quarantine,
+ * Definitions.Restore): the function that started it handed back id; the subscriber answers
+ * whoever asked with what the synchronous call would have returned. */
+typedef struct ManagerRequestResult {
+        uint64_t id;
+        int r;                  /* 0, an outcome of the command (MANAGER_THREAT_*), or < 0 */
+        const char *message;    /* why, with an outcome; or NULL */
+        const char *result;     /* on success: a restore's path, the definitions' version */
+} ManagerRequestResult;
+
 /* Valid only during the call to the handler: copy what must outlive it. */
 typedef struct ManagerEvent {
         ManagerEventType type;
@@ -76,6 +87,7 @@ typedef struct ManagerEvent {
         const ManagerScan *scan;
         const Threat *threat;
         const ManagerUpdateResult *update;
+        const ManagerRequestResult *request;
 } ManagerEvent;
 
 typedef void (*ManagerEventHandler)(Manager *m, const ManagerEvent *e, void *userdata);
@@ -130,6 +142,7 @@ struct Manager {
         /* Slow work off the main loop (executor/): history writes, quarantine copies, the
          * verdict cache save, compiles. Freed first: its done callbacks use the rest. */
         Executor *executor;
+        uint64_t last_request;          /* the id of the newest deferred command */
 
         Settings *settings;
         char *state_dir;
@@ -301,6 +314,11 @@ int manager_load_definitions(Manager *m);
 /* The same, read and compiled on the executor and swapped in on the main loop when done
  * (Definitions.* change then); -EBUSY while an update runs. */
 int manager_load_definitions_async(Manager *m);
+/* Definitions.Restore's slow half (manager_definitions_restore()): on the executor, drops the
+ * downloaded packs, then loads and compiles the best one left; raises REQUEST_FINISHED with
+ * request (result: the version in force; message: why not). -EBUSY while an update or a load
+ * runs. */
+int manager_load_definitions_restore(Manager *m, uint64_t request);
 int manager_rules_from_pack(const DefinitionPack *pack, EngineRules **ret, char **ret_error);
 void manager_swap_rules(Manager *m, EngineRules *rules, const DefinitionPack *pack,
                         const char *source);
@@ -314,7 +332,9 @@ bool manager_update_running(Manager *m);
 void manager_update_schedule(Manager *m);
 void manager_update_before_scan(Manager *m);
 const char *manager_update_source_uri(Manager *m);
-int manager_definitions_restore(Manager *m);
+/* Definitions.Restore: back to the shipped pack, on the executor. 0 with *ret_request (the
+ * REQUEST_FINISHED that answers it), -EBUSY while an update or a reload runs, or < 0. */
+int manager_definitions_restore(Manager *m, uint64_t *ret_request);
 void manager_update_free(Manager *m);
 /* An update is overdue when the last successful one is this many intervals old: one whole
  * interval missed, with room for the jitter (a tenth) and a slow download. */
@@ -368,22 +388,31 @@ enum {
         MANAGER_THREAT_NOT_FOUND = 200, /* no such threat, or no quarantined copy of it */
         MANAGER_THREAT_DISALLOWED,      /* antivirusEngine.disallowedThreatActions forbids it */
         MANAGER_THREAT_REFUSED,         /* the operation cannot be done: *ret_message says why */
+        MANAGER_THREAT_BUSY,            /* a restore of that file is under way */
 };
 /* Opens the quarantine, reconciles it with the threat history, starts the retention timer. */
 int manager_threats_startup(Manager *m);
 void manager_threats_free(Manager *m);
 /* Whether the policy makes this detection one to move into the quarantine. */
 bool manager_threat_should_quarantine(Manager *m, const Threat *t);
-int manager_threat_quarantine(Manager *m, const char *id, char **ret_message);
+/* The commands below whose work is slow answer later: 0 means started, with *ret_request the
+ * id of the REQUEST_FINISHED event that tells the outcome (0, or MANAGER_THREAT_REFUSED with its
+ * message). Any other return is the outcome now (MANAGER_THREAT_*, *ret_message says why) or
+ * < 0. The quarantine, the history and the grace change on the main loop when the work is done;
+ * the copy runs on the executor. */
+int manager_threat_quarantine(Manager *m, const char *id, uint64_t *ret_request,
+                              char **ret_message);
 int manager_threat_remove(Manager *m, const char *id, char **ret_message);
 int manager_threat_remove_all(Manager *m, unsigned *ret_removed);
 /* destination NULL or "": the original path. caller: who asked (NULL: root); anyone but root
  * gets the file only where they could create it, as their own, without setuid/setgid bits.
- * *ret_path: where the file now is. */
+ * The finished event's result: where the file now is. A restore of an entry whose restore is
+ * under way is MANAGER_THREAT_BUSY, as is its removal. */
 int manager_threat_restore(Manager *m, const char *id, const char *destination,
-                           const QuarantineCaller *caller, char **ret_path, char **ret_message);
+                           const QuarantineCaller *caller, uint64_t *ret_request,
+                           char **ret_message);
 int manager_threat_restore_by_path(Manager *m, const char *original, const char *destination,
-                                   const QuarantineCaller *caller, char **ret_path,
+                                   const QuarantineCaller *caller, uint64_t *ret_request,
                                    char **ret_message);
 /* Whether the file at path, while it is still the inode dev/ino, was restored lately and is
  * unchanged since (left alone). */
@@ -418,6 +447,10 @@ void manager_set_event_handler(Manager *m, ManagerEventHandler handler, void *us
 void *manager_event_userdata(Manager *m);
 /* Raises one event (for the manager's own files). */
 void manager_emit(Manager *m, const ManagerEvent *e);
+/* A new id for a deferred command (never 0), and the REQUEST_FINISHED event that ends it. */
+uint64_t manager_request_new(Manager *m);
+void manager_request_finished(Manager *m, uint64_t id, int r, const char *message,
+                              const char *result);
 
 /* What changed besides settings, for manager_commit(). */
 enum {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * com.microsoft.Mdatp1.Definitions on /com/microsoft/Mdatp1/Definitions: the definitions in
- * force, Update, Restore and TestConnectivity. Update and TestConnectivity answer when the
- * worker thread is done (manager-update.c calls back here), not before.
+ * force, Update, Restore and TestConnectivity. Update and TestConnectivity answer when their
+ * worker thread is done, Restore when the executor has dropped the downloaded packs and compiled
+ * the shipped one (bus-events.c calls back here), not before.
  */
 #include "bus/bus.h"
 #include "mdatp-bus.h"
@@ -94,20 +95,33 @@ int bus_reply_update(Manager *m, sd_bus_message *call, int r, const char *error)
 static int method_restore(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         BusContext *b = userdata;
         Manager *m = b->manager;
+        uint64_t request = 0;
         int r;
 
         r = bus_verify_polkit_async(message, MDATP_POLKIT_UPDATE_DEFINITIONS,
                                     "Restoring definitions", &b->polkit_registry, error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
-        r = manager_definitions_restore(m);
+        r = manager_definitions_restore(m, &request);
         if (r == -EBUSY)
                 return start_error(m, r, "A definition update", error);
         if (r < 0)
                 return sd_bus_error_setf(error, MDATP_ERROR_UNAVAILABLE,
                                          "Restoring the shipped definitions failed: %s",
                                          m->definitions_error ?: strerror(-r));
-        return sd_bus_reply_method_return(message, "s", m->definitions_version ?: "");
+        r = bus_context_add_request(b, request, BUS_REQUEST_DEFINITIONS_RESTORE, message);
+        if (r < 0)
+                return r;
+        return 1;       /* answered by bus_reply_definitions_restore() on REQUEST_FINISHED */
+}
+
+int bus_reply_definitions_restore(BusContext *b, sd_bus_message *call,
+                                  const ManagerRequestResult *res) {
+        if (res->r < 0)
+                return sd_bus_reply_method_errorf(call, MDATP_ERROR_UNAVAILABLE,
+                                                  "Restoring the shipped definitions failed: %s",
+                                                  res->message ?: strerror(-res->r));
+        return sd_bus_reply_method_return(call, "s", res->result ?: "");
 }
 
 static int method_test_connectivity(sd_bus_message *message, void *userdata,

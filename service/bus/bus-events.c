@@ -3,9 +3,11 @@
  * The one subscriber to the manager's change events: turns each into the signals,
  * PropertiesChanged and deferred replies clients expect. Reads the manager's state; changes
  * nothing of it. Owns the waiting Update()/TestConnectivity() calls (in BusContext) until their
- * job's UPDATE_FINISHED.
+ * job's UPDATE_FINISHED, and the restore, quarantine and Definitions.Restore calls until their
+ * REQUEST_FINISHED.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "bus/bus.h"
 
@@ -26,6 +28,28 @@ static void update_finished(BusContext *b, const ManagerUpdateResult *u) {
                 sd_bus_message_unref(calls[i]);
         }
         free(calls);
+}
+
+/* Answers the call waiting for request res->id, if any: a caller that went away meanwhile was
+ * still kept until now (sd-bus tells nothing of it); the answer is dropped by the bus. */
+static void request_finished(BusContext *b, const ManagerRequestResult *res) {
+        BusRequest q;
+        size_t i;
+
+        for (i = 0; i < b->n_requests; i++)
+                if (b->requests[i].id == res->id)
+                        break;
+        if (i == b->n_requests)
+                return;         /* nobody waits: the call could not be kept */
+        q = b->requests[i];
+        memmove(b->requests + i, b->requests + i + 1,
+                (b->n_requests - i - 1) * sizeof(*b->requests));
+        b->n_requests--;
+        if (q.kind == BUS_REQUEST_DEFINITIONS_RESTORE)
+                (void) bus_reply_definitions_restore(b, q.call, res);
+        else
+                (void) bus_reply_threat_request(b, q.call, q.kind, res);
+        sd_bus_message_unref(q.call);
 }
 
 void bus_on_manager_event(Manager *m, const ManagerEvent *e, void *userdata) {
@@ -66,6 +90,9 @@ void bus_on_manager_event(Manager *m, const ManagerEvent *e, void *userdata) {
                 break;
         case MANAGER_EVENT_UPDATE_FINISHED:
                 update_finished(b, e->update);
+                break;
+        case MANAGER_EVENT_REQUEST_FINISHED:
+                request_finished(b, e->request);
                 break;
         default:
                 break;

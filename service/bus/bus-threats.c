@@ -159,6 +159,8 @@ static int threat_error(Manager *m, int r, const char *what, const char *text,
                                          text ?: "disallowed by the managed policy");
         case MANAGER_THREAT_REFUSED:
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s", text ?: what);
+        case MANAGER_THREAT_BUSY:
+                return sd_bus_error_setf(error, MDATP_ERROR_BUSY, "%s", text ?: what);
         case MANAGER_SETTING_MANAGED:
         case MANAGER_SETTING_ADMIN_ONLY:
                 return sd_bus_error_setf(error, MDATP_ERROR_MANAGED_BY_POLICY,
@@ -180,10 +182,19 @@ static int verify(sd_bus_message *message, BusContext *b, const char *what, sd_b
                                        &b->polkit_registry, error);
 }
 
+/* The command was started: the answer comes with its REQUEST_FINISHED. */
+static int request_wait(BusContext *b, uint64_t request, BusRequestKind kind,
+                        sd_bus_message *message) {
+        int r = bus_context_add_request(b, request, kind, message);
+
+        return r < 0 ? r : 1;
+}
+
 static int method_quarantine(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *text = NULL;
         BusContext *b = userdata;
         Manager *m = b->manager;
+        uint64_t request = 0;
         const char *id;
         int r;
 
@@ -193,13 +204,13 @@ static int method_quarantine(sd_bus_message *message, void *userdata, sd_bus_err
         r = verify(message, b, "Quarantining a threat", error);
         if (r <= 0)
                 return r == 0 ? 1 : r;
-        r = manager_threat_quarantine(m, id, &text);
+        r = manager_threat_quarantine(m, id, &request, &text);
         if (r == MANAGER_THREAT_NOT_FOUND)
                 return sd_bus_error_setf(error, MDATP_ERROR_NOT_FOUND, "No threat with id '%s'; "
                                          "'mdatp threat list' shows them", id);
         if (r != 0)
                 return threat_error(m, r, "Not quarantined", text, error);
-        return sd_bus_reply_method_return(message, NULL);
+        return request_wait(b, request, BUS_REQUEST_THREAT_QUARANTINE, message);
 }
 
 static int method_remove(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -332,11 +343,12 @@ static int restore_caller(sd_bus_message *message, QuarantineCaller *ret, gid_t 
 }
 
 static int method_restore(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ char *text = NULL, *what = NULL, *path = NULL;
+        _cleanup_free_ char *text = NULL, *what = NULL;
         _cleanup_free_ gid_t *groups = NULL;
         QuarantineCaller caller;
         BusContext *b = userdata;
         Manager *m = b->manager;
+        uint64_t request = 0;
         const char *id, *destination;
         int r;
 
@@ -349,22 +361,23 @@ static int method_restore(sd_bus_message *message, void *userdata, sd_bus_error 
         r = restore_caller(message, &caller, &groups, error);
         if (r < 0)
                 return r;
-        r = manager_threat_restore(m, id, destination, &caller, &path, &text);
+        r = manager_threat_restore(m, id, destination, &caller, &request, &text);
         if (r != 0) {
                 if (asprintf(&what, "No quarantined file for threat '%s'; 'mdatp threat "
                              "quarantine list' shows them", id) < 0)
                         return -ENOMEM;
                 return threat_error(m, r, what, text, error);
         }
-        return reply_restored(message, path);
+        return request_wait(b, request, BUS_REQUEST_THREAT_RESTORE, message);
 }
 
 static int method_restore_by_path(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ char *text = NULL, *what = NULL, *path = NULL, *decoded = NULL;
+        _cleanup_free_ char *text = NULL, *what = NULL, *decoded = NULL;
         _cleanup_free_ gid_t *groups = NULL;
         QuarantineCaller caller;
         BusContext *b = userdata;
         Manager *m = b->manager;
+        uint64_t request = 0;
         const char *original, *destination;
         int r;
 
@@ -379,10 +392,10 @@ static int method_restore_by_path(sd_bus_message *message, void *userdata, sd_bu
                 return r;
         /* A path is listed as it is when it is UTF-8 (a '%' in it included) and percent-escaped
          * when not: the path as given first, then as decoded. */
-        r = manager_threat_restore_by_path(m, original, destination, &caller, &path, &text);
+        r = manager_threat_restore_by_path(m, original, destination, &caller, &request, &text);
         if (r == MANAGER_THREAT_NOT_FOUND && threat_path_unescape(original, &decoded) >= 0 &&
             !streq(decoded, original))
-                r = manager_threat_restore_by_path(m, decoded, destination, &caller, &path,
+                r = manager_threat_restore_by_path(m, decoded, destination, &caller, &request,
                                                    &text);
         if (r != 0) {
                 if (asprintf(&what, "No quarantined file was at '%s'; 'mdatp threat quarantine "
@@ -390,7 +403,24 @@ static int method_restore_by_path(sd_bus_message *message, void *userdata, sd_bu
                         return -ENOMEM;
                 return threat_error(m, r, what, text, error);
         }
-        return reply_restored(message, path);
+        return request_wait(b, request, BUS_REQUEST_THREAT_RESTORE, message);
+}
+
+int bus_reply_threat_request(BusContext *b, sd_bus_message *call, BusRequestKind kind,
+                             const ManagerRequestResult *res) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        if (res->r == 0)
+                return kind == BUS_REQUEST_THREAT_RESTORE ?
+                       reply_restored(call, res->result) :
+                       sd_bus_reply_method_return(call, NULL);
+        /* Only refusals and errors come this late: the lookups answered at once. */
+        r = threat_error(b->manager, res->r, kind == BUS_REQUEST_THREAT_RESTORE ?
+                         "Not restored" : "Not quarantined", res->message, &error);
+        if (sd_bus_error_is_set(&error))
+                return sd_bus_reply_method_error(call, &error);
+        return sd_bus_reply_method_errno(call, r, NULL);
 }
 
 /* Where each threat is, as separate fields: id, the file (the archive for a detection inside

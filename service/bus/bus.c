@@ -2,7 +2,7 @@
 /*
  * The bus side's context: connects, registers every object the daemon publishes and
  * subscribes to the manager's events. Owns the connection, the polkit registry and the calls
- * that wait for an update; never changes the manager's state.
+ * that wait for an update or a request; never changes the manager's state.
  */
 #include <stdlib.h>
 
@@ -47,6 +47,9 @@ BusContext *bus_context_free(BusContext *b) {
                 manager_set_event_handler(b->manager, NULL, NULL);
         waiters_free(b->update_waiters, b->n_update_waiters);
         waiters_free(b->connectivity_waiters, b->n_connectivity_waiters);
+        for (size_t i = 0; i < b->n_requests; i++)
+                sd_bus_message_unref(b->requests[i].call);
+        free(b->requests);
         polkit_registry_free(b->polkit_registry);
         sd_bus_flush_close_unref(b->bus);
         free(b);
@@ -82,5 +85,18 @@ int bus_context_add_waiter(BusContext *b, bool connectivity_only, sd_bus_message
                 return -ENOMEM;
         *l = w;
         w[(*n)++] = sd_bus_message_ref(call);
+        return 0;
+}
+
+int bus_context_add_request(BusContext *b, uint64_t id, BusRequestKind kind,
+                            sd_bus_message *call) {
+        BusRequest *l;
+
+        l = reallocarray(b->requests, b->n_requests + 1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        b->requests = l;
+        l[b->n_requests++] = (BusRequest) { .id = id, .kind = kind,
+                                            .call = sd_bus_message_ref(call) };
         return 0;
 }

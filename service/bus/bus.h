@@ -3,8 +3,9 @@
  * The D-Bus adapters: one file per interface, each a vtable with argument parsing, polkit
  * checks and replies only; the logic is in the manager and the modules below it.
  *
- * BusContext is the bus side's own state: the connection, the polkit registry and the
- * Update()/TestConnectivity() calls waiting for their job. It subscribes to the manager's
+ * BusContext is the bus side's own state: the connection, the polkit registry, the
+ * Update()/TestConnectivity() calls waiting for their job and the calls waiting for a request
+ * (a restore, the manual quarantine, Definitions.Restore) the manager runs on its executor. It subscribes to the manager's
  * change events (bus_on_manager_event(), bus-events.c) and alone turns them into signals,
  * PropertiesChanged and the deferred replies. Every vtable's userdata is the BusContext.
  */
@@ -16,6 +17,19 @@
 
 typedef struct PolkitRegistry PolkitRegistry;
 
+/* Which command a call waiting for MANAGER_EVENT_REQUEST_FINISHED was, for its answer. */
+typedef enum BusRequestKind {
+        BUS_REQUEST_THREAT_QUARANTINE,
+        BUS_REQUEST_THREAT_RESTORE,             /* Restore and RestoreByPath */
+        BUS_REQUEST_DEFINITIONS_RESTORE,
+} BusRequestKind;
+
+typedef struct BusRequest {
+        uint64_t id;                    /* the manager's request id */
+        BusRequestKind kind;
+        sd_bus_message *call;           /* ours */
+} BusRequest;
+
 typedef struct BusContext {
         Manager *manager;
         sd_bus *bus;
@@ -25,6 +39,9 @@ typedef struct BusContext {
         size_t n_update_waiters;
         sd_bus_message **connectivity_waiters;
         size_t n_connectivity_waiters;
+        /* Calls answered on MANAGER_EVENT_REQUEST_FINISHED with their id. */
+        BusRequest *requests;
+        size_t n_requests;
 } BusContext;
 
 /* Connects to the system bus, registers every object and subscribes to m's events. The name
@@ -42,6 +59,10 @@ int bus_register_objects(BusContext *b);
 void bus_on_manager_event(Manager *m, const ManagerEvent *e, void *userdata);
 /* Keeps call to be answered when the job of this kind finishes: 0 or -ENOMEM. */
 int bus_context_add_waiter(BusContext *b, bool connectivity_only, sd_bus_message *call);
+/* Keeps call to be answered when the manager's request id finishes: 0 or -ENOMEM (then the
+ * caller answers with the error; the finished event finds nobody waiting and is dropped). */
+int bus_context_add_request(BusContext *b, uint64_t id, BusRequestKind kind,
+                            sd_bus_message *call);
 
 /* Tells clients which settings changed: Settings.Changed and PropertiesChanged on Health for
  * exactly the properties that depend on them. */
@@ -101,6 +122,10 @@ int bus_scan_emit_finished(BusContext *b, const ManagerScan *s);
 int bus_scans_emit_running(BusContext *b);
 /* Threats (bus-threats.c). */
 int bus_threat_emit_detected(BusContext *b, const Threat *t);
+/* Answers call, a Quarantine (kind BUS_REQUEST_THREAT_QUARANTINE) or Restore/RestoreByPath, with
+ * the outcome of its request, as the command always answered. */
+int bus_reply_threat_request(BusContext *b, sd_bus_message *call, BusRequestKind kind,
+                             const ManagerRequestResult *res);
 /* Health (bus-health.c): the LastOnDemandScan* properties changed. */
 int bus_health_emit_last_scan(BusContext *b);
 /* Health: the definitions changed (version, status, engine load). */
@@ -110,6 +135,8 @@ int bus_health_emit_definitions(BusContext *b);
 int bus_reply_update(Manager *m, sd_bus_message *call, int r, const char *error);
 int bus_reply_connectivity(sd_bus_message *call, char **lines, unsigned failures, int r);
 int bus_definitions_emit_changed(BusContext *b);
+int bus_reply_definitions_restore(BusContext *b, sd_bus_message *call,
+                                  const ManagerRequestResult *res);
 
 extern const sd_bus_vtable bus_health_vtable[];
 extern const sd_bus_vtable bus_definitions_vtable[];

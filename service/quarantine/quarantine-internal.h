@@ -45,6 +45,9 @@ typedef struct QuarantineRecord {
         QuarantineState state;
         uint8_t key[QUARANTINE_KEY_SIZE];
         uint64_t original_dev, original_ino;    /* the inode that was read */
+        /* A restore of it has begun and is not finished: another restore or a removal is
+         * refused (-EBUSY), and the record stays in the list for the restore's run. */
+        bool busy;
 
         /* QUARANTINE_STATE_RESTORING only: */
         char *restore_path;                     /* the final path */

@@ -8,7 +8,9 @@
  * ever creates (RENAME_NOREPLACE, or link(), which never replaces). The entry's files in the
  * store belong to quarantine-store.c's helpers.
  *
- * Main thread only. No logging.
+ * The store's thread, except quarantine_restore_run(), which may run on another thread: it
+ * touches the entry being restored (marked busy, so the store's thread neither restores nor
+ * removes it meanwhile) and the store's directory, never the list. No logging.
  */
 
 #include <errno.h>
@@ -215,6 +217,153 @@ static int restore_open_directory(const char *dir, const QuarantineCaller *calle
         return TAKE_FD(fd);
 }
 
+/* A restore between quarantine_restore_begin() and quarantine_restore_finish(). */
+struct QuarantineRestore {
+        QuarantineStore *store;
+        QuarantineRecord *record;       /* in the store's list, busy until finished or freed */
+        bool has_caller;
+        QuarantineCaller caller;        /* its groups are ours: */
+        gid_t *groups;
+        RestoreOwner owner;
+        char *target;                   /* the final path */
+        bool ran;
+        int result;
+        struct stat st;                 /* of the restored file */
+};
+
+static void restore_drop(QuarantineStore *q, const QuarantineRecord *r) {
+        for (size_t i = 0; i < q->n_items; i++)
+                if (q->items[i] == r) {
+                        quarantine_store_drop(q, i);
+                        return;
+                }
+}
+
+QuarantineRestore *quarantine_restore_free(QuarantineRestore *a) {
+        if (!a)
+                return NULL;
+        /* The entry is the store's again: it may be restored or removed. A restore that was
+         * done on disk takes it out of the list, finished or not. */
+        if (a->record) {
+                a->record->busy = false;
+                if (a->ran && a->result >= 0)
+                        restore_drop(a->store, a->record);
+        }
+        free(a->groups);
+        free(a->target);
+        return mfree(a);
+}
+
+int quarantine_restore_begin(QuarantineStore *q, const QuarantineRestoreInput *in,
+                             QuarantineRestore **ret) {
+        _cleanup_(quarantine_restore_freep) QuarantineRestore *a = NULL;
+        QuarantineRecord *r;
+        ssize_t i;
+        int k;
+
+        if (!q || !in || !ret)
+                return -EINVAL;
+        i = quarantine_store_index(q, in->id);
+        if (i < 0)
+                return -ENOENT;
+        r = q->items[i];
+        if (r->busy)
+                return -EBUSY;
+
+        a = calloc(1, sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        a->store = q;
+        if (in->caller) {
+                a->has_caller = true;
+                a->caller = *in->caller;
+                if (in->caller->n_groups > 0) {
+                        a->groups = reallocarray(NULL, in->caller->n_groups, sizeof(gid_t));
+                        if (!a->groups)
+                                return -ENOMEM;
+                        memcpy(a->groups, in->caller->groups,
+                               in->caller->n_groups * sizeof(gid_t));
+                }
+                a->caller.groups = a->groups;
+        }
+        a->owner = restore_owner(&r->entry, a->has_caller ? &a->caller : NULL);
+        k = restore_target(r, in->destination_dir, &a->target);
+        if (k < 0)
+                return k;
+        r->busy = true;
+        a->record = r;
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+int quarantine_restore_run(QuarantineRestore *a) {
+        _cleanup_free_ char *dir = NULL, *name = NULL, *temp = NULL;
+        _cleanup_close_ int dir_fd = -EBADF;
+        QuarantineStore *q = a->store;
+        QuarantineRecord *r = a->record;
+        int k;
+
+        a->ran = true;
+        k = quarantine_split_path(a->target, &dir, &name);
+        if (k < 0)
+                return a->result = k;
+        dir_fd = restore_open_directory(dir, a->has_caller ? &a->caller : NULL);
+        if (dir_fd < 0)
+                return a->result = dir_fd;
+        if (quarantine_store_is_own_directory(q, dir_fd))
+                return a->result = -EINVAL;
+        /* Fail early on the common case; the final rename refuses a name taken meanwhile. */
+        if (fstatat(dir_fd, name, &a->st, AT_SYMLINK_NOFOLLOW) >= 0)
+                return a->result = -EEXIST;
+        if (errno != ENOENT)
+                return a->result = negative_errno();
+
+        k = restore_temp_name(r->entry.id, &temp);
+        if (k < 0)
+                return a->result = k;
+        r->state = QUARANTINE_STATE_RESTORING;
+        r->restore_path = strdup(a->target);
+        r->restore_temp = TAKE_PTR(temp);
+        if (!r->restore_path) {
+                restore_roll_back(q, r);
+                return a->result = -ENOMEM;
+        }
+        k = quarantine_store_save(q, r);
+        if (k >= 0)
+                k = restore_run(q, r, dir_fd, name, &a->owner, &a->st);
+        if (k < 0) {
+                restore_roll_back(q, r);
+                return a->result = k;
+        }
+
+        /* The file is in place. Delete the entry's files, unless the directory could not be
+         * synced: then its metadata stays on disk, saying "restoring", so the next open deletes
+         * the copy only if the file made it to disk. The list follows in the finish. */
+        if (k == 0)
+                (void) quarantine_store_delete_files(q, r->entry.id);
+        return a->result = 0;
+}
+
+int quarantine_restore_finish(QuarantineStore *q, QuarantineRestore *a, char **ret_path,
+                              struct stat *ret_st) {
+        _cleanup_(quarantine_restore_freep) QuarantineRestore *owned = a;
+
+        if (!q || !a || a->store != q)
+                return -EINVAL;
+        if (!a->ran)
+                return -ECANCELED;
+        if (a->result < 0)
+                return a->result;
+
+        /* The entry is busy, so it is still in the list: nobody could remove it meanwhile. */
+        restore_drop(q, TAKE_PTR(a->record));
+        if (ret_st)
+                *ret_st = a->st;
+        if (ret_path)
+                *ret_path = TAKE_PTR(a->target);
+        return 0;
+}
+
 int quarantine_store_restore(QuarantineStore *q, const char *id, const char *destination_dir,
                              char **ret_path, struct stat *ret_st) {
         return quarantine_store_restore_as(q, &(QuarantineRestoreInput) {
@@ -225,65 +374,12 @@ int quarantine_store_restore(QuarantineStore *q, const char *id, const char *des
 
 int quarantine_store_restore_as(QuarantineStore *q, const QuarantineRestoreInput *in,
                                 char **ret_path, struct stat *ret_st) {
-        _cleanup_free_ char *target = NULL, *dir = NULL, *name = NULL, *temp = NULL;
-        _cleanup_close_ int dir_fd = -EBADF;
-        QuarantineRecord *r;
-        RestoreOwner owner;
-        struct stat st;
-        ssize_t i;
+        QuarantineRestore *a = NULL;
         int k;
 
-        i = quarantine_store_index(q, in->id);
-        if (i < 0)
-                return -ENOENT;
-        r = q->items[i];
-        owner = restore_owner(&r->entry, in->caller);
-
-        k = restore_target(r, in->destination_dir, &target);
+        k = quarantine_restore_begin(q, in, &a);
         if (k < 0)
                 return k;
-        k = quarantine_split_path(target, &dir, &name);
-        if (k < 0)
-                return k;
-        dir_fd = restore_open_directory(dir, in->caller);
-        if (dir_fd < 0)
-                return dir_fd;
-        if (quarantine_store_is_own_directory(q, dir_fd))
-                return -EINVAL;
-        /* Fail early on the common case; the final rename refuses a name taken meanwhile. */
-        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0)
-                return -EEXIST;
-        if (errno != ENOENT)
-                return negative_errno();
-
-        k = restore_temp_name(r->entry.id, &temp);
-        if (k < 0)
-                return k;
-        r->state = QUARANTINE_STATE_RESTORING;
-        r->restore_path = strdup(target);
-        r->restore_temp = TAKE_PTR(temp);
-        if (!r->restore_path) {
-                restore_roll_back(q, r);
-                return -ENOMEM;
-        }
-        k = quarantine_store_save(q, r);
-        if (k >= 0)
-                k = restore_run(q, r, dir_fd, name, &owner, &st);
-        if (k < 0) {
-                restore_roll_back(q, r);
-                return k;
-        }
-
-        /* The file is in place. Delete the entry, unless the directory could not be synced:
-         * then its metadata stays on disk, saying "restoring", so the next open deletes the
-         * copy only if the file made it to disk. */
-        if (k == 0)
-                (void) quarantine_store_delete_files(q, r->entry.id);
-        quarantine_store_drop(q, i);
-
-        if (ret_st)
-                *ret_st = st;
-        if (ret_path)
-                *ret_path = TAKE_PTR(target);
-        return 0;
+        (void) quarantine_restore_run(a);
+        return quarantine_restore_finish(q, a, ret_path, ret_st);
 }

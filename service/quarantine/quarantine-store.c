@@ -228,6 +228,9 @@ int quarantine_store_remove(QuarantineStore *q, const char *id) {
         i = quarantine_store_index(q, id);
         if (i < 0)
                 return -ENOENT;
+        /* A restore's run uses the record and the files: they go with the restore. */
+        if (q->items[i]->busy)
+                return -EBUSY;
         r = quarantine_store_delete_files(q, q->items[i]->entry.id);
         if (r < 0)
                 return r;

@@ -22,7 +22,8 @@
  * opened fd, and the name is removed only while it still refers to the inode that was read.
  *
  * A QuarantineStore belongs to the daemon's main thread: no locks, no other thread, except for
- * the copy of an add (quarantine_add_run()), which touches only the directory.
+ * the copy of an add (quarantine_add_run()) and of a restore (quarantine_restore_run()), which
+ * touch only the directory and the one entry they work on.
  */
 #pragma once
 
@@ -146,7 +147,32 @@ typedef struct QuarantineRestoreInput {
 int quarantine_store_restore_as(QuarantineStore *q, const QuarantineRestoreInput *in,
                                 char **ret_path, struct stat *ret_st);
 
-/* Deletes entry id and its copy. 0 or -ENOENT. */
+/* quarantine_store_restore_as() in three steps, so that the directory check (a child process,
+ * up to QUARANTINE_CALLER_TIMEOUT_MS) and the copy (seconds for a large file) can run on another
+ * thread:
+ *   quarantine_restore_begin()   on the store's thread: finds the entry and copies *in; the
+ *                                entry is busy until the restore is finished or freed: another
+ *                                restore of it, and its removal, fail with -EBUSY, so the record
+ *                                the run works on stays in the list;
+ *   quarantine_restore_run()     on any one thread: the steps of the restore on disk; it touches
+ *                                the busy entry and the store's directory, never the list;
+ *   quarantine_restore_finish()  on the store's thread: takes the restore (frees it), drops the
+ *                                entry from the list on success, and returns what
+ *                                quarantine_store_restore_as() would have (-ECANCELED when it
+ *                                never ran: the entry stays).
+ * Returns of begin: 0, -ENOENT, -EBUSY, -EINVAL (a relative destination), -ENAMETOOLONG,
+ * -ENOMEM. Freeing a restore without finishing it does what the finish would have done to the
+ * list (the store must outlive it). */
+typedef struct QuarantineRestore QuarantineRestore;
+int quarantine_restore_begin(QuarantineStore *q, const QuarantineRestoreInput *in,
+                             QuarantineRestore **ret);
+int quarantine_restore_run(QuarantineRestore *a);
+int quarantine_restore_finish(QuarantineStore *q, QuarantineRestore *a, char **ret_path,
+                              struct stat *ret_st);
+QuarantineRestore *quarantine_restore_free(QuarantineRestore *a);
+DEFINE_TRIVIAL_CLEANUP_FUNC(QuarantineRestore *, quarantine_restore_free);
+
+/* Deletes entry id and its copy. 0, -ENOENT, or -EBUSY (a restore of it is under way). */
 int quarantine_store_remove(QuarantineStore *q, const char *id);
 
 /* The entry with this id (case-insensitive), or NULL. */

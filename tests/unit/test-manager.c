@@ -4,7 +4,7 @@
  * managed directory, with no definitions (so real-time protection never marks a mount), and an
  * event recorder in place of bus/. Covers the commit pipeline's fan-out table (edr.tags touches
  * nothing of RTP; the update interval re-arms the timer; the enforcement level reapplies RTP),
- * the order of events and what they carry.
+ * the order of events and what they carry, and a restore answered by its REQUEST_FINISHED.
  */
 
 #include <check.h>
@@ -25,12 +25,19 @@ typedef struct Recorder {
         ManagerEventType types[MAX_EVENTS];
         char **names[MAX_EVENTS];       /* copies of SETTINGS_CHANGED names */
         size_t n;
+        /* The last REQUEST_FINISHED, its strings copied. */
+        unsigned n_requests;
+        uint64_t request_id;
+        int request_r;
+        char *request_message, *request_result;
 } Recorder;
 
 static void recorder_clear(Recorder *r) {
         for (size_t i = 0; i < r->n; i++)
                 strv_free(r->names[i]);
         r->n = 0;
+        r->request_message = mfree(r->request_message);
+        r->request_result = mfree(r->request_result);
 }
 
 static void record(Manager *m, const ManagerEvent *e, void *userdata) {
@@ -44,6 +51,16 @@ static void record(Manager *m, const ManagerEvent *e, void *userdata) {
                 ck_assert(!strv_isempty(e->names));
                 r->names[r->n] = strv_copy(e->names);
                 ck_assert_ptr_nonnull(r->names[r->n]);
+        }
+        if (e->type == MANAGER_EVENT_REQUEST_FINISHED) {
+                ck_assert_ptr_nonnull(e->request);
+                r->n_requests++;
+                r->request_id = e->request->id;
+                r->request_r = e->request->r;
+                free(r->request_message);
+                free(r->request_result);
+                r->request_message = e->request->message ? strdup(e->request->message) : NULL;
+                r->request_result = e->request->result ? strdup(e->request->result) : NULL;
         }
         r->n++;
 }
@@ -307,6 +324,64 @@ START_TEST(test_managed_error_health) {
 }
 END_TEST
 
+/* Runs the loop until n requests finished (the executor's done callbacks run there). */
+static void wait_requests(unsigned n) {
+        for (int i = 0; i < 600 && rec.n_requests < n; i++)
+                ck_assert_int_ge(sd_event_run(m->event, 100000), 0);
+        ck_assert_uint_eq(rec.n_requests, n);
+}
+
+/* A restore answers later: the call hands back a request id, the entry is busy (a second
+ * restore and a removal are refused) until REQUEST_FINISHED with that id says where the file
+ * is; a failure ends its request with the refusal and its message, the entry kept. */
+START_TEST(test_restore_request) {
+        char sample[PATH_MAX + 16], missing[PATH_MAX + 16];
+        _cleanup_free_ char *message = NULL;
+        const QuarantineEntry *e = NULL;
+        uint64_t request = 0, other = 0;
+        FILE *f;
+
+        ck_assert_ptr_nonnull(m->quarantine);
+        snprintf(sample, sizeof(sample), "%s/sample", tmpdir);
+        snprintf(missing, sizeof(missing), "%s/missing", tmpdir);
+        f = fopen(sample, "we");
+        ck_assert_ptr_nonnull(f);
+        fputs("not a threat, but a file", f);
+        fclose(f);
+        ck_assert_int_eq(quarantine_store_add(m->quarantine, &(QuarantineAddInput) {
+                                                      .id = "t1", .path = sample,
+                                                      .threat_name = "Test",
+                                              }, &e), 0);
+        ck_assert_int_ne(access(sample, F_OK), 0);
+
+        /* A destination that does not exist: refused when the executor tried it. */
+        ck_assert_int_eq(manager_threat_restore(m, "t1", missing, NULL, &request, &message), 0);
+        ck_assert_uint_gt(request, 0);
+        wait_requests(1);
+        ck_assert_uint_eq(rec.request_id, request);
+        ck_assert_int_eq(rec.request_r, MANAGER_THREAT_REFUSED);
+        ck_assert_ptr_nonnull(rec.request_message);
+        ck_assert_msg(strstr(rec.request_message, "does not exist"), "%s", rec.request_message);
+        ck_assert_ptr_nonnull(quarantine_store_get(m->quarantine, "t1"));
+
+        /* To its original place, with a second restore and a removal refused meanwhile. */
+        ck_assert_int_eq(manager_threat_restore(m, "t1", NULL, NULL, &request, &message), 0);
+        ck_assert_int_eq(manager_threat_restore(m, "t1", NULL, NULL, &other, &message),
+                         MANAGER_THREAT_BUSY);
+        ck_assert_msg(strstr(message, "being restored"), "%s", message);
+        message = mfree(message);
+        ck_assert_int_eq(manager_threat_remove(m, "t1", &message), MANAGER_THREAT_BUSY);
+        wait_requests(2);
+        ck_assert_uint_eq(rec.request_id, request);
+        ck_assert_int_eq(rec.request_r, 0);
+        ck_assert_str_eq(rec.request_result, sample);
+        ck_assert_int_eq(access(sample, F_OK), 0);
+        ck_assert_ptr_null(quarantine_store_get(m->quarantine, "t1"));
+        ck_assert_int_eq(manager_threat_restore(m, "t1", NULL, NULL, &other, &message),
+                         MANAGER_THREAT_NOT_FOUND);
+}
+END_TEST
+
 static Suite *manager_suite(void) {
         Suite *s = suite_create("manager");
         TCase *tc = tcase_create("core");
@@ -320,6 +395,7 @@ static Suite *manager_suite(void) {
         tcase_add_test(tc, test_definitions_and_log_level);
         tcase_add_test(tc, test_exclusion_and_limits);
         tcase_add_test(tc, test_managed_error_health);
+        tcase_add_test(tc, test_restore_request);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Unit tests of quarantine/: add and restore round trips (bytes, mode with setuid, owner, times),
+ * Unit tests of quarantine/: add and restore round trips, both in their three steps (bytes, mode with setuid, owner, times),
  * the neutralised copy, refusals (existing names, symlinks on the way or at the end, changed
  * content, bad input), hard links, other file systems, a full disk, names swapped at the worst
  * instant, recovery from every state a crash can leave, persistence and order.
@@ -645,6 +645,98 @@ START_TEST(test_add_in_steps) {
         ck_assert_int_eq(quarantine_add_run(a), -ENOENT);
         ck_assert_int_eq(quarantine_add_finish(q, TAKE_PTR(a), NULL), -ENOENT);
         ck_assert_uint_eq(quarantine_store_count(q), 2);
+}
+END_TEST
+
+START_TEST(test_restore_in_steps) {
+        _cleanup_(quarantine_store_freep) QuarantineStore *q = open_store();
+        _cleanup_free_ char *sample = path_in("eicar.com"), *other = path_in("other.com"),
+                            *out = path_in("out"), *copy = qfile("y.data"), *data = NULL,
+                            *restored = NULL;
+        QuarantineRestore *a = NULL, *b = NULL;
+        QuarantineRestoreInput in = { .id = "X" };
+        struct stat st;
+        size_t size;
+
+        make_sample(sample);
+        ck_assert_int_eq(add(q, "x", sample, NULL), 0);
+
+        /* Begun: the entry is busy. A second restore and a removal are refused; the list
+         * still has it while the run works on it. */
+        ck_assert_int_eq(quarantine_restore_begin(q, &in, &a), 0);
+        ck_assert_int_eq(quarantine_restore_begin(q, &in, &b), -EBUSY);
+        ck_assert_int_eq(quarantine_store_restore(q, "x", NULL, NULL, NULL), -EBUSY);
+        ck_assert_int_eq(quarantine_store_remove(q, "x"), -EBUSY);
+        ck_assert_int_eq(quarantine_restore_run(a), 0);
+        /* In place and gone from the directory, still in the list until the finish. */
+        assert_sample_at(sample, &st);
+        ck_assert(!exists(copy));
+        ck_assert_ptr_nonnull(quarantine_store_get(q, "x"));
+        ck_assert_int_eq(quarantine_restore_finish(q, TAKE_PTR(a), &restored, &st), 0);
+        ck_assert_str_eq(restored, sample);
+        ck_assert_ptr_null(quarantine_store_get(q, "x"));
+        ck_assert_uint_eq(quarantine_store_count(q), 0);
+        assert_dir_names(qdir, NULL);
+        ck_assert_int_eq(quarantine_restore_begin(q, &in, &a), -ENOENT);
+
+        /* A failure in the run: the error at the finish, the entry stays in the quarantine
+         * and is no longer busy, nothing is left at the destination. */
+        make_dir(out);
+        write_string(other, "other");
+        ck_assert_int_eq(add(q, "y", other, NULL), 0);
+        data = read_bytes(copy, &size);
+        data[0] ^= 1;
+        write_bytes(copy, data, size);
+        in = (QuarantineRestoreInput) { .id = "y", .destination_dir = out };
+        ck_assert_int_eq(quarantine_restore_begin(q, &in, &a), 0);
+        ck_assert_int_eq(quarantine_restore_run(a), -EBADMSG);
+        ck_assert_ptr_nonnull(quarantine_store_get(q, "y"));
+        ck_assert_int_eq(quarantine_restore_finish(q, TAKE_PTR(a), NULL, NULL), -EBADMSG);
+        ck_assert_ptr_nonnull(quarantine_store_get(q, "y"));
+        assert_dir_empty(out);
+        assert_dir_names(qdir, STRV_MAKE("y.data", "y.json"));
+
+        /* Begun, never run (cancelled at shutdown): -ECANCELED, the entry stays and may be
+         * restored or removed again; so after a restore freed without its finish. */
+        ck_assert_int_eq(quarantine_restore_begin(q, &in, &a), 0);
+        ck_assert_int_eq(quarantine_restore_finish(q, TAKE_PTR(a), NULL, NULL), -ECANCELED);
+        ck_assert_int_eq(quarantine_restore_begin(q, &in, &a), 0);
+        a = quarantine_restore_free(a);
+
+        /* A finish after the entry was removed: the removal waits for the restore (-EBUSY),
+         * and once a failed restore finished it goes through. */
+        ck_assert_int_eq(quarantine_restore_begin(q, &in, &a), 0);
+        ck_assert_int_eq(quarantine_store_remove(q, "y"), -EBUSY);
+        ck_assert_int_eq(quarantine_restore_run(a), -EBADMSG);
+        ck_assert_int_eq(quarantine_restore_finish(q, TAKE_PTR(a), NULL, NULL), -EBADMSG);
+        ck_assert_int_eq(quarantine_store_remove(q, "y"), 0);
+        ck_assert_uint_eq(quarantine_store_count(q), 0);
+        assert_dir_names(qdir, NULL);
+
+        /* Bad input is refused at the begin, before the entry is busy. */
+        ck_assert_int_eq(add(q, "z", sample, NULL), 0);
+        in = (QuarantineRestoreInput) { .id = "z", .destination_dir = "relative" };
+        ck_assert_int_eq(quarantine_restore_begin(q, &in, &a), -EINVAL);
+        ck_assert_int_eq(quarantine_store_remove(q, "z"), 0);
+}
+END_TEST
+
+/* A restore whose run is done but whose finish never comes (its job freed): the entry leaves
+ * the list with it, so the list never names files that are gone. */
+START_TEST(test_restore_freed_after_run) {
+        _cleanup_(quarantine_store_freep) QuarantineStore *q = open_store();
+        _cleanup_free_ char *sample = path_in("eicar.com");
+        QuarantineRestore *a = NULL;
+        QuarantineRestoreInput in = { .id = "x" };
+
+        make_sample(sample);
+        ck_assert_int_eq(add(q, "x", sample, NULL), 0);
+        ck_assert_int_eq(quarantine_restore_begin(q, &in, &a), 0);
+        ck_assert_int_eq(quarantine_restore_run(a), 0);
+        a = quarantine_restore_free(a);
+        ck_assert_ptr_null(quarantine_store_get(q, "x"));
+        assert_sample_at(sample, NULL);
+        assert_dir_names(qdir, NULL);
 }
 END_TEST
 
@@ -1468,6 +1560,8 @@ static Suite *quarantine_suite(void) {
         tcase_add_test(tc, test_restore_as_caller);
         tcase_add_test(tc, test_restore_virtual_fs);
         tcase_add_test(tc, test_restore_refuses_existing);
+        tcase_add_test(tc, test_restore_in_steps);
+        tcase_add_test(tc, test_restore_freed_after_run);
         tcase_add_loop_test(tc, test_restore_through_symlink, 0, 2);
         tcase_add_loop_test(tc, test_add_symlink, 0, 2);
         tcase_add_loop_test(tc, test_add_symlinked_parent, 0, 2);
