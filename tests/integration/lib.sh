@@ -82,6 +82,22 @@ write_managed() {       # write_managed JSON: installs the managed policy atomic
         mv -f "$MDATP_MANAGED_DIR/.tmp.json" "$MDATP_MANAGED_DIR/mdatp_managed.json"
 }
 
+# Samples are assembled at run time: no file of the tree is one (tests/README.md).
+eicar() { printf '%s%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-' 'ANTIVIRUS-TEST-FILE!$H+H*'; }
+threat_count() { mdatp threat list --output json | grep -o '"tracking_id"' | wc -l; }
+quarantined_count() { mdatp threat quarantine list --output json | grep -o '"originalPath"' | wc -l; }
+# rtp_prop NAME: a RealTimeProtection property, as busctl prints it.
+rtp_prop() {
+        busctl --system get-property com.microsoft.Mdatp1 /com/microsoft/Mdatp1/RealTimeProtection \
+                com.microsoft.Mdatp1.RealTimeProtection "$1"
+}
+# rtp_counter NAME: one of RealTimeProtection.GetCounters' counters.
+rtp_counter() {
+        busctl --system --json=short call com.microsoft.Mdatp1 /com/microsoft/Mdatp1/RealTimeProtection \
+                com.microsoft.Mdatp1.RealTimeProtection GetCounters |
+                /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0][sys.argv[1]])' "$1"
+}
+
 finish() {
         echo "$PASSED passed, $FAILED failed"
         [ "$FAILED" = 0 ]

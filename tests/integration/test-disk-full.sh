@@ -12,9 +12,6 @@ rtp="$MDATP_RTP_MOUNTS"
 samples="$MDATP_SANDBOX_DIR/full-samples"
 filler="$MDATP_STATE_DIR/filler"
 mkdir -p "$samples"
-eicar() { printf '%s%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-' 'ANTIVIRUS-TEST-FILE!$H+H*'; }
-threat_count() { mdatp threat list --output json | grep -o '"tracking_id"' | wc -l; }
-quarantined_count() { mdatp threat quarantine list --output json | grep -o '"originalPath"' | wc -l; }
 samples_left() { find "$samples" "$rtp" -maxdepth 1 -name 'e*.com' | wc -l; }
 all_remediated() {
         [ "$(threat_count)" = 21 ] && [ "$(quarantined_count)" = 21 ] && [ "$(samples_left)" = 0 ] &&

@@ -35,15 +35,6 @@ trap cleanup EXIT
 # Killed by meson's timeout: still continue and unmount (the sandbox then removes the directory).
 trap 'exit 130' INT TERM
 
-rtp_prop() {
-        busctl --system get-property com.microsoft.Mdatp1 /com/microsoft/Mdatp1/RealTimeProtection \
-                com.microsoft.Mdatp1.RealTimeProtection "$1"
-}
-counter() {
-        busctl --system --json=short call com.microsoft.Mdatp1 /com/microsoft/Mdatp1/RealTimeProtection \
-                com.microsoft.Mdatp1.RealTimeProtection GetCounters |
-                /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0][sys.argv[1]])' "$1"
-}
 # Through the bus, not the CLI: nothing here may stat a path on the frozen mount.
 exclusion() {   # exclusion Add|Remove
         timeout 30 busctl --system call com.microsoft.Mdatp1 /com/microsoft/Mdatp1/Exclusions \
@@ -55,7 +46,7 @@ set_noexec_policy() {
 }
 marked_is() { [ "$(rtp_prop MarkedMounts)" = "$1" ]; }
 rtp_error_is_empty() { [ "$(rtp_prop Error)" = 's ""' ]; }
-counter_above() { [ "$(counter "$1")" -gt "$2" ]; }
+counter_above() { [ "$(rtp_counter "$1")" -gt "$2" ]; }
 now_us() { echo $(($(date +%s%N) / 1000)); }
 # health_times N [CHANGE_AT]: runs `mdatp health` N times, timing each (µs, one a line, sorted);
 # at call CHANGE_AT changes a setting first. Stops after 3 calls out of time (5 s each).
@@ -94,8 +85,8 @@ echo "# mdatp health before the freeze (100 calls): p50 $(ms "$(sed -n 50p <<<"$
 
 # ---- frozen: the marks move twice and the self-check probes the mount that does not answer
 kill -STOP "$fs_pid"
-reconf_before=$(counter reconfigurations)
-syncs_before=$(counter mark_syncs)
+reconf_before=$(rtp_counter reconfigurations)
+syncs_before=$(rtp_counter mark_syncs)
 t0=$(now_us)
 run exclusion Add
 expect_rc "an exclusion of the frozen mount point is accepted" 0
@@ -149,7 +140,7 @@ if /usr/bin/python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 50 else 1
 else
         fail "Health GetAll p99 $g99 ms while frozen"
 fi
-echo "# while frozen: reconfigurations $reconf_before -> $(counter reconfigurations), mark_syncs $syncs_before -> $(counter mark_syncs), error: $(rtp_prop Error)"
+echo "# while frozen: reconfigurations $reconf_before -> $(rtp_counter reconfigurations), mark_syncs $syncs_before -> $(rtp_counter mark_syncs), error: $(rtp_prop Error)"
 
 # ---- continued: the daemon follows on its own, and a new re-mark proves itself again
 kill -CONT "$fs_pid"
@@ -157,7 +148,7 @@ kill -CONT "$fs_pid"
 if wait_until 20 counter_above reconfigurations "$reconf_before"; then
         pass "the reconfigurations made while frozen were applied"
 else
-        fail "reconfigurations: $reconf_before -> $(counter reconfigurations)"
+        fail "reconfigurations: $reconf_before -> $(rtp_counter reconfigurations)"
 fi
 set_noexec_policy unmute
 run exclusion Add

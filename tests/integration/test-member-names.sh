@@ -9,7 +9,6 @@
 d="$MDATP_SANDBOX_DIR/member-names"
 mkdir -p "$d"
 chmod 1777 "$d"
-eicar() { printf '%s%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-' 'ANTIVIRUS-TEST-FILE!$H+H*'; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 quarantined_paths() {
         mdatp threat quarantine list --output json | /usr/bin/python3 -c '

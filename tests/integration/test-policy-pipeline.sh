@@ -25,11 +25,6 @@ rtp_enabled() {
         busctl --system get-property com.microsoft.Mdatp1 $RTP com.microsoft.Mdatp1.RealTimeProtection \
                 Enabled | cut -d' ' -f2
 }
-counter() {
-        busctl --system --json=short call com.microsoft.Mdatp1 $RTP \
-                com.microsoft.Mdatp1.RealTimeProtection GetCounters |
-                /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0][sys.argv[1]])' "$1"
-}
 now_usec() { echo $(($(date +%s%N) / 1000)); }
 # in_range DESCRIPTION VALUE LOW HIGH
 in_range() {
@@ -109,13 +104,13 @@ expect_eq "  ... blocking" "$(busctl --system get-property com.microsoft.Mdatp1 
 # ---- edr.tags touches nothing of real-time protection; an RTP setting does
 settled() {     # the marks and the self-check are quiet for a second
         local a b
-        a="$(counter mark_syncs) $(counter self_checks)"
+        a="$(rtp_counter mark_syncs) $(rtp_counter self_checks)"
         sleep 1
-        b="$(counter mark_syncs) $(counter self_checks)"
+        b="$(rtp_counter mark_syncs) $(rtp_counter self_checks)"
         [ "$a" = "$b" ]
 }
 wait_until 20 settled || fail "real-time protection does not settle"
-syncs=$(counter mark_syncs)
+syncs=$(rtp_counter mark_syncs)
 [ "$syncs" -ge 1 ] && pass "the marks were synced at least once ($syncs)" || fail "mark_syncs is $syncs"
 # A change that reapplies RTP at all announces it (PropertiesChanged on RealTimeProtection),
 # even when RTP finds its marks unaffected. Any change of the mount table (another test
@@ -124,19 +119,19 @@ syncs=$(counter mark_syncs)
 quiet=0
 for attempt in 1 2 3 4 5; do
         wait_until 20 settled || break
-        syncs=$(counter mark_syncs)
-        checks=$(counter self_checks)
+        syncs=$(rtp_counter mark_syncs)
+        checks=$(rtp_counter self_checks)
         PROPS_WAIT=1.5 run props_changed $RTP com.microsoft.Mdatp1.RealTimeProtection '*' \
                 busctl --system call com.microsoft.Mdatp1 /com/microsoft/Mdatp1 \
                 com.microsoft.Mdatp1.Settings Set sv edr.tags 'a(ss)' 1 GROUP "pipeline-test-$attempt"
         announced=$RC
-        if [ "$announced" != 0 ] && [ "$(counter mark_syncs)" = "$syncs" ] &&
-           [ "$(counter self_checks)" = "$checks" ]; then
+        if [ "$announced" != 0 ] && [ "$(rtp_counter mark_syncs)" = "$syncs" ] &&
+           [ "$(rtp_counter self_checks)" = "$checks" ]; then
                 quiet=1
                 break
         fi
         echo "# attempt $attempt: RTP moved (announced: $([ "$announced" = 0 ] && echo yes || echo no)," \
-             "mark_syncs $syncs -> $(counter mark_syncs), self_checks $checks -> $(counter self_checks))"
+             "mark_syncs $syncs -> $(rtp_counter mark_syncs), self_checks $checks -> $(rtp_counter self_checks))"
 done
 expect_contains "edr.tags is set" "$(busctl --system call com.microsoft.Mdatp1 /com/microsoft/Mdatp1 \
         com.microsoft.Mdatp1.Settings Get s edr.tags)" "pipeline-test-"
@@ -149,12 +144,12 @@ PROPS_WAIT=5 run props_changed $RTP com.microsoft.Mdatp1.RealTimeProtection '*' 
         com.microsoft.Mdatp1.Settings Set sv antivirusEngine.scanArchives b false
 expect_rc "an RTP setting (scanArchives) reapplies RTP: PropertiesChanged on RealTimeProtection" 0
 set_setting antivirusEngine.scanArchives b true
-syncs=$(counter mark_syncs)
+syncs=$(rtp_counter mark_syncs)
 run mdatp exclusion folder add --path "$MDATP_RTP_MOUNTS/"
 expect_rc "an exclusion over the RTP mount point" 0
 wait_until 10 sh -c "[ \$(busctl --system --json=short call com.microsoft.Mdatp1 $RTP com.microsoft.Mdatp1.RealTimeProtection GetCounters | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[\"data\"][0][\"mark_syncs\"])') -gt $syncs ]" &&
-        pass "  ... re-marks: mark_syncs moves ($syncs -> $(counter mark_syncs))" ||
-        fail "  ... mark_syncs still $(counter mark_syncs)"
+        pass "  ... re-marks: mark_syncs moves ($syncs -> $(rtp_counter mark_syncs))" ||
+        fail "  ... mark_syncs still $(rtp_counter mark_syncs)"
 run mdatp exclusion folder remove --path "$MDATP_RTP_MOUNTS/"
 expect_rc "  ... removed again" 0
 

@@ -11,7 +11,6 @@
 samples="$MDATP_SANDBOX_DIR/restore-samples"
 mkdir -p "$samples"
 chmod 0755 "$samples"
-eicar() { printf '%s%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-' 'ANTIVIRUS-TEST-FILE!$H+H*'; }
 threat_id() {        # threat_id PATH: of the newest threat with that path
         mdatp threat list --output json | /usr/bin/python3 -c '
 import json, sys

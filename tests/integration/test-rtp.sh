@@ -9,21 +9,10 @@
 
 rtp="$MDATP_RTP_MOUNTS"
 [ -n "$rtp" ] && mountpoint -q "$rtp" || { fail "no RTP test mount ($rtp)"; finish; exit 1; }
-eicar() { printf '%s%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-' 'ANTIVIRUS-TEST-FILE!$H+H*'; }
-rtp_prop() {
-        busctl --system get-property com.microsoft.Mdatp1 /com/microsoft/Mdatp1/RealTimeProtection \
-                com.microsoft.Mdatp1.RealTimeProtection "$1"
-}
-counter() {
-        busctl --system --json=short call com.microsoft.Mdatp1 /com/microsoft/Mdatp1/RealTimeProtection \
-                com.microsoft.Mdatp1.RealTimeProtection GetCounters |
-                /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0][sys.argv[1]])' "$1"
-}
 set_level() {
         busctl --system call com.microsoft.Mdatp1 /com/microsoft/Mdatp1 com.microsoft.Mdatp1.Settings Set sv \
                 antivirusEngine.enforcementLevel s "$1" >/dev/null
 }
-threat_count() { mdatp threat list --output json | grep -o '"tracking_id"' | wc -l; }
 # open_storm DIR: opens and reads every file in DIR; prints "failures max_ms".
 open_storm() {
         /usr/bin/python3 - "$1" <<'EOF'
@@ -70,12 +59,12 @@ expect_contains "... with EPERM" "$OUT" "Operation not permitted"
 echo "hello" >"$rtp/clean.txt"
 run cat "$rtp/clean.txt"
 expect_eq "clean file readable" "$OUT" "hello"
-scanned=$(counter scanned)
+scanned=$(rtp_counter scanned)
 for _ in 1 2 3 4 5; do cat "$rtp/clean.txt" >/dev/null; done
-expect_eq "unchanged clean file is not scanned again" "$(counter scanned)" "$scanned"
+expect_eq "unchanged clean file is not scanned again" "$(rtp_counter scanned)" "$scanned"
 echo "hello again" >>"$rtp/clean.txt"
 cat "$rtp/clean.txt" >/dev/null
-[ "$(counter scanned)" -gt "$scanned" ] && pass "a modified file is scanned again" || fail "modified file not rescanned"
+[ "$(rtp_counter scanned)" -gt "$scanned" ] && pass "a modified file is scanned again" || fail "modified file not rescanned"
 eicar >"$rtp/clean.txt"
 run cat "$rtp/clean.txt"
 expect_rc "a file that turned malicious on write is denied on the next open" 1
@@ -140,10 +129,10 @@ expect_rc "--top without --sort is a usage error" 2
 
 # ---- the daemon's own reads pass (an on-demand scan of the watched mount)
 make_files "$rtp/self" 20                       # new files: no ignore marks yet
-self=$(counter self)
+self=$(rtp_counter self)
 run timeout 60 mdatp scan custom --path "$rtp/self"
 expect_rc "a scan of the watched mount finishes" 0
-[ "$(counter self)" -gt "$self" ] && pass "the daemon's own opens are answered at once" || fail "no self events counted"
+[ "$(rtp_counter self)" -gt "$self" ] && pass "the daemon's own opens are answered at once" || fail "no self events counted"
 
 # ---- another fanotify listener shows as a conflicting application
 /usr/bin/python3 - "$rtp" >"$MDATP_SANDBOX_DIR/listener.out" 2>&1 <<'EOF' &
@@ -198,7 +187,7 @@ wait_until 10 sh -c "busctl --system get-property com.microsoft.Mdatp1 /com/micr
 head -c 60000000 /dev/urandom >"$rtp/big.bin"
 run sh -c "cat '$rtp/big.bin' >/dev/null"
 expect_rc "a scan past its deadline answers allow" 0
-[ "$(counter timeouts)" -gt 0 ] && pass "... and the timeout is counted" || fail "no timeout counted"
+[ "$(rtp_counter timeouts)" -gt 0 ] && pass "... and the timeout is counted" || fail "no timeout counted"
 rm -f "$MDATP_SANDBOX_DIR/daemon.env" "$rtp/big.bin"
 restart_daemon || fail "restart"
 

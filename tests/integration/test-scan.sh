@@ -13,7 +13,6 @@ busctl --system call com.microsoft.Mdatp1 /com/microsoft/Mdatp1 com.microsoft.Md
 samples="$MDATP_SANDBOX_DIR/samples"
 mkdir -p "$samples/tree/sub" "$samples/quick" "$samples/full"
 # The EICAR test string, assembled here so this file is not itself a test file.
-eicar() { printf '%s%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-' 'ANTIVIRUS-TEST-FILE!$H+H*'; }
 
 eicar >"$samples/tree/eicar.com"
 eicar >"$samples/tree/sub/eicar.txt"

@@ -9,7 +9,6 @@
 samples="$MDATP_SANDBOX_DIR/threat-samples"
 qdir="$MDATP_STATE_DIR/quarantine"
 mkdir -p "$samples/dest"
-eicar() { printf '%s%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-' 'ANTIVIRUS-TEST-FILE!$H+H*'; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 threat_field() {        # threat_field PATH FIELD: of the newest threat with that path
         mdatp threat list --output json | /usr/bin/python3 -c '
