@@ -22,6 +22,8 @@ import dbus
 import dbus.mainloop.glib
 from gi.repository import GLib
 
+from tap import finish, ok
+
 NAME = "com.microsoft.Mdatp1"
 ROOT = "/com/microsoft/Mdatp1"
 SRC = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -151,17 +153,6 @@ BAD_VALUES = [
         signature="(ssbas)"), "absolute"),
 ]
 
-passed = failed = 0
-
-
-def ok(cond, what, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print(f"ok - {what}")
-    else:
-        failed += 1
-        print(f"not ok - {what}{': ' + str(detail) if detail else ''}")
 
 
 bus = dbus.SystemBus()
@@ -462,6 +453,7 @@ json.dump(out, sys.stdout)
 SIGNAL_LISTENER = r"""
 import dbus, dbus.mainloop.glib, json, sys
 from gi.repository import GLib
+
 dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
 bus = dbus.SystemBus()
 got = []
@@ -599,5 +591,4 @@ test_every_setting()
 test_change_signals()
 test_read_protection()
 test_polkit(live)       # last: it stops polkitd
-print(f"{passed} passed, {failed} failed")
-sys.exit(0 if failed == 0 else 1)
+finish()

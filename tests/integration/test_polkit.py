@@ -18,6 +18,8 @@ import time
 
 import dbus
 
+from tap import finish, ok
+
 NAME = "com.microsoft.Mdatp1"
 ROOT = "/com/microsoft/Mdatp1"
 SETTINGS = NAME + ".Settings"
@@ -27,17 +29,6 @@ SECRET_URL = "https://updater:s3cr3tPW@127.0.0.1:9/mdatp/?sig=T0KEN"
 MDATP = os.path.join(os.environ["MDATP_BUILD_DIR"], "cli", "mdatp")
 RULE = os.path.join(os.environ["MDATP_SANDBOX_DIR"], "rules.d", "50-polkit-test.rules")
 
-passed = failed = 0
-
-
-def ok(cond, what, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print(f"ok - {what}")
-    else:
-        failed += 1
-        print(f"not ok - {what}{': ' + str(detail) if detail else ''}")
 
 
 def as_user(user, cmd, timeout=60):
@@ -133,6 +124,7 @@ def test_interactive():
 READER = r"""
 import dbus, dbus.mainloop.glib, json, sys
 from gi.repository import GLib
+
 dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
 n = int(sys.argv[1])
 s = dbus.Interface(dbus.SystemBus().get_object("com.microsoft.Mdatp1", "/com/microsoft/Mdatp1"),
@@ -222,5 +214,4 @@ if os.geteuid() != 0:
     sys.exit(1)
 test_interactive()
 test_concurrent()
-print(f"{passed} passed, {failed} failed")
-sys.exit(0 if failed == 0 else 1)
+finish()
