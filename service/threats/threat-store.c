@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "executor/executor.h"
 #include "threats/threats-internal.h"
 #include "threats/threats.h"
 #include "util/fileio.h"
@@ -34,6 +35,8 @@
 
 #define USEC_PER_SEC UINT64_C(1000000)
 #define USEC_PER_DAY (UINT64_C(86400) * USEC_PER_SEC)
+
+typedef struct ThreatSaveJob ThreatSaveJob;
 
 struct ThreatStore {
         char *path;
@@ -50,6 +53,16 @@ struct ThreatStore {
 
         ThreatStorePruneHandler prune_handler;
         void *prune_userdata;
+
+        /* Writes on the executor (threat_store_set_executor()); NULL: each change is written
+         * before it returns. */
+        Executor *executor;
+        ThreatStoreSaveHandler save_handler;
+        void *save_userdata;
+        ThreatSaveJob *jobs, *jobs_tail;        /* queued or running, oldest first */
+        uint64_t generation;            /* counts the changes of the content in memory */
+        uint64_t saved_generation;      /* the newest of them on disk */
+        int save_error;                 /* of the newest write that ended, 0: it worked */
 };
 
 static uint64_t threat_now(void) {
@@ -91,9 +104,14 @@ static void threat_store_clear(ThreatStore *s) {
         threat_index_done(&s->index);
 }
 
+static void threat_save_job_unlink(ThreatSaveJob *j);
+
 ThreatStore *threat_store_free(ThreatStore *s) {
         if (!s)
                 return NULL;
+        /* Queued writes keep their snapshot and still run; their done finds no store. */
+        while (s->jobs)
+                threat_save_job_unlink(s->jobs);
         threat_store_clear(s);
         free(s->path);
         return mfree(s);
@@ -119,25 +137,34 @@ void threat_store_set_file_max(ThreatStore *s, size_t max) {
 static const char threat_file_head[] = "{\"version\":1,\"threats\":[\n";
 static const char threat_file_tail[] = "]}\n";
 
-/* Writes items[0..n) as the file: one record per line, so the file reads well with grep and
- * diff. Fills the entries' JSON caches on the way (harmless when the save then fails: a cache
- * always matches its record). Returns 0, -E2BIG (larger than the store's file_max, which keeps
- * every saved file loadable), -ENOMEM or write_file_atomic()'s error. */
-static int threat_store_save(ThreatStore *s, ThreatEntry * const *items, size_t n) {
-        size_t size = strlen(threat_file_head) + strlen(threat_file_tail), o = 0;
-        _cleanup_free_ char *buf = NULL;
+/* Serialises what is not cached yet of items[0..n) and returns the size of the file they make
+ * in *ret_size. Returns 0, -E2BIG (larger than the store's file_max, which keeps every saved file
+ * loadable), -EINVAL or -ENOMEM. A cache filled for a change that then fails is harmless: a
+ * cache always matches its record. */
+static int threat_store_measure(const ThreatStore *s, ThreatEntry * const *items, size_t n,
+                                size_t *ret_size) {
+        size_t size = strlen(threat_file_head) + strlen(threat_file_tail);
         int r;
 
         for (size_t i = 0; i < n; i++) {
                 r = threat_entry_serialize(items[i]);
                 if (r < 0)
                         return r;
-                size += items[i]->json_size + 2;        /* ",\n" or "\n" */
+                size += items[i]->json->size + 2;       /* ",\n" or "\n" */
                 if (size > s->file_max)
                         return -E2BIG;
         }
-        if (size > s->file_max)
-                return -E2BIG;
+        *ret_size = size;
+        return 0;
+}
+
+/* Writes the records json[0..n) as the file at path: one record per line, so the file reads
+ * well with grep and diff. size comes from threat_store_measure(). Touches nothing but its
+ * arguments, so it runs on the executor's worker as well as on the main thread. Returns 0,
+ * -ENOMEM or write_file_atomic()'s error. */
+static int threat_file_write(const char *path, ThreatJson * const *json, size_t n, size_t size) {
+        _cleanup_free_ char *buf = NULL;
+        size_t o = 0;
 
         buf = malloc(size);
         if (!buf)
@@ -145,18 +172,157 @@ static int threat_store_save(ThreatStore *s, ThreatEntry * const *items, size_t 
         memcpy(buf, threat_file_head, strlen(threat_file_head));
         o += strlen(threat_file_head);
         for (size_t i = 0; i < n; i++) {
-                memcpy(buf + o, items[i]->json, items[i]->json_size);
-                o += items[i]->json_size;
+                memcpy(buf + o, json[i]->data, json[i]->size);
+                o += json[i]->size;
                 if (i + 1 < n)
                         buf[o++] = ',';
                 buf[o++] = '\n';
         }
         memcpy(buf + o, threat_file_tail, strlen(threat_file_tail));
-        o += strlen(threat_file_tail);
+        o += strlen(threat_file_tail);   /* size less the comma the last record goes without */
 
-        return write_file_atomic(s->path, buf, o, 0600);
+        return write_file_atomic(path, buf, o, 0600);
 }
 
+/* Writes items[0..n) as the file now, on the calling thread (a store without an executor, and
+ * the rewrite of a partly invalid file at load). Returns 0 or the errors of
+ * threat_store_measure() and threat_file_write(). */
+static int threat_store_save_now(ThreatStore *s, ThreatEntry * const *items, size_t n) {
+        _cleanup_free_ ThreatJson **json = NULL;
+        size_t size;
+        int r;
+
+        r = threat_store_measure(s, items, n, &size);
+        if (r < 0)
+                return r;
+        json = reallocarray(NULL, MAX(n, (size_t) 1), sizeof(ThreatJson *));
+        if (!json)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                json[i] = items[i]->json;       /* borrowed: nothing changes them meanwhile */
+        return threat_file_write(s->path, json, n, size);
+}
+
+/* A write of the whole file queued on the executor: a snapshot of the records (references to
+ * their serialised form, which never changes) taken on the main thread. The worker reads only
+ * this; the main thread frees it in the job's done. */
+struct ThreatSaveJob {
+        ThreatStore *store;             /* NULL once the store is freed */
+        ThreatSaveJob *prev, *next;     /* in store->jobs, oldest first */
+        char *path;
+        ThreatJson **json;
+        size_t n_json;
+        size_t size;
+        uint64_t generation;            /* of the content it writes */
+};
+
+static ThreatSaveJob *threat_save_job_free(ThreatSaveJob *j) {
+        if (!j)
+                return NULL;
+        for (size_t i = 0; i < j->n_json; i++)
+                threat_json_unref(j->json[i]);
+        free(j->json);
+        free(j->path);
+        return mfree(j);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(ThreatSaveJob *, threat_save_job_free);
+
+static void threat_save_job_unlink(ThreatSaveJob *j) {
+        ThreatStore *s = j->store;
+
+        if (!s)
+                return;
+        if (j->prev)
+                j->prev->next = j->next;
+        else
+                s->jobs = j->next;
+        if (j->next)
+                j->next->prev = j->prev;
+        else
+                s->jobs_tail = j->prev;
+        j->prev = j->next = NULL;
+        j->store = NULL;
+}
+
+/* On the worker. */
+static int threat_save_job_run(void *userdata) {
+        ThreatSaveJob *j = userdata;
+
+        return threat_file_write(j->path, j->json, j->n_json, j->size);
+}
+
+/* On the main thread, in the order the jobs were queued. */
+static void threat_save_job_done(int result, void *userdata) {
+        _cleanup_(threat_save_job_freep) ThreatSaveJob *j = userdata;
+        ThreatStore *s = j->store;
+
+        if (!s)
+                return;
+        threat_save_job_unlink(j);
+        if (result == EXECUTOR_SUPERSEDED)
+                return;         /* a newer snapshot took its place and will say how it went */
+        if (result >= 0) {
+                /* Jobs end in queue order, so this is the newest content on disk so far. */
+                s->saved_generation = MAX(s->saved_generation, j->generation);
+                s->save_error = 0;
+        } else
+                s->save_error = result;
+        if (s->save_handler)
+                s->save_handler(s, result < 0 ? result : 0, s->save_userdata);
+}
+
+/* Queues a write of what the store holds now, after a change made in memory. The executor
+ * merges it with a write of this file that has not started yet, so however many changes come
+ * while the worker is busy, the newest content is written once; writes that did start land in
+ * the order they were queued, so an older content never replaces a newer one. A job that cannot
+ * be queued (-ENOMEM, -ENOBUFS) is remembered in save_error, like a failed write: the owner's
+ * retry (threat_store_flush()) queues the content again. Returns 0 or that error. */
+static int threat_store_queue_save(ThreatStore *s) {
+        _cleanup_(threat_save_job_freep) ThreatSaveJob *j = NULL;
+        int r;
+
+        j = calloc(1, sizeof(ThreatSaveJob));
+        if (!j)
+                goto nomem;
+        j->path = strdup(s->path);
+        j->json = reallocarray(NULL, MAX(s->n_items, (size_t) 1), sizeof(ThreatJson *));
+        if (!j->path || !j->json)
+                goto nomem;
+        r = threat_store_measure(s, s->items, s->n_items, &j->size);
+        if (r < 0)
+                goto fail;
+        for (size_t i = 0; i < s->n_items; i++)
+                j->json[j->n_json++] = threat_json_ref(s->items[i]->json);
+        j->generation = s->generation;
+
+        /* Linked first: an executor shutting down runs the job and its done at once. */
+        j->store = s;
+        j->prev = s->jobs_tail;
+        if (s->jobs_tail)
+                s->jobs_tail->next = j;
+        else
+                s->jobs = j;
+        s->jobs_tail = j;
+        r = executor_submit(s->executor, &(ExecutorJob) {
+                                    .key = s->path,
+                                    .run = threat_save_job_run,
+                                    .done = threat_save_job_done,
+                                    .userdata = j,
+                            });
+        if (r < 0) {
+                threat_save_job_unlink(j);
+                goto fail;
+        }
+        /* Accepted: done owns it now. */
+        TAKE_PTR(j);
+        return 0;
+
+nomem:
+        r = -ENOMEM;
+fail:
+        s->save_error = r;
+        return r;
+}
 /* ---- changing ---- */
 
 /* A change being prepared: the records the store will hold, the dropped ones, and the index. */
@@ -291,6 +457,26 @@ static int threat_store_writable(const ThreatStore *s) {
         return 0;
 }
 
+/* Checks, before a change is made, that its content can be saved: with an executor the file is
+ * only measured now and written later, without one it is written now. items[0..n) is the
+ * content after the change. Returns 0 or the errors of threat_store_save_now(). */
+static int threat_store_save_or_measure(ThreatStore *s, ThreatEntry * const *items, size_t n) {
+        size_t size;
+
+        if (s->executor)
+                return threat_store_measure(s, items, n, &size);
+        return threat_store_save_now(s, items, n);
+}
+
+/* After a change was made in memory: counts it and, with an executor, queues its write. */
+static void threat_store_changed(ThreatStore *s) {
+        s->generation++;
+        if (s->executor)
+                (void) threat_store_queue_save(s);
+        else
+                s->saved_generation = s->generation;
+}
+
 /* A new entry from a detection, without its id: 0, -EINVAL, -ENAMETOOLONG or -ENOMEM. */
 static int threat_entry_new(const ThreatRecordInput *in, uint64_t now, ThreatEntry **ret) {
         _cleanup_(threat_entry_freep) ThreatEntry *e = NULL;
@@ -399,13 +585,14 @@ int threat_store_record_many(ThreatStore *s, const ThreatRecordInput *in, size_t
         r = threat_change_prepare(&c, s);
         if (r < 0)
                 return r;
-        r = threat_store_save(s, c.items, c.n_items);
+        r = threat_store_save_or_measure(s, c.items, c.n_items);
         if (r < 0)
                 return r;
 
         for (size_t i = 0; ret && i < n; i++)
                 ret[i] = &c.added[i]->threat;
         dropped = threat_change_commit(&c, s);
+        threat_store_changed(s);
         threat_store_notify_pruned(s, dropped);
         return 0;
 }
@@ -470,7 +657,7 @@ static int threat_status_apply(ThreatEntry *e, ThreatStatus status, const char *
                 .detail = TAKE_PTR(copy),
         };
         t->status = status;
-        e->json = mfree(e->json);
+        e->json = threat_json_unref(e->json);
         return 1;
 }
 
@@ -488,7 +675,7 @@ static void threat_status_undo(ThreatStatusUndo *undo) {
                 t->n_history++;
         }
         t->status = undo->old_status;
-        e->json = mfree(e->json);
+        e->json = threat_json_unref(e->json);
 }
 
 int threat_store_set_status(ThreatStore *s, const char *id, ThreatStatus status,
@@ -508,12 +695,13 @@ int threat_store_set_status(ThreatStore *s, const char *id, ThreatStatus status,
         r = threat_status_apply(e, status, detail, &undo);
         if (r <= 0)
                 return r;
-        r = threat_store_save(s, s->items, s->n_items);
+        r = threat_store_save_or_measure(s, s->items, s->n_items);
         if (r < 0) {
                 threat_status_undo(&undo);
                 return r;
         }
         free(undo.removed.detail);
+        threat_store_changed(s);
         return 1;
 }
 
@@ -551,11 +739,12 @@ int threat_store_set_status_many(ThreatStore *s, const ThreatStatusChange *chang
         }
         if (n_undo == 0)
                 return 0;
-        r = threat_store_save(s, s->items, s->n_items);
+        r = threat_store_save_or_measure(s, s->items, s->n_items);
         if (r < 0)
                 goto undo;
         for (size_t i = 0; i < n_undo; i++)
                 free(undo[i].removed.detail);
+        threat_store_changed(s);
         return (int) n_undo;
 undo:
         while (n_undo > 0)
@@ -585,12 +774,13 @@ int threat_store_prune(ThreatStore *s, uint64_t now, unsigned retention_days, si
         r = threat_change_prepare(&c, s);
         if (r < 0)
                 return r;
-        r = threat_store_save(s, c.items, c.n_items);
+        r = threat_store_save_or_measure(s, c.items, c.n_items);
         if (r < 0)
                 return r;
 
         n = c.n_dropped;
         dropped = threat_change_commit(&c, s);
+        threat_store_changed(s);
         if (ret_ids)
                 *ret_ids = TAKE_PTR(dropped);
         return (int) MIN(n, (size_t) INT32_MAX);
@@ -658,7 +848,7 @@ static int threat_store_keep_valid(ThreatStore *s, const ThreatFile *f, const ch
         r = write_file_atomic(aside, data, size, 0600);
         if (r < 0)
                 return r;
-        r = threat_store_save(s, f->entries, f->n_entries);
+        r = threat_store_save_now(s, f->entries, f->n_entries);
         if (r < 0)
                 return r;
         *ret_message = TAKE_PTR(message);
@@ -686,7 +876,8 @@ int threat_store_load(ThreatStore *s, char **ret_message) {
         size_t size = 0;
         int r;
 
-        if (s->busy)
+        /* A write still queued would land after what a load reads or rewrites. */
+        if (s->busy || s->jobs)
                 return -EBUSY;
 
         r = read_file_full(s->path, THREAT_STORE_FILE_MAX, &data, &size);
@@ -729,10 +920,59 @@ int threat_store_load(ThreatStore *s, char **ret_message) {
         s->index = f.index;
         f.index = THREAT_INDEX_INIT;
         s->loaded = true;
+        /* Memory is what the file holds (or, after a rewrite, will hold when read again). */
+        s->generation++;
+        s->saved_generation = s->generation;
+        s->save_error = 0;
 
         if (ret_message)
                 *ret_message = TAKE_PTR(message);
         return (int) MIN(s->n_items, (size_t) INT32_MAX);
+}
+
+void threat_store_set_executor(ThreatStore *s, Executor *e, ThreatStoreSaveHandler handler,
+                               void *userdata) {
+        s->executor = e;
+        s->save_handler = handler;
+        s->save_userdata = userdata;
+}
+
+int threat_store_flush(ThreatStore *s) {
+        int r;
+
+        r = threat_store_writable(s);
+        if (r < 0)
+                return r;
+        if (s->saved_generation == s->generation)
+                return 0;
+        if (!s->executor) {
+                r = threat_store_save_now(s, s->items, s->n_items);
+                if (r < 0)
+                        return (s->save_error = r);
+                s->saved_generation = s->generation;
+                s->save_error = 0;
+                return 0;
+        }
+        /* A write queued since the failure carries the newest content already. */
+        if (s->jobs_tail && s->jobs_tail->generation == s->generation)
+                return 0;
+        return threat_store_queue_save(s);
+}
+
+uint64_t threat_store_generation(const ThreatStore *s) {
+        return s ? s->generation : 0;
+}
+
+uint64_t threat_store_saved_generation(const ThreatStore *s) {
+        return s ? s->saved_generation : 0;
+}
+
+int threat_store_save_error(const ThreatStore *s) {
+        return s && s->saved_generation != s->generation ? s->save_error : 0;
+}
+
+bool threat_store_saving(const ThreatStore *s) {
+        return s && s->jobs;
 }
 
 const Threat *threat_store_get(const ThreatStore *s, const char *id) {
