@@ -325,6 +325,11 @@ static int threat_found_again(Manager *m, const Threat *t, const ScanDetection *
  * write has landed is the detection told and remediated: a file is never moved into the
  * quarantine before its record is on disk, and a scan ends after its records are. */
 
+/* Detections told (a signal, a log line, a quarantine queued each) per turn of the loop: a write
+ * that lands after a long wait may make thousands ready at once, and telling them all in one
+ * go would hold the bus for hundreds of ms. */
+#define HISTORY_TELL_PER_TURN 64U
+
 /* A recorded detection waiting for the history's write. */
 typedef struct HistoryWait {
         char id[THREAT_ID_LENGTH + 1];
@@ -384,6 +389,13 @@ static void history_tell(Manager *m, const HistoryWait *w, size_t n) {
 /* Looks at what the history's writes did: tells the waiting detections that are on disk now;
  * after a failed write, counts the others as failed in their scans (once) and lets the pending
  * retry write them. */
+static void history_check(Manager *m);
+
+static int history_tell_handler(sd_event_source *s, void *userdata) {
+        history_check(userdata);
+        return 0;
+}
+
 static void history_check(Manager *m) {
         uint64_t saved = threat_store_saved_generation(m->threats);
         int error = threat_store_save_error(m->threats);
@@ -406,11 +418,20 @@ static void history_check(Manager *m) {
         for (size_t i = 0; i < m->n_history_waits; i++) {
                 HistoryWait *w = &m->history_waits[i];
 
-                if (w->generation <= saved) {
+                if (w->generation <= saved && n_ready < HISTORY_TELL_PER_TURN) {
                         ready[n_ready++] = *w;
                         continue;
                 }
-                if (error < 0 && w->scan > 0) {
+                if (w->generation <= saved) {
+                        /* The rest at the next turn. */
+                        if (!m->history_tell &&
+                            sd_event_add_defer(m->event, &m->history_tell, history_tell_handler,
+                                               m) < 0)
+                                log_oom();
+                        if (m->history_tell)
+                                (void) sd_event_source_set_enabled(m->history_tell,
+                                                                   SD_EVENT_ONESHOT);
+                } else if (error < 0 && w->scan > 0) {
                         failed[n_failed++] = w->scan;
                         w->scan = 0;
                 }
@@ -545,6 +566,7 @@ void manager_detection_free(Manager *m) {
         }
         m->history_waits = mfree(m->history_waits);
         m->n_history_waits = 0;
+        m->history_tell = sd_event_source_disable_unref(m->history_tell);
         m->staged_flush = sd_event_source_disable_unref(m->staged_flush);
         m->staged_records = threat_backlog_free(m->staged_records);
 }

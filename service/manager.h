@@ -213,6 +213,7 @@ struct Manager {
          * and remediated once it has (manager-detection.c). */
         struct HistoryWait *history_waits;
         size_t n_history_waits;
+        sd_event_source *history_tell;  /* tells the rest of a long list at the next turn */
         /* Quarantines done on the executor whose records move to quarantined at the next
          * batched write (manager-threats.c). */
         struct StagedStatus *staged_statuses;

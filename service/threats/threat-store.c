@@ -60,6 +60,11 @@ struct ThreatStore {
         ThreatStoreSaveHandler save_handler;
         void *save_userdata;
         ThreatSaveJob *jobs, *jobs_tail;        /* queued or running, oldest first */
+        sd_event_source *queue_source;  /* queues the write at the end of the loop's turn */
+        /* The file's size at the last full measure, and how much the changes since can have
+         * added at most: a change that keeps their sum within file_max needs no new measure of
+         * every record. */
+        size_t measured_size, growth_bound;
         uint64_t generation;            /* counts the changes of the content in memory */
         uint64_t saved_generation;      /* the newest of them on disk */
         int save_error;                 /* of the newest write that ended, 0: it worked */
@@ -112,6 +117,7 @@ ThreatStore *threat_store_free(ThreatStore *s) {
         /* Queued writes keep their snapshot and still run; their done finds no store. */
         while (s->jobs)
                 threat_save_job_unlink(s->jobs);
+        s->queue_source = sd_event_source_disable_unref(s->queue_source);
         threat_store_clear(s);
         free(s->path);
         return mfree(s);
@@ -141,7 +147,7 @@ static const char threat_file_tail[] = "]}\n";
  * in *ret_size. Returns 0, -E2BIG (larger than the store's file_max, which keeps every saved file
  * loadable), -EINVAL or -ENOMEM. A cache filled for a change that then fails is harmless: a
  * cache always matches its record. */
-static int threat_store_measure(const ThreatStore *s, ThreatEntry * const *items, size_t n,
+static int threat_store_measure(ThreatStore *s, ThreatEntry * const *items, size_t n,
                                 size_t *ret_size) {
         size_t size = strlen(threat_file_head) + strlen(threat_file_tail);
         int r;
@@ -155,6 +161,22 @@ static int threat_store_measure(const ThreatStore *s, ThreatEntry * const *items
                         return -E2BIG;
         }
         *ret_size = size;
+        return 0;
+}
+
+/* The bound a change of n entries (new or changed, e[0..n)) adds to the file's size: their whole
+ * serialised size, as if the old forms stayed. Serialises them. */
+static int threat_store_growth(ThreatEntry * const *e, size_t n, size_t *ret) {
+        size_t g = 0;
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                r = threat_entry_serialize(e[i]);
+                if (r < 0)
+                        return r;
+                g += e[i]->json->size + 2;
+        }
+        *ret = g;
         return 0;
 }
 
@@ -200,6 +222,8 @@ static int threat_store_save_now(ThreatStore *s, ThreatEntry * const *items, siz
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++)
                 json[i] = items[i]->json;       /* borrowed: nothing changes them meanwhile */
+        s->measured_size = size;
+        s->growth_bound = 0;
         return threat_file_write(s->path, json, n, size);
 }
 
@@ -251,6 +275,8 @@ static int threat_save_job_run(void *userdata) {
         return threat_file_write(j->path, j->json, j->n_json, j->size);
 }
 
+static int threat_store_queue_save(ThreatStore *s);
+
 /* On the main thread, in the order the jobs were queued. */
 static void threat_save_job_done(int result, void *userdata) {
         _cleanup_(threat_save_job_freep) ThreatSaveJob *j = userdata;
@@ -265,6 +291,10 @@ static void threat_save_job_done(int result, void *userdata) {
                 /* Jobs end in queue order, so this is the newest content on disk so far. */
                 s->saved_generation = MAX(s->saved_generation, j->generation);
                 s->save_error = 0;
+                /* What changed while it ran follows at once. After a failure, the owner's
+                 * retry (threat_store_flush()) or the next change decides when to try again. */
+                if (s->saved_generation != s->generation && !s->jobs)
+                        (void) threat_store_queue_save(s);
         } else
                 s->save_error = result;
         if (s->save_handler)
@@ -291,6 +321,8 @@ static int threat_store_queue_save(ThreatStore *s) {
         r = threat_store_measure(s, s->items, s->n_items, &j->size);
         if (r < 0)
                 goto fail;
+        s->measured_size = j->size;
+        s->growth_bound = 0;
         for (size_t i = 0; i < s->n_items; i++)
                 j->json[j->n_json++] = threat_json_ref(s->items[i]->json);
         j->generation = s->generation;
@@ -460,21 +492,53 @@ static int threat_store_writable(const ThreatStore *s) {
 /* Checks, before a change is made, that its content can be saved: with an executor the file is
  * only measured now and written later, without one it is written now. items[0..n) is the
  * content after the change. Returns 0 or the errors of threat_store_save_now(). */
-static int threat_store_save_or_measure(ThreatStore *s, ThreatEntry * const *items, size_t n) {
-        size_t size;
+static int threat_store_save_or_measure(ThreatStore *s, ThreatEntry * const *items, size_t n,
+                                        ThreatEntry * const *changed, size_t n_changed) {
+        size_t size, growth;
+        int r;
 
-        if (s->executor)
-                return threat_store_measure(s, items, n, &size);
-        return threat_store_save_now(s, items, n);
+        if (!s->executor)
+                return threat_store_save_now(s, items, n);
+        /* Measuring every record for every change would cost O(records) per detection: what
+         * changed is bounded instead, and everything is measured only near the limit. */
+        r = threat_store_growth(changed, n_changed, &growth);
+        if (r < 0)
+                return r;
+        if (s->measured_size > 0 && s->measured_size + s->growth_bound + growth <= s->file_max) {
+                s->growth_bound += growth;
+                return 0;
+        }
+        r = threat_store_measure(s, items, n, &size);
+        if (r < 0)
+                return r;
+        s->measured_size = size;
+        s->growth_bound = 0;
+        return 0;
 }
 
-/* After a change was made in memory: counts it and, with an executor, queues its write. */
+static int threat_store_queue_handler(sd_event_source *source, void *userdata) {
+        (void) threat_store_flush(userdata);
+        return 0;
+}
+
+/* After a change was made in memory: counts it and, with an executor, has its write queued at
+ * the end of the loop's turn, so that the changes of one turn (a batch of detections, the
+ * remediations it starts) cost one snapshot and one submission. */
 static void threat_store_changed(ThreatStore *s) {
+        sd_event *event;
+
         s->generation++;
-        if (s->executor)
-                (void) threat_store_queue_save(s);
-        else
+        if (!s->executor) {
                 s->saved_generation = s->generation;
+                return;
+        }
+        event = executor_get_event(s->executor);
+        if (!s->queue_source && event &&
+            sd_event_add_defer(event, &s->queue_source, threat_store_queue_handler, s) < 0)
+                s->queue_source = NULL;
+        if (!s->queue_source ||
+            sd_event_source_set_enabled(s->queue_source, SD_EVENT_ONESHOT) < 0)
+                (void) threat_store_queue_save(s);      /* at once, then */
 }
 
 /* A new entry from a detection, without its id: 0, -EINVAL, -ENAMETOOLONG or -ENOMEM. */
@@ -585,7 +649,7 @@ int threat_store_record_many(ThreatStore *s, const ThreatRecordInput *in, size_t
         r = threat_change_prepare(&c, s);
         if (r < 0)
                 return r;
-        r = threat_store_save_or_measure(s, c.items, c.n_items);
+        r = threat_store_save_or_measure(s, c.items, c.n_items, c.added, c.n_added);
         if (r < 0)
                 return r;
 
@@ -695,7 +759,7 @@ int threat_store_set_status(ThreatStore *s, const char *id, ThreatStatus status,
         r = threat_status_apply(e, status, detail, &undo);
         if (r <= 0)
                 return r;
-        r = threat_store_save_or_measure(s, s->items, s->n_items);
+        r = threat_store_save_or_measure(s, s->items, s->n_items, &e, 1);
         if (r < 0) {
                 threat_status_undo(&undo);
                 return r;
@@ -707,6 +771,7 @@ int threat_store_set_status(ThreatStore *s, const char *id, ThreatStatus status,
 
 int threat_store_set_status_many(ThreatStore *s, const ThreatStatusChange *changes, size_t n) {
         _cleanup_free_ ThreatStatusUndo *undo = NULL;
+        _cleanup_free_ ThreatEntry **changed = NULL;
         size_t n_undo = 0;
         int r;
 
@@ -723,7 +788,8 @@ int threat_store_set_status_many(ThreatStore *s, const ThreatStatusChange *chang
                 if (!threat_status_to_string(changes[i].status))
                         return -EINVAL;
         undo = calloc(n, sizeof(*undo));
-        if (!undo)
+        changed = calloc(n, sizeof(*changed));
+        if (!undo || !changed)
                 return -ENOMEM;
 
         for (size_t i = 0; i < n; i++) {
@@ -739,7 +805,9 @@ int threat_store_set_status_many(ThreatStore *s, const ThreatStatusChange *chang
         }
         if (n_undo == 0)
                 return 0;
-        r = threat_store_save_or_measure(s, s->items, s->n_items);
+        for (size_t i = 0; i < n_undo; i++)
+                changed[i] = undo[i].entry;
+        r = threat_store_save_or_measure(s, s->items, s->n_items, changed, n_undo);
         if (r < 0)
                 goto undo;
         for (size_t i = 0; i < n_undo; i++)
@@ -774,7 +842,7 @@ int threat_store_prune(ThreatStore *s, uint64_t now, unsigned retention_days, si
         r = threat_change_prepare(&c, s);
         if (r < 0)
                 return r;
-        r = threat_store_save_or_measure(s, c.items, c.n_items);
+        r = threat_store_save_or_measure(s, c.items, c.n_items, NULL, 0);
         if (r < 0)
                 return r;
 
@@ -932,6 +1000,10 @@ int threat_store_load(ThreatStore *s, char **ret_message) {
 
 void threat_store_set_executor(ThreatStore *s, Executor *e, ThreatStoreSaveHandler handler,
                                void *userdata) {
+        /* A write deferred to the end of the turn is queued on the executor it was meant for. */
+        if (s->executor && s->queue_source && s->executor != e)
+                (void) threat_store_flush(s);
+        s->queue_source = sd_event_source_disable_unref(s->queue_source);
         s->executor = e;
         s->save_handler = handler;
         s->save_userdata = userdata;
@@ -940,6 +1012,8 @@ void threat_store_set_executor(ThreatStore *s, Executor *e, ThreatStoreSaveHandl
 int threat_store_flush(ThreatStore *s) {
         int r;
 
+        if (s->queue_source)
+                (void) sd_event_source_set_enabled(s->queue_source, SD_EVENT_OFF);
         r = threat_store_writable(s);
         if (r < 0)
                 return r;
@@ -953,8 +1027,10 @@ int threat_store_flush(ThreatStore *s) {
                 s->save_error = 0;
                 return 0;
         }
-        /* A write queued since the failure carries the newest content already. */
-        if (s->jobs_tail && s->jobs_tail->generation == s->generation)
+        /* One write at a time: the one queued or running queues the newest content when it
+         * ends. However many changes come meanwhile, they cost one snapshot and one write, and
+         * an older content can never land after a newer one. */
+        if (s->jobs)
                 return 0;
         return threat_store_queue_save(s);
 }
@@ -972,7 +1048,13 @@ int threat_store_save_error(const ThreatStore *s) {
 }
 
 bool threat_store_saving(const ThreatStore *s) {
-        return s && s->jobs;
+        int enabled = SD_EVENT_OFF;
+
+        if (!s)
+                return false;
+        if (s->queue_source)
+                (void) sd_event_source_get_enabled(s->queue_source, &enabled);
+        return s->jobs || enabled != SD_EVENT_OFF;
 }
 
 const Threat *threat_store_get(const ThreatStore *s, const char *id) {

@@ -205,8 +205,9 @@ int threat_store_set_status_many(ThreatStore *s, const ThreatStatusChange *chang
  * Without an executor every change writes the file before it returns, as described above. With
  * one, a change is made in memory (after checking that the file it makes stays within
  * THREAT_STORE_FILE_MAX) and the write of the whole file, with its fsyncs and rename, is queued
- * on the executor: writes queued while another waits merge into one with the newest content,
- * and they land in the order they were queued. Changes are then counted by generation: the
+ * on the executor at the end of the loop's turn (or by threat_store_flush()): writes queued
+ * while another waits merge into one with the newest content, and they land in the order they
+ * were queued. Changes are then counted by generation: the
  * content in memory has threat_store_generation(), the file threat_store_saved_generation().
  * A change that returned success is on disk once the saved generation reaches the generation
  * it made. A write that fails leaves the records in memory, unsaved: threat_store_save_error()
@@ -231,7 +232,7 @@ uint64_t threat_store_saved_generation(const ThreatStore *s);
 /* While memory is newer than the file: the error of the last write that failed (or could not
  * be queued); 0 otherwise. */
 int threat_store_save_error(const ThreatStore *s);
-/* A write is queued or running. */
+/* A write is due at the end of the loop's turn, queued or running. */
 bool threat_store_saving(const ThreatStore *s);
 
 /* The record with this id (lowercase or uppercase hex), or NULL. */

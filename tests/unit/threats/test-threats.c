@@ -1852,9 +1852,13 @@ START_TEST(test_executor_writes_merge) {
 
                 snprintf(name, sizeof(name), "/queued/%u", i);
                 record(s, &(ThreatRecordInput) { .name = EICAR, .type = "virus", .path = name });
+                /* Asked for now rather than at the end of the turn: the first is queued, the
+                 * others wait for it to end and become one write of the newest content. */
+                ck_assert_int_eq(threat_store_flush(s), 0);
         }
         ck_assert_int_eq(threat_store_set_status(s, threat_store_at(s, 4)->id,
                                                  THREAT_STATUS_QUARANTINED, "merged"), 1);
+        ck_assert_int_eq(threat_store_flush(s), 0);
         ck_assert_uint_eq(threat_store_count(s), 5);
         ck_assert_uint_eq(threat_store_generation(s), g0 + 5);
         ck_assert_uint_eq(threat_store_saved_generation(s), g0);
@@ -1865,11 +1869,12 @@ START_TEST(test_executor_writes_merge) {
 
         ck_assert_int_eq(write(gate[1], "x", 1), 1);
         run_until_saved(e, s);
-        /* One write ran (the four before it were superseded while waiting, and say nothing),
+        /* Two writes ran, in order: the first change, then the four others merged into one
          * with the newest content. */
-        ck_assert_uint_eq(log.calls, 1);
+        ck_assert_uint_eq(log.calls, 2);
         ck_assert_int_eq(log.last, 0);
-        ck_assert_uint_eq(log.saved[0], g0 + 5);
+        ck_assert_uint_eq(log.saved[0], g0 + 1);
+        ck_assert_uint_eq(log.saved[1], g0 + 5);
         ck_assert_int_eq(threat_store_save_error(s), 0);
         assert_disk_matches(s, store_path);
         after = mfree(after);
@@ -1909,13 +1914,14 @@ START_TEST(test_executor_writes_ordered) {
         ck_assert_uint_eq(log.saved[log.n_saved - 1], threat_store_generation(s));
         assert_disk_matches(s, store_path);
 
-        /* At shutdown, a queued write still lands. */
+        /* At shutdown, the write due at the end of the turn is queued on the executor when the
+         * store leaves it, and lands when the executor shuts down. */
         record(s, &(ThreatRecordInput) { .name = EICAR, .type = "virus", .path = "/last" });
         ck_assert(threat_store_saving(s));
+        threat_store_set_executor(s, NULL, NULL, NULL);
         x = executor_free(x);
         ck_assert(!threat_store_saving(s));
         ck_assert_uint_eq(threat_store_saved_generation(s), threat_store_generation(s));
-        threat_store_set_executor(s, NULL, NULL, NULL);
         assert_disk_matches(s, store_path);
 }
 END_TEST
@@ -1954,7 +1960,7 @@ START_TEST(test_executor_failed_write_keeps_records) {
 
         /* A status change meanwhile is kept too, and another failed try changes nothing. */
         ck_assert_int_eq(threat_store_set_status(s, t->id, THREAT_STATUS_QUARANTINED, NULL), 1);
-        ck_assert_int_eq(threat_store_flush(s), 0);     /* queued already by the change */
+        ck_assert_int_eq(threat_store_flush(s), 0);
         run_until_saved(e, s);
         ck_assert_int_eq(log.last, -ENOENT);
         ck_assert_int_eq(threat_store_save_error(s), -ENOENT);
@@ -1989,6 +1995,7 @@ START_TEST(test_executor_store_freed_first) {
         s = open_store(store_path, 0);
         threat_store_set_executor(s, x, save_logged, &log);
         record(s, &(ThreatRecordInput) { .name = EICAR, .type = "virus", .path = "/orphan" });
+        ck_assert_int_eq(threat_store_flush(s), 0);
         /* The write keeps its snapshot: it lands, and its done finds no store. */
         s = threat_store_free(s);
         x = executor_free(x);
