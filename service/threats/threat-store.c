@@ -8,12 +8,19 @@
  * owner deals with what belonged to them.
  *
  * Every change follows one pattern: work out the new state beside the current one (allocating
- * everything the switch will need), write it to disk, and only then switch to it, which cannot
- * fail. When the write fails, the new state is thrown away and the store is as it was.
- * A change rewrites the whole file, but each record's JSON is cached in its entry, so a save
- * costs one serialisation of the changed records, one copy of the others and the atomic write.
+ * everything the switch will need), write it to disk (or, with an executor, check that it can
+ * be written), and only then switch to it, which cannot fail. When the write fails, the new
+ * state is thrown away and the store is as it was. A change rewrites the whole file, but each
+ * record's JSON is cached in its entry (immutable, reference-counted), so a save costs one
+ * serialisation of the changed records and the atomic write of all of them.
  *
- * Main thread only; no locks. Modules below bus/ do not log: callers get errors and messages.
+ * With an executor, the write runs there from a snapshot of references to those serialised
+ * records (ThreatSaveJob), one write at a time, queued at the end of the loop's turn; the store
+ * counts generations of its content to say what is on disk.
+ *
+ * Main thread only; no locks: the worker reads only its job's snapshot, whose records nobody
+ * changes, and reference counts move only on the main thread. Modules below bus/ do not log:
+ * callers get errors and messages.
  */
 
 #include <errno.h>
@@ -30,11 +37,15 @@
 #include "threats/threats-internal.h"
 #include "threats/threats.h"
 #include "util/fileio.h"
+#include "util/hash.h"
 #include "util/macro.h"
 #include "util/strv.h"
 
 #define USEC_PER_SEC UINT64_C(1000000)
 #define USEC_PER_DAY (UINT64_C(86400) * USEC_PER_SEC)
+/* Buckets of the path filter: with the most records allowed (15,000 and a batch), about 6 % of
+ * them are taken, so most lookups of a path never seen are answered without a scan. */
+#define THREAT_PATH_FILTER_BUCKETS (UINT32_C(1) << 18)
 
 typedef struct ThreatSaveJob ThreatSaveJob;
 
@@ -65,6 +76,11 @@ struct ThreatStore {
          * added at most: a change that keeps their sum within file_max needs no new measure of
          * every record. */
         size_t measured_size, growth_bound;
+        /* How many records have a path hashing to each bucket (a counting filter): a detection
+         * of a file with no record, the usual case, is found new without comparing its path
+         * with every record's, which made a storm of detections quadratic. NULL: not built
+         * (out of memory), every lookup scans. */
+        uint16_t *path_filter;
         uint64_t generation;            /* counts the changes of the content in memory */
         uint64_t saved_generation;      /* the newest of them on disk */
         int save_error;                 /* of the newest write that ended, 0: it worked */
@@ -101,6 +117,20 @@ int threat_store_new(const char *path, ThreatStore **ret) {
         return 0;
 }
 
+static uint32_t threat_path_bucket(const char *path) {
+        return (uint32_t) (fnv1a64(path, strlen(path)) & (THREAT_PATH_FILTER_BUCKETS - 1));
+}
+
+/* Rebuilds the filter from the records (after a load or a prune). */
+static void threat_store_filter_rebuild(ThreatStore *s) {
+        if (!s->path_filter)
+                s->path_filter = calloc(THREAT_PATH_FILTER_BUCKETS, sizeof(uint16_t));
+        else
+                memset(s->path_filter, 0, THREAT_PATH_FILTER_BUCKETS * sizeof(uint16_t));
+        for (size_t i = 0; s->path_filter && i < s->n_items; i++)
+                s->path_filter[threat_path_bucket(s->items[i]->threat.path)]++;
+}
+
 static void threat_store_clear(ThreatStore *s) {
         for (size_t i = 0; i < s->n_items; i++)
                 threat_entry_free(s->items[i]);
@@ -119,6 +149,7 @@ ThreatStore *threat_store_free(ThreatStore *s) {
                 threat_save_job_unlink(s->jobs);
         s->queue_source = sd_event_source_disable_unref(s->queue_source);
         threat_store_clear(s);
+        free(s->path_filter);
         free(s->path);
         return mfree(s);
 }
@@ -465,6 +496,12 @@ static char **threat_change_commit(ThreatChange *c, ThreatStore *s) {
                 /* Room was reserved and the ids were checked: this cannot fail. */
                 for (size_t i = 0; i < c->n_added; i++)
                         (void) threat_index_add(&s->index, c->added[i]);
+
+        if (c->n_dropped > 0)
+                threat_store_filter_rebuild(s);
+        else
+                for (size_t i = 0; s->path_filter && i < c->n_added; i++)
+                        s->path_filter[threat_path_bucket(c->added[i]->threat.path)]++;
 
         c->added = mfree(c->added);
         c->n_added = 0;
@@ -988,6 +1025,7 @@ int threat_store_load(ThreatStore *s, char **ret_message) {
         s->index = f.index;
         f.index = THREAT_INDEX_INIT;
         s->loaded = true;
+        threat_store_filter_rebuild(s);
         /* Memory is what the file holds (or, after a rewrite, will hold when read again). */
         s->generation++;
         s->saved_generation = s->generation;
@@ -1077,6 +1115,8 @@ static const Threat *find_by_path(const ThreatStore *s, const char *path, bool a
                                   const char *member, size_t *index) {
         if (!s || !path)
                 return NULL;
+        if (s->path_filter && s->path_filter[threat_path_bucket(path)] == 0)
+                return NULL;    /* no record has this path */
         for (size_t i = index ? *index : 0; i < s->n_items; i++) {
                 const Threat *t = &s->items[s->n_items - 1 - i]->threat;
 
