@@ -325,10 +325,12 @@ static int threat_found_again(Manager *m, const Threat *t, const ScanDetection *
  * write has landed is the detection told and remediated: a file is never moved into the
  * quarantine before its record is on disk, and a scan ends after its records are. */
 
-/* Detections told (a signal, a log line, a quarantine queued each) per turn of the loop: a write
- * that lands after a long wait may make thousands ready at once, and telling them all in one
- * go would hold the bus for hundreds of ms. */
-#define HISTORY_TELL_PER_TURN 64U
+/* Detections told (a signal, a log line, a quarantine queued each) at a time, and the pause
+ * before the next ones: a write that lands after a long wait may make thousands ready at once,
+ * and telling them all in one go would queue thousands of signals ahead of every reply on the
+ * bus, holding it for hundreds of ms. */
+#define HISTORY_TELL_PER_TURN 32U
+#define HISTORY_TELL_PAUSE_USEC (UINT64_C(2) * 1000)
 
 /* A recorded detection waiting for the history's write. */
 typedef struct HistoryWait {
@@ -391,7 +393,7 @@ static void history_tell(Manager *m, const HistoryWait *w, size_t n) {
  * retry write them. */
 static void history_check(Manager *m);
 
-static int history_tell_handler(sd_event_source *s, void *userdata) {
+static int history_tell_handler(sd_event_source *s, uint64_t usec, void *userdata) {
         history_check(userdata);
         return 0;
 }
@@ -423,14 +425,19 @@ static void history_check(Manager *m) {
                         continue;
                 }
                 if (w->generation <= saved) {
-                        /* The rest at the next turn. */
-                        if (!m->history_tell &&
-                            sd_event_add_defer(m->event, &m->history_tell, history_tell_handler,
-                                               m) < 0)
-                                log_oom();
-                        if (m->history_tell)
+                        /* The rest after a pause. */
+                        if (!m->history_tell) {
+                                if (sd_event_add_time_relative(m->event, &m->history_tell,
+                                                               CLOCK_MONOTONIC,
+                                                               HISTORY_TELL_PAUSE_USEC, 0,
+                                                               history_tell_handler, m) < 0)
+                                        log_oom();
+                        } else {
+                                (void) sd_event_source_set_time_relative(m->history_tell,
+                                                                         HISTORY_TELL_PAUSE_USEC);
                                 (void) sd_event_source_set_enabled(m->history_tell,
                                                                    SD_EVENT_ONESHOT);
+                        }
                 } else if (error < 0 && w->scan > 0) {
                         failed[n_failed++] = w->scan;
                         w->scan = 0;
