@@ -458,10 +458,14 @@ void manager_history_saved(ThreatStore *s, int result, void *userdata) {
         Manager *m = userdata;
 
         (void) s;
-        if (result >= 0 && threat_store_save_error(m->threats) == 0 &&
-            m->pending_record_error != 0 && threat_backlog_count(m->pending_records) == 0)
-                m->pending_record_error = 0;
         history_check(m);
+        /* The write that ends a failure clears its health issue now, not at the next refresh. */
+        if (result >= 0 && threat_store_save_error(m->threats) == 0 &&
+            m->pending_record_error != 0) {
+                if (threat_backlog_count(m->pending_records) == 0)
+                        m->pending_record_error = 0;
+                manager_health_refresh(m);
+        }
 }
 
 size_t manager_history_unsaved(Manager *m) {
