@@ -376,14 +376,29 @@ static int threat_found_again(Manager *m, const Threat *t, const ScanDetection *
 
 /* ---- batched recording ------------------------------------------------------------------------
  *
- * Every change of the threat history rewrites and syncs its file, so a storm of detections (a
- * scan of a directory of samples, an RTP burst) recorded one by one cost one rewrite each, on
- * the main loop. Detections are staged instead (a ThreatBacklog: copies, without repeats, each
+ * Every change of the threat history rewrites and syncs its whole file, so a storm of
+ * detections (a scan of a directory of samples, an RTP burst) recorded one by one would cost one
+ * rewrite each. Detections are staged instead (a ThreatBacklog: copies, without repeats, each
  * tagged with its scan) and recorded together by threat_store_record_many() once the loop has
  * handled what woke it: the scan's eventfd drains every waiting detection before the flush runs,
- * so a batch holds up to THREAT_STORE_BATCH_MAX of them and costs one write. A record is in
- * memory and on disk at the same moment, as the store promises; a detection waits at most one
- * loop iteration to become one. */
+ * so a batch holds up to THREAT_STORE_BATCH_MAX of them. The record is made in memory at once;
+ * the store writes the file on the executor (merging writes queued meanwhile), and only when that
+ * write has landed is the detection told and remediated: a file is never moved into the
+ * quarantine before its record is on disk, and a scan ends after its records are. */
+
+/* Detections told (a signal, a log line, a quarantine queued each) at a time, and the pause
+ * before the next ones: a write that lands after a long wait may make thousands ready at once,
+ * and telling them all in one go would queue thousands of signals ahead of every reply on the
+ * bus, holding it for hundreds of ms. */
+#define HISTORY_TELL_PER_TURN 32U
+#define HISTORY_TELL_PAUSE_USEC (UINT64_C(2) * 1000)
+
+/* A recorded detection waiting for the history's write. */
+typedef struct HistoryWait {
+        char id[THREAT_ID_LENGTH + 1];
+        uint32_t scan;                  /* 0: none, or its result was already counted */
+        uint64_t generation;            /* the store's content that holds it */
+} HistoryWait;
 
 /* One detection of the flushed batch that could not be recorded: it waits (manager-pending.c),
  * and its scan's result says so. */
@@ -408,37 +423,163 @@ static void staged_failed(Manager *m, const ThreatRecordInput *in, uint32_t scan
                 manager_scan_threat_failed(m, scan);
 }
 
-/* Tells and remediates the records just made, by id (remediation may move records). */
-static void staged_recorded(Manager *m, char **ids, const uint32_t *scans, bool remediate) {
-        if (remediate)
-                manager_pending_wrote(m);
-        for (size_t i = 0; ids && ids[i]; i++) {
-                const Threat *t = threat_store_get(m->threats, ids[i]);
+/* Logs records made at shutdown: nothing is remediated any more. */
+static void history_told_stopping(Manager *m, const char *id) {
+        const Threat *t = threat_store_get(m->threats, id);
 
-                if (!t)
-                        continue;
-                if (!remediate) {
-                        log_warning("Threat '%s' found in '%s' recorded, %s.", t->name, t->path,
-                                    threat_status_to_string(t->status));
-                        continue;
-                }
+        if (t)
+                log_warning("Threat '%s' found in '%s' recorded, %s.", t->name, t->path,
+                            threat_status_to_string(t->status));
+}
+
+/* Tells and remediates the records whose write landed, by id (remediation may move records);
+ * each one's scan hears that its remediation (the record) is done. */
+static void history_tell(Manager *m, const HistoryWait *w, size_t n) {
+        manager_pending_wrote(m);
+        for (size_t i = 0; i < n; i++) {
                 /* The quarantine a remediation queues belongs to the detection's scan. */
-                m->detecting_scan = scans[i];
-                if (manager_threat_recorded(m, ids[i]) == MANAGER_DETECTION_PENDING && scans[i] > 0)
-                        manager_scan_threat_failed(m, scans[i]);
+                m->detecting_scan = w[i].scan;
+                if (manager_threat_recorded(m, w[i].id) == MANAGER_DETECTION_PENDING &&
+                    w[i].scan > 0)
+                        manager_scan_threat_failed(m, w[i].scan);
                 m->detecting_scan = 0;
+                /* After the remediation it may have started: the scan does not end between. */
+                if (w[i].scan > 0)
+                        manager_scan_remediation_done(m, w[i].scan, false);
         }
 }
 
-/* Records the staged detections with one save; one by one when an input is invalid, so that
- * one bad detection does not hold the others back. remediate: false at shutdown, when
- * nothing may wait any more either. */
+/* Looks at what the history's writes did: tells the waiting detections that are on disk now;
+ * after a failed write, counts the others as failed in their scans (once) and lets the pending
+ * retry write them. */
+static void history_check(Manager *m);
+
+static int history_tell_handler(sd_event_source *s, uint64_t usec, void *userdata) {
+        history_check(userdata);
+        return 0;
+}
+
+static void history_check(Manager *m) {
+        uint64_t saved = threat_store_saved_generation(m->threats);
+        int error = threat_store_save_error(m->threats);
+        _cleanup_free_ HistoryWait *ready = NULL;
+        _cleanup_free_ uint32_t *failed = NULL;
+        size_t n_ready = 0, n_failed = 0, o = 0;
+
+        if (m->n_history_waits == 0) {
+                if (error < 0)
+                        manager_pending_history(m, error);
+                return;
+        }
+        /* Copied out first: telling and scans that end stage and record more. */
+        ready = malloc(m->n_history_waits * sizeof(HistoryWait));
+        failed = malloc(m->n_history_waits * sizeof(uint32_t));
+        if (!ready || !failed) {
+                log_oom();
+                return;         /* they stay and are told at the next write */
+        }
+        for (size_t i = 0; i < m->n_history_waits; i++) {
+                HistoryWait *w = &m->history_waits[i];
+
+                if (w->generation <= saved && n_ready < HISTORY_TELL_PER_TURN) {
+                        ready[n_ready++] = *w;
+                        continue;
+                }
+                if (w->generation <= saved) {
+                        /* The rest after a pause. */
+                        if (!m->history_tell) {
+                                if (sd_event_add_time_relative(m->event, &m->history_tell,
+                                                               CLOCK_MONOTONIC,
+                                                               HISTORY_TELL_PAUSE_USEC, 0,
+                                                               history_tell_handler, m) < 0)
+                                        log_oom();
+                        } else {
+                                (void) sd_event_source_set_time_relative(m->history_tell,
+                                                                         HISTORY_TELL_PAUSE_USEC);
+                                (void) sd_event_source_set_enabled(m->history_tell,
+                                                                   SD_EVENT_ONESHOT);
+                        }
+                } else if (error < 0 && w->scan > 0) {
+                        failed[n_failed++] = w->scan;
+                        w->scan = 0;
+                }
+                m->history_waits[o++] = *w;
+        }
+        m->n_history_waits = o;
+
+        if (error < 0)
+                manager_pending_history(m, error);
+        for (size_t i = 0; i < n_failed; i++)
+                manager_scan_remediation_done(m, failed[i], true);
+        if (n_ready > 0)
+                history_tell(m, ready, n_ready);
+}
+
+void manager_history_saved(ThreatStore *s, int result, void *userdata) {
+        Manager *m = userdata;
+
+        (void) s;
+        history_check(m);
+        /* The write that ends a failure clears its health issue now, not at the next refresh. */
+        if (result >= 0 && threat_store_save_error(m->threats) == 0 &&
+            m->pending_record_error != 0) {
+                if (threat_backlog_count(m->pending_records) == 0)
+                        m->pending_record_error = 0;
+                manager_health_refresh(m);
+        }
+}
+
+size_t manager_history_unsaved(Manager *m) {
+        return threat_store_save_error(m->threats) < 0 ? m->n_history_waits : 0;
+}
+
+/* Makes the records of a flushed batch wait for their write. stopping: at shutdown, they are
+ * only logged. */
+static void staged_recorded(Manager *m, char **ids, const uint32_t *scans, bool stopping) {
+        size_t n = strv_length(ids);
+        HistoryWait *a;
+
+        if (n == 0)
+                return;
+        if (stopping) {
+                for (size_t i = 0; i < n; i++)
+                        history_told_stopping(m, ids[i]);
+                return;
+        }
+        a = reallocarray(m->history_waits, m->n_history_waits + n, sizeof(HistoryWait));
+        if (!a) {
+                /* Told at once rather than never: the write is queued. */
+                log_oom();
+                for (size_t i = 0; i < n; i++)
+                        (void) manager_threat_recorded(m, ids[i]);
+                return;
+        }
+        m->history_waits = a;
+        for (size_t i = 0; i < n; i++) {
+                HistoryWait *w = &a[m->n_history_waits++];
+
+                *w = (HistoryWait) {
+                        .scan = scans[i],
+                        .generation = threat_store_generation(m->threats),
+                };
+                snprintf(w->id, sizeof(w->id), "%s", ids[i]);
+                /* The scan ends after its records are on disk, as after its quarantines. */
+                if (w->scan > 0)
+                        manager_scan_remediation_started(m, w->scan);
+        }
+        history_check(m);
+}
+
+/* Records the staged detections with one change of the history; one by one when an input is
+ * invalid, so that one bad detection does not hold the others back. remediate: false at
+ * shutdown, when nothing may wait any more either. */
 static void staged_flush(Manager *m, bool remediate) {
         size_t n = threat_backlog_count(m->staged_records);
         const ThreatRecordInput *in = threat_backlog_inputs(m->staged_records);
         _cleanup_free_ const Threat **got = NULL;
         _cleanup_free_ uint32_t *scans = NULL;
         _cleanup_strv_free_ char **ids = NULL;
+        size_t n_ids = 0;
         int r;
 
         if (n == 0)
@@ -451,15 +592,14 @@ static void staged_flush(Manager *m, bool remediate) {
                 r = threat_store_record_many(m->threats, in, n, got);
         if (IN_SET(r, -EINVAL, -ENAMETOOLONG)) {
                 for (size_t i = 0; i < n; i++) {
-                        _cleanup_strv_free_ char **one = NULL;
                         uint32_t scan = threat_backlog_tag(m->staged_records, i);
                         const Threat *t;
                         int k = threat_store_record(m->threats, &in[i], &t);
 
                         if (k < 0)
                                 staged_failed(m, &in[i], scan, k, !remediate);
-                        else if (strv_extend(&one, t->id) >= 0)
-                                staged_recorded(m, one, &scan, remediate);
+                        else if (strv_extend(&ids, t->id) >= 0)
+                                scans[n_ids++] = scan;
                 }
         } else if (r < 0) {
                 for (size_t i = 0; i < n; i++)
@@ -467,17 +607,16 @@ static void staged_flush(Manager *m, bool remediate) {
                                       !remediate);
         } else {
                 for (size_t i = 0; i < n; i++) {
-                        scans[i] = threat_backlog_tag(m->staged_records, i);
                         if (strv_extend(&ids, got[i]->id) < 0) {
                                 log_oom();
                                 break;
                         }
+                        scans[n_ids++] = threat_backlog_tag(m->staged_records, i);
                 }
         }
         /* The inputs are copied where they wait; the ids are ours: the stage can go now. */
         threat_backlog_clear(m->staged_records);
-        if (ids)
-                staged_recorded(m, ids, scans, remediate);
+        staged_recorded(m, ids, scans, !remediate);
 }
 
 static int staged_flush_handler(sd_event_source *s, void *userdata) {
@@ -492,8 +631,14 @@ void manager_threats_flush(Manager *m) {
 
 void manager_detection_free(Manager *m) {
         /* What was found is recorded before the daemon goes: it cannot be remediated now. */
-        if (m->threats)
+        if (m->threats) {
                 staged_flush(m, false);
+                for (size_t i = 0; i < m->n_history_waits; i++)
+                        history_told_stopping(m, m->history_waits[i].id);
+        }
+        m->history_waits = mfree(m->history_waits);
+        m->n_history_waits = 0;
+        m->history_tell = sd_event_source_disable_unref(m->history_tell);
         m->staged_flush = sd_event_source_disable_unref(m->staged_flush);
         m->staged_records = threat_backlog_free(m->staged_records);
 }

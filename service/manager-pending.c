@@ -26,7 +26,7 @@
 
 static bool pending_any(const Manager *m) {
         return threat_backlog_count(m->pending_records) > 0 || m->n_pending_remediations > 0 ||
-               m->scan_history_error < 0;
+               m->scan_history_error < 0 || threat_store_save_error(m->threats) < 0;
 }
 
 /* Health follows at once: whether anything waits, and why. */
@@ -118,6 +118,18 @@ done:
         return 0;
 }
 
+void manager_pending_history(Manager *m, int error) {
+        size_t n = manager_history_unsaved(m);
+
+        if (n > 0)
+                log_error_errno(error, "%zu detection(s) are recorded in memory only: the threat "
+                                "history could not be written: %m; retrying", n);
+        else
+                log_error_errno(error, "The threat history could not be written: %m; retrying");
+        m->pending_record_error = error;
+        pending_added(m);
+}
+
 void manager_pending_scan_history(Manager *m, int error) {
         if (error >= 0) {
                 manager_pending_wrote(m);
@@ -143,6 +155,15 @@ static int pending_retry_records(Manager *m) {
         _cleanup_strv_free_ char **ids = NULL;
         int r;
 
+        r = threat_store_save_error(m->threats);
+        if (r < 0) {
+                /* The history in memory is newer than its file: write it again. How that goes
+                 * is known when the write ends (manager_history_saved()); until then this run
+                 * counts as failed, so that the retries back off while the disk refuses. */
+                int k = threat_store_flush(m->threats);
+
+                return k < 0 ? k : r;
+        }
         if (n == 0)
                 return 0;
         got = calloc(n, sizeof(*got));
@@ -236,7 +257,7 @@ static int issue_add(char ***issues, char *s) {
 }
 
 int manager_pending_health(Manager *m, char ***issues) {
-        size_t n = threat_backlog_count(m->pending_records);
+        size_t n = threat_backlog_count(m->pending_records) + manager_history_unsaved(m);
         uint64_t dropped = threat_backlog_dropped(m->pending_records);
         char *s;
         int r;
@@ -245,6 +266,14 @@ int manager_pending_health(Manager *m, char ***issues) {
                 r = issue_add(issues, asprintf(&s, "%zu detection(s) could not be recorded: %s; "
                                                "retrying", n,
                                                strerror(-(m->pending_record_error ?: -EIO))) < 0 ?
+                                              NULL : s);
+                if (r < 0)
+                        return r;
+        }
+        if (n == 0 && threat_store_save_error(m->threats) < 0) {
+                r = issue_add(issues, asprintf(&s, "the threat history could not be saved: %s; "
+                                               "retrying",
+                                               strerror(-threat_store_save_error(m->threats))) < 0 ?
                                               NULL : s);
                 if (r < 0)
                         return r;

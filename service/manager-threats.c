@@ -282,22 +282,21 @@ typedef struct StagedStatus {
         char *path;
 } StagedStatus;
 
-static void staged_statuses_clear(Manager *m, size_t n) {
-        for (size_t i = 0; i < n; i++) {
+/* Forgets every staged change, at once: draining a long list from its front one batch at a
+ * time would move the rest each time. */
+static void staged_statuses_clear(Manager *m) {
+        for (size_t i = 0; i < m->n_staged_statuses; i++) {
                 free(m->staged_statuses[i].detail);
                 free(m->staged_statuses[i].path);
         }
-        if (m->n_staged_statuses > n)
-                memmove(m->staged_statuses, m->staged_statuses + n,
-                        (m->n_staged_statuses - n) * sizeof(*m->staged_statuses));
-        m->n_staged_statuses -= n;
+        m->n_staged_statuses = 0;
 }
 
 /* Writes the staged changes, THREAT_STORE_BATCH_MAX per save. stopping: at shutdown, when
  * nothing may wait any more (the next start reconciles the history with the quarantine). */
 static void staged_statuses_flush(Manager *m, bool stopping) {
-        while (m->n_staged_statuses > 0) {
-                size_t n = MIN(m->n_staged_statuses, (size_t) THREAT_STORE_BATCH_MAX);
+        for (size_t base = 0; base < m->n_staged_statuses;) {
+                size_t n = MIN(m->n_staged_statuses - base, (size_t) THREAT_STORE_BATCH_MAX);
                 _cleanup_free_ ThreatStatusChange *c = calloc(n, sizeof(*c));
                 int r;
 
@@ -306,14 +305,14 @@ static void staged_statuses_flush(Manager *m, bool stopping) {
                 else {
                         for (size_t i = 0; i < n; i++)
                                 c[i] = (ThreatStatusChange) {
-                                        .id = m->staged_statuses[i].id,
+                                        .id = m->staged_statuses[base + i].id,
                                         .status = THREAT_STATUS_QUARANTINED,
-                                        .detail = m->staged_statuses[i].detail,
+                                        .detail = m->staged_statuses[base + i].detail,
                                 };
                         r = threat_store_set_status_many(m->threats, c, n);
                 }
                 for (size_t i = 0; i < n; i++) {
-                        StagedStatus *st = &m->staged_statuses[i];
+                        StagedStatus *st = &m->staged_statuses[base + i];
 
                         if (r >= 0) {
                                 log_info("Threat %s: '%s' quarantined%s%s.", st->id, st->path,
@@ -332,8 +331,9 @@ static void staged_statuses_flush(Manager *m, bool stopping) {
                 }
                 if (r >= 0 && !stopping)
                         manager_pending_wrote(m);
-                staged_statuses_clear(m, n);
+                base += n;
         }
+        staged_statuses_clear(m);
 }
 
 static int staged_statuses_handler(sd_event_source *s, void *userdata) {
@@ -969,6 +969,8 @@ int manager_threats_startup(Manager *m) {
         if (!dir)
                 return -ENOMEM;
         threat_store_set_prune_handler(m->threats, threats_pruned, m);
+        /* The history's file is written off the main loop from here on. */
+        threat_store_set_executor(m->threats, m->executor, manager_history_saved, m);
         r = quarantine_store_open(dir, &m->quarantine, &notes);
         for (char **n = notes; n && *n; n++)
                 log_warning("Quarantine: %s", *n);
@@ -987,9 +989,14 @@ int manager_threats_startup(Manager *m) {
 
 void manager_threats_free(Manager *m) {
         manager_detection_free(m);
-        if (m->threats)
+        if (m->threats) {
                 staged_statuses_flush(m, true);
-        staged_statuses_clear(m, m->n_staged_statuses);
+                /* What a failed write left in memory only gets one last try. */
+                if (threat_store_flush(m->threats) < 0)
+                        log_error("The threat history could not be saved before the daemon "
+                                  "stopped; the next scan finds what it misses again.");
+        }
+        staged_statuses_clear(m);
         m->staged_statuses = mfree(m->staged_statuses);
         m->staged_status_flush = sd_event_source_disable_unref(m->staged_status_flush);
         m->retention_timer = sd_event_source_disable_unref(m->retention_timer);

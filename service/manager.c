@@ -78,6 +78,10 @@ Manager *manager_free(Manager *m) {
 
         /* The executor first: what it finishes at shutdown (history writes, the cache save)
          * still finds the state it writes; compiles and copies are cancelled. */
+        if (m->threats)
+                /* Its queued writes still run in executor_free(), in order, telling nobody (no
+                 * remediation at shutdown); what changes after is written on this thread. */
+                threat_store_set_executor(m->threats, NULL, NULL, NULL);
         m->executor = executor_free(m->executor);
         /* Real-time protection next: its workers hold the rules and the cache. */
         manager_rtp_free(m);

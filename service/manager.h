@@ -222,6 +222,11 @@ struct Manager {
          * deferred event that writes them (manager-detection.c). */
         ThreatBacklog *staged_records;
         sd_event_source *staged_flush;
+        /* Detections recorded in memory whose write of the history has not landed yet: told
+         * and remediated once it has (manager-detection.c). */
+        struct HistoryWait *history_waits;
+        size_t n_history_waits;
+        sd_event_source *history_tell;  /* tells the rest of a long list at the next turn */
         /* Quarantines done on the executor whose records move to quarantined at the next
          * batched write (manager-threats.c). */
         struct StagedStatus *staged_statuses;
@@ -362,6 +367,14 @@ void manager_threats_flush(Manager *m);
 void manager_threat_statuses_flush(Manager *m);
 /* Records what is staged (without remediation) and frees the stage: at shutdown. */
 void manager_detection_free(Manager *m);
+/* Called by the threat store after each write it ran on the executor (a ThreatStoreSaveHandler):
+ * tells and remediates the detections that write put on disk; a failure counts the others in
+ * their scans' results and lets them wait (manager-pending.c) in memory. */
+void manager_history_saved(ThreatStore *s, int result, void *userdata);
+/* How many recorded detections wait for a write of the history that failed (health). */
+size_t manager_history_unsaved(Manager *m);
+/* The history's write failed: it waits, retried with backoff (manager-pending.c). */
+void manager_pending_history(Manager *m, int error);
 /* A record just made (after waiting): tells clients, logs and remediates as
  * manager_threat_detected() would have. Returns 0 or MANAGER_DETECTION_PENDING. */
 int manager_threat_recorded(Manager *m, const char *id);

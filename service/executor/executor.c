@@ -252,6 +252,10 @@ int executor_submit(Executor *e, const ExecutorJob *job) {
         return 0;
 }
 
+sd_event *executor_get_event(Executor *e) {
+        return e ? sd_event_source_get_event(e->event_source) : NULL;
+}
+
 size_t executor_pending(Executor *e) {
         size_t n;
 

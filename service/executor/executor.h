@@ -56,6 +56,9 @@ int executor_new(sd_event *event, size_t max_queued, Executor **ret);
  * runs at once on the calling thread (run, then done) and 0 is returned. */
 int executor_submit(Executor *e, const ExecutorJob *job);
 
+/* The event loop done callbacks run on (for owners that batch their submissions per turn). */
+sd_event *executor_get_event(Executor *e);
+
 /* How many jobs wait or run (for health and tests). */
 size_t executor_pending(Executor *e);
 

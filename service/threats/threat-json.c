@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,11 +138,23 @@ static int gen_threat(yajl_gen g, const Threat *t) {
         return r < 0 ? r : gen_check(yajl_gen_map_close(g));
 }
 
+ThreatJson *threat_json_ref(ThreatJson *j) {
+        if (j)
+                j->n_ref++;
+        return j;
+}
+
+ThreatJson *threat_json_unref(ThreatJson *j) {
+        if (j && --j->n_ref == 0)
+                free(j);
+        return NULL;
+}
+
 int threat_entry_serialize(ThreatEntry *e) {
         _cleanup_(yajl_gen_freep) yajl_gen g = NULL;
         const unsigned char *buf;
         size_t size;
-        char *json;
+        ThreatJson *json;
         int r;
 
         if (e->json)
@@ -162,13 +175,14 @@ int threat_entry_serialize(ThreatEntry *e) {
         if (r < 0)
                 return r;
 
-        json = malloc(size + 1);
+        json = malloc(offsetof(ThreatJson, data) + size + 1);
         if (!json)
                 return -ENOMEM;
-        memcpy(json, buf, size);
-        json[size] = '\0';
+        json->n_ref = 1;
+        json->size = size;
+        memcpy(json->data, buf, size);
+        json->data[size] = '\0';
         e->json = json;
-        e->json_size = size;
         return 0;
 }
 

@@ -74,7 +74,7 @@ ThreatEntry *threat_entry_free(ThreatEntry *e) {
         for (size_t i = 0; i < e->threat.n_history; i++)
                 free(e->threat.history[i].detail);
         free(e->threat.history);
-        free(e->json);
+        threat_json_unref(e->json);
         free(e);
         return NULL;
 }

@@ -8,12 +8,19 @@
  * owner deals with what belonged to them.
  *
  * Every change follows one pattern: work out the new state beside the current one (allocating
- * everything the switch will need), write it to disk, and only then switch to it, which cannot
- * fail. When the write fails, the new state is thrown away and the store is as it was.
- * A change rewrites the whole file, but each record's JSON is cached in its entry, so a save
- * costs one serialisation of the changed records, one copy of the others and the atomic write.
+ * everything the switch will need), write it to disk (or, with an executor, check that it can
+ * be written), and only then switch to it, which cannot fail. When the write fails, the new
+ * state is thrown away and the store is as it was. A change rewrites the whole file, but each
+ * record's JSON is cached in its entry (immutable, reference-counted), so a save costs one
+ * serialisation of the changed records and the atomic write of all of them.
  *
- * Main thread only; no locks. Modules below bus/ do not log: callers get errors and messages.
+ * With an executor, the write runs there from a snapshot of references to those serialised
+ * records (ThreatSaveJob), one write at a time, queued at the end of the loop's turn; the store
+ * counts generations of its content to say what is on disk.
+ *
+ * Main thread only; no locks: the worker reads only its job's snapshot, whose records nobody
+ * changes, and reference counts move only on the main thread. Modules below bus/ do not log:
+ * callers get errors and messages.
  */
 
 #include <errno.h>
@@ -26,14 +33,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "executor/executor.h"
 #include "threats/threats-internal.h"
 #include "threats/threats.h"
 #include "util/fileio.h"
+#include "util/hash.h"
 #include "util/macro.h"
 #include "util/strv.h"
 
 #define USEC_PER_SEC UINT64_C(1000000)
 #define USEC_PER_DAY (UINT64_C(86400) * USEC_PER_SEC)
+/* Buckets of the path filter: with the most records allowed (15,000 and a batch), about 6 % of
+ * them are taken, so most lookups of a path never seen are answered without a scan. */
+#define THREAT_PATH_FILTER_BUCKETS (UINT32_C(1) << 18)
+
+typedef struct ThreatSaveJob ThreatSaveJob;
 
 struct ThreatStore {
         char *path;
@@ -50,6 +64,26 @@ struct ThreatStore {
 
         ThreatStorePruneHandler prune_handler;
         void *prune_userdata;
+
+        /* Writes on the executor (threat_store_set_executor()); NULL: each change is written
+         * before it returns. */
+        Executor *executor;
+        ThreatStoreSaveHandler save_handler;
+        void *save_userdata;
+        ThreatSaveJob *jobs, *jobs_tail;        /* queued or running, oldest first */
+        sd_event_source *queue_source;  /* queues the write at the end of the loop's turn */
+        /* The file's size at the last full measure, and how much the changes since can have
+         * added at most: a change that keeps their sum within file_max needs no new measure of
+         * every record. */
+        size_t measured_size, growth_bound;
+        /* How many records have a path hashing to each bucket (a counting filter): a detection
+         * of a file with no record, the usual case, is found new without comparing its path
+         * with every record's, which made a storm of detections quadratic. NULL: not built
+         * (out of memory), every lookup scans. */
+        uint16_t *path_filter;
+        uint64_t generation;            /* counts the changes of the content in memory */
+        uint64_t saved_generation;      /* the newest of them on disk */
+        int save_error;                 /* of the newest write that ended, 0: it worked */
 };
 
 static uint64_t threat_now(void) {
@@ -83,6 +117,20 @@ int threat_store_new(const char *path, ThreatStore **ret) {
         return 0;
 }
 
+static uint32_t threat_path_bucket(const char *path) {
+        return (uint32_t) (fnv1a64(path, strlen(path)) & (THREAT_PATH_FILTER_BUCKETS - 1));
+}
+
+/* Rebuilds the filter from the records (after a load or a prune). */
+static void threat_store_filter_rebuild(ThreatStore *s) {
+        if (!s->path_filter)
+                s->path_filter = calloc(THREAT_PATH_FILTER_BUCKETS, sizeof(uint16_t));
+        else
+                memset(s->path_filter, 0, THREAT_PATH_FILTER_BUCKETS * sizeof(uint16_t));
+        for (size_t i = 0; s->path_filter && i < s->n_items; i++)
+                s->path_filter[threat_path_bucket(s->items[i]->threat.path)]++;
+}
+
 static void threat_store_clear(ThreatStore *s) {
         for (size_t i = 0; i < s->n_items; i++)
                 threat_entry_free(s->items[i]);
@@ -91,10 +139,17 @@ static void threat_store_clear(ThreatStore *s) {
         threat_index_done(&s->index);
 }
 
+static void threat_save_job_unlink(ThreatSaveJob *j);
+
 ThreatStore *threat_store_free(ThreatStore *s) {
         if (!s)
                 return NULL;
+        /* Queued writes keep their snapshot and still run; their done finds no store. */
+        while (s->jobs)
+                threat_save_job_unlink(s->jobs);
+        s->queue_source = sd_event_source_disable_unref(s->queue_source);
         threat_store_clear(s);
+        free(s->path_filter);
         free(s->path);
         return mfree(s);
 }
@@ -119,25 +174,50 @@ void threat_store_set_file_max(ThreatStore *s, size_t max) {
 static const char threat_file_head[] = "{\"version\":1,\"threats\":[\n";
 static const char threat_file_tail[] = "]}\n";
 
-/* Writes items[0..n) as the file: one record per line, so the file reads well with grep and
- * diff. Fills the entries' JSON caches on the way (harmless when the save then fails: a cache
- * always matches its record). Returns 0, -E2BIG (larger than the store's file_max, which keeps
- * every saved file loadable), -ENOMEM or write_file_atomic()'s error. */
-static int threat_store_save(ThreatStore *s, ThreatEntry * const *items, size_t n) {
-        size_t size = strlen(threat_file_head) + strlen(threat_file_tail), o = 0;
-        _cleanup_free_ char *buf = NULL;
+/* Serialises what is not cached yet of items[0..n) and returns the size of the file they make
+ * in *ret_size. Returns 0, -E2BIG (larger than the store's file_max, which keeps every saved file
+ * loadable), -EINVAL or -ENOMEM. A cache filled for a change that then fails is harmless: a
+ * cache always matches its record. */
+static int threat_store_measure(ThreatStore *s, ThreatEntry * const *items, size_t n,
+                                size_t *ret_size) {
+        size_t size = strlen(threat_file_head) + strlen(threat_file_tail);
         int r;
 
         for (size_t i = 0; i < n; i++) {
                 r = threat_entry_serialize(items[i]);
                 if (r < 0)
                         return r;
-                size += items[i]->json_size + 2;        /* ",\n" or "\n" */
+                size += items[i]->json->size + 2;       /* ",\n" or "\n" */
                 if (size > s->file_max)
                         return -E2BIG;
         }
-        if (size > s->file_max)
-                return -E2BIG;
+        *ret_size = size;
+        return 0;
+}
+
+/* The bound a change of n entries (new or changed, e[0..n)) adds to the file's size: their whole
+ * serialised size, as if the old forms stayed. Serialises them. */
+static int threat_store_growth(ThreatEntry * const *e, size_t n, size_t *ret) {
+        size_t g = 0;
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                r = threat_entry_serialize(e[i]);
+                if (r < 0)
+                        return r;
+                g += e[i]->json->size + 2;
+        }
+        *ret = g;
+        return 0;
+}
+
+/* Writes the records json[0..n) as the file at path: one record per line, so the file reads
+ * well with grep and diff. size comes from threat_store_measure(). Touches nothing but its
+ * arguments, so it runs on the executor's worker as well as on the main thread. Returns 0,
+ * -ENOMEM or write_file_atomic()'s error. */
+static int threat_file_write(const char *path, ThreatJson * const *json, size_t n, size_t size) {
+        _cleanup_free_ char *buf = NULL;
+        size_t o = 0;
 
         buf = malloc(size);
         if (!buf)
@@ -145,18 +225,167 @@ static int threat_store_save(ThreatStore *s, ThreatEntry * const *items, size_t 
         memcpy(buf, threat_file_head, strlen(threat_file_head));
         o += strlen(threat_file_head);
         for (size_t i = 0; i < n; i++) {
-                memcpy(buf + o, items[i]->json, items[i]->json_size);
-                o += items[i]->json_size;
+                memcpy(buf + o, json[i]->data, json[i]->size);
+                o += json[i]->size;
                 if (i + 1 < n)
                         buf[o++] = ',';
                 buf[o++] = '\n';
         }
         memcpy(buf + o, threat_file_tail, strlen(threat_file_tail));
-        o += strlen(threat_file_tail);
+        o += strlen(threat_file_tail);   /* size less the comma the last record goes without */
 
-        return write_file_atomic(s->path, buf, o, 0600);
+        return write_file_atomic(path, buf, o, 0600);
 }
 
+/* Writes items[0..n) as the file now, on the calling thread (a store without an executor, and
+ * the rewrite of a partly invalid file at load). Returns 0 or the errors of
+ * threat_store_measure() and threat_file_write(). */
+static int threat_store_save_now(ThreatStore *s, ThreatEntry * const *items, size_t n) {
+        _cleanup_free_ ThreatJson **json = NULL;
+        size_t size;
+        int r;
+
+        r = threat_store_measure(s, items, n, &size);
+        if (r < 0)
+                return r;
+        json = reallocarray(NULL, MAX(n, (size_t) 1), sizeof(ThreatJson *));
+        if (!json)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                json[i] = items[i]->json;       /* borrowed: nothing changes them meanwhile */
+        s->measured_size = size;
+        s->growth_bound = 0;
+        return threat_file_write(s->path, json, n, size);
+}
+
+/* A write of the whole file queued on the executor: a snapshot of the records (references to
+ * their serialised form, which never changes) taken on the main thread. The worker reads only
+ * this; the main thread frees it in the job's done. */
+struct ThreatSaveJob {
+        ThreatStore *store;             /* NULL once the store is freed */
+        ThreatSaveJob *prev, *next;     /* in store->jobs, oldest first */
+        char *path;
+        ThreatJson **json;
+        size_t n_json;
+        size_t size;
+        uint64_t generation;            /* of the content it writes */
+};
+
+static ThreatSaveJob *threat_save_job_free(ThreatSaveJob *j) {
+        if (!j)
+                return NULL;
+        for (size_t i = 0; i < j->n_json; i++)
+                threat_json_unref(j->json[i]);
+        free(j->json);
+        free(j->path);
+        return mfree(j);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(ThreatSaveJob *, threat_save_job_free);
+
+static void threat_save_job_unlink(ThreatSaveJob *j) {
+        ThreatStore *s = j->store;
+
+        if (!s)
+                return;
+        if (j->prev)
+                j->prev->next = j->next;
+        else
+                s->jobs = j->next;
+        if (j->next)
+                j->next->prev = j->prev;
+        else
+                s->jobs_tail = j->prev;
+        j->prev = j->next = NULL;
+        j->store = NULL;
+}
+
+/* On the worker. */
+static int threat_save_job_run(void *userdata) {
+        ThreatSaveJob *j = userdata;
+
+        return threat_file_write(j->path, j->json, j->n_json, j->size);
+}
+
+static int threat_store_queue_save(ThreatStore *s);
+
+/* On the main thread, in the order the jobs were queued. */
+static void threat_save_job_done(int result, void *userdata) {
+        _cleanup_(threat_save_job_freep) ThreatSaveJob *j = userdata;
+        ThreatStore *s = j->store;
+
+        if (!s)
+                return;
+        threat_save_job_unlink(j);
+        if (result == EXECUTOR_SUPERSEDED)
+                return;         /* a newer snapshot took its place and will say how it went */
+        if (result >= 0) {
+                /* Jobs end in queue order, so this is the newest content on disk so far. */
+                s->saved_generation = MAX(s->saved_generation, j->generation);
+                s->save_error = 0;
+                /* What changed while it ran follows at once. After a failure, the owner's
+                 * retry (threat_store_flush()) or the next change decides when to try again. */
+                if (s->saved_generation != s->generation && !s->jobs)
+                        (void) threat_store_queue_save(s);
+        } else
+                s->save_error = result;
+        if (s->save_handler)
+                s->save_handler(s, result < 0 ? result : 0, s->save_userdata);
+}
+
+/* Queues a write of what the store holds now, after a change made in memory. The executor
+ * merges it with a write of this file that has not started yet, so however many changes come
+ * while the worker is busy, the newest content is written once; writes that did start land in
+ * the order they were queued, so an older content never replaces a newer one. A job that cannot
+ * be queued (-ENOMEM, -ENOBUFS) is remembered in save_error, like a failed write: the owner's
+ * retry (threat_store_flush()) queues the content again. Returns 0 or that error. */
+static int threat_store_queue_save(ThreatStore *s) {
+        _cleanup_(threat_save_job_freep) ThreatSaveJob *j = NULL;
+        int r;
+
+        j = calloc(1, sizeof(ThreatSaveJob));
+        if (!j)
+                goto nomem;
+        j->path = strdup(s->path);
+        j->json = reallocarray(NULL, MAX(s->n_items, (size_t) 1), sizeof(ThreatJson *));
+        if (!j->path || !j->json)
+                goto nomem;
+        r = threat_store_measure(s, s->items, s->n_items, &j->size);
+        if (r < 0)
+                goto fail;
+        s->measured_size = j->size;
+        s->growth_bound = 0;
+        for (size_t i = 0; i < s->n_items; i++)
+                j->json[j->n_json++] = threat_json_ref(s->items[i]->json);
+        j->generation = s->generation;
+
+        /* Linked first: an executor shutting down runs the job and its done at once. */
+        j->store = s;
+        j->prev = s->jobs_tail;
+        if (s->jobs_tail)
+                s->jobs_tail->next = j;
+        else
+                s->jobs = j;
+        s->jobs_tail = j;
+        r = executor_submit(s->executor, &(ExecutorJob) {
+                                    .key = s->path,
+                                    .run = threat_save_job_run,
+                                    .done = threat_save_job_done,
+                                    .userdata = j,
+                            });
+        if (r < 0) {
+                threat_save_job_unlink(j);
+                goto fail;
+        }
+        /* Accepted: done owns it now. */
+        TAKE_PTR(j);
+        return 0;
+
+nomem:
+        r = -ENOMEM;
+fail:
+        s->save_error = r;
+        return r;
+}
 /* ---- changing ---- */
 
 /* A change being prepared: the records the store will hold, the dropped ones, and the index. */
@@ -268,6 +497,12 @@ static char **threat_change_commit(ThreatChange *c, ThreatStore *s) {
                 for (size_t i = 0; i < c->n_added; i++)
                         (void) threat_index_add(&s->index, c->added[i]);
 
+        if (c->n_dropped > 0)
+                threat_store_filter_rebuild(s);
+        else
+                for (size_t i = 0; s->path_filter && i < c->n_added; i++)
+                        s->path_filter[threat_path_bucket(c->added[i]->threat.path)]++;
+
         c->added = mfree(c->added);
         c->n_added = 0;
         return TAKE_PTR(c->dropped_ids);
@@ -289,6 +524,58 @@ static int threat_store_writable(const ThreatStore *s) {
         if (s->busy)
                 return -EBUSY;
         return 0;
+}
+
+/* Checks, before a change is made, that its content can be saved: with an executor the file is
+ * only measured now and written later, without one it is written now. items[0..n) is the
+ * content after the change. Returns 0 or the errors of threat_store_save_now(). */
+static int threat_store_save_or_measure(ThreatStore *s, ThreatEntry * const *items, size_t n,
+                                        ThreatEntry * const *changed, size_t n_changed) {
+        size_t size, growth;
+        int r;
+
+        if (!s->executor)
+                return threat_store_save_now(s, items, n);
+        /* Measuring every record for every change would cost O(records) per detection: what
+         * changed is bounded instead, and everything is measured only near the limit. */
+        r = threat_store_growth(changed, n_changed, &growth);
+        if (r < 0)
+                return r;
+        if (s->measured_size > 0 && s->measured_size + s->growth_bound + growth <= s->file_max) {
+                s->growth_bound += growth;
+                return 0;
+        }
+        r = threat_store_measure(s, items, n, &size);
+        if (r < 0)
+                return r;
+        s->measured_size = size;
+        s->growth_bound = 0;
+        return 0;
+}
+
+static int threat_store_queue_handler(sd_event_source *source, void *userdata) {
+        (void) threat_store_flush(userdata);
+        return 0;
+}
+
+/* After a change was made in memory: counts it and, with an executor, has its write queued at
+ * the end of the loop's turn, so that the changes of one turn (a batch of detections, the
+ * remediations it starts) cost one snapshot and one submission. */
+static void threat_store_changed(ThreatStore *s) {
+        sd_event *event;
+
+        s->generation++;
+        if (!s->executor) {
+                s->saved_generation = s->generation;
+                return;
+        }
+        event = executor_get_event(s->executor);
+        if (!s->queue_source && event &&
+            sd_event_add_defer(event, &s->queue_source, threat_store_queue_handler, s) < 0)
+                s->queue_source = NULL;
+        if (!s->queue_source ||
+            sd_event_source_set_enabled(s->queue_source, SD_EVENT_ONESHOT) < 0)
+                (void) threat_store_queue_save(s);      /* at once, then */
 }
 
 /* A new entry from a detection, without its id: 0, -EINVAL, -ENAMETOOLONG or -ENOMEM. */
@@ -399,13 +686,14 @@ int threat_store_record_many(ThreatStore *s, const ThreatRecordInput *in, size_t
         r = threat_change_prepare(&c, s);
         if (r < 0)
                 return r;
-        r = threat_store_save(s, c.items, c.n_items);
+        r = threat_store_save_or_measure(s, c.items, c.n_items, c.added, c.n_added);
         if (r < 0)
                 return r;
 
         for (size_t i = 0; ret && i < n; i++)
                 ret[i] = &c.added[i]->threat;
         dropped = threat_change_commit(&c, s);
+        threat_store_changed(s);
         threat_store_notify_pruned(s, dropped);
         return 0;
 }
@@ -470,7 +758,7 @@ static int threat_status_apply(ThreatEntry *e, ThreatStatus status, const char *
                 .detail = TAKE_PTR(copy),
         };
         t->status = status;
-        e->json = mfree(e->json);
+        e->json = threat_json_unref(e->json);
         return 1;
 }
 
@@ -488,7 +776,7 @@ static void threat_status_undo(ThreatStatusUndo *undo) {
                 t->n_history++;
         }
         t->status = undo->old_status;
-        e->json = mfree(e->json);
+        e->json = threat_json_unref(e->json);
 }
 
 int threat_store_set_status(ThreatStore *s, const char *id, ThreatStatus status,
@@ -508,17 +796,19 @@ int threat_store_set_status(ThreatStore *s, const char *id, ThreatStatus status,
         r = threat_status_apply(e, status, detail, &undo);
         if (r <= 0)
                 return r;
-        r = threat_store_save(s, s->items, s->n_items);
+        r = threat_store_save_or_measure(s, s->items, s->n_items, &e, 1);
         if (r < 0) {
                 threat_status_undo(&undo);
                 return r;
         }
         free(undo.removed.detail);
+        threat_store_changed(s);
         return 1;
 }
 
 int threat_store_set_status_many(ThreatStore *s, const ThreatStatusChange *changes, size_t n) {
         _cleanup_free_ ThreatStatusUndo *undo = NULL;
+        _cleanup_free_ ThreatEntry **changed = NULL;
         size_t n_undo = 0;
         int r;
 
@@ -535,7 +825,8 @@ int threat_store_set_status_many(ThreatStore *s, const ThreatStatusChange *chang
                 if (!threat_status_to_string(changes[i].status))
                         return -EINVAL;
         undo = calloc(n, sizeof(*undo));
-        if (!undo)
+        changed = calloc(n, sizeof(*changed));
+        if (!undo || !changed)
                 return -ENOMEM;
 
         for (size_t i = 0; i < n; i++) {
@@ -551,11 +842,14 @@ int threat_store_set_status_many(ThreatStore *s, const ThreatStatusChange *chang
         }
         if (n_undo == 0)
                 return 0;
-        r = threat_store_save(s, s->items, s->n_items);
+        for (size_t i = 0; i < n_undo; i++)
+                changed[i] = undo[i].entry;
+        r = threat_store_save_or_measure(s, s->items, s->n_items, changed, n_undo);
         if (r < 0)
                 goto undo;
         for (size_t i = 0; i < n_undo; i++)
                 free(undo[i].removed.detail);
+        threat_store_changed(s);
         return (int) n_undo;
 undo:
         while (n_undo > 0)
@@ -585,12 +879,13 @@ int threat_store_prune(ThreatStore *s, uint64_t now, unsigned retention_days, si
         r = threat_change_prepare(&c, s);
         if (r < 0)
                 return r;
-        r = threat_store_save(s, c.items, c.n_items);
+        r = threat_store_save_or_measure(s, c.items, c.n_items, NULL, 0);
         if (r < 0)
                 return r;
 
         n = c.n_dropped;
         dropped = threat_change_commit(&c, s);
+        threat_store_changed(s);
         if (ret_ids)
                 *ret_ids = TAKE_PTR(dropped);
         return (int) MIN(n, (size_t) INT32_MAX);
@@ -658,7 +953,7 @@ static int threat_store_keep_valid(ThreatStore *s, const ThreatFile *f, const ch
         r = write_file_atomic(aside, data, size, 0600);
         if (r < 0)
                 return r;
-        r = threat_store_save(s, f->entries, f->n_entries);
+        r = threat_store_save_now(s, f->entries, f->n_entries);
         if (r < 0)
                 return r;
         *ret_message = TAKE_PTR(message);
@@ -686,7 +981,8 @@ int threat_store_load(ThreatStore *s, char **ret_message) {
         size_t size = 0;
         int r;
 
-        if (s->busy)
+        /* A write still queued would land after what a load reads or rewrites. */
+        if (s->busy || s->jobs)
                 return -EBUSY;
 
         r = read_file_full(s->path, THREAT_STORE_FILE_MAX, &data, &size);
@@ -729,10 +1025,74 @@ int threat_store_load(ThreatStore *s, char **ret_message) {
         s->index = f.index;
         f.index = THREAT_INDEX_INIT;
         s->loaded = true;
+        threat_store_filter_rebuild(s);
+        /* Memory is what the file holds (or, after a rewrite, will hold when read again). */
+        s->generation++;
+        s->saved_generation = s->generation;
+        s->save_error = 0;
 
         if (ret_message)
                 *ret_message = TAKE_PTR(message);
         return (int) MIN(s->n_items, (size_t) INT32_MAX);
+}
+
+void threat_store_set_executor(ThreatStore *s, Executor *e, ThreatStoreSaveHandler handler,
+                               void *userdata) {
+        /* A write deferred to the end of the turn is queued on the executor it was meant for. */
+        if (s->executor && s->queue_source && s->executor != e)
+                (void) threat_store_flush(s);
+        s->queue_source = sd_event_source_disable_unref(s->queue_source);
+        s->executor = e;
+        s->save_handler = handler;
+        s->save_userdata = userdata;
+}
+
+int threat_store_flush(ThreatStore *s) {
+        int r;
+
+        if (s->queue_source)
+                (void) sd_event_source_set_enabled(s->queue_source, SD_EVENT_OFF);
+        r = threat_store_writable(s);
+        if (r < 0)
+                return r;
+        if (s->saved_generation == s->generation)
+                return 0;
+        if (!s->executor) {
+                r = threat_store_save_now(s, s->items, s->n_items);
+                if (r < 0)
+                        return (s->save_error = r);
+                s->saved_generation = s->generation;
+                s->save_error = 0;
+                return 0;
+        }
+        /* One write at a time: the one queued or running queues the newest content when it
+         * ends. However many changes come meanwhile, they cost one snapshot and one write, and
+         * an older content can never land after a newer one. */
+        if (s->jobs)
+                return 0;
+        return threat_store_queue_save(s);
+}
+
+uint64_t threat_store_generation(const ThreatStore *s) {
+        return s ? s->generation : 0;
+}
+
+uint64_t threat_store_saved_generation(const ThreatStore *s) {
+        return s ? s->saved_generation : 0;
+}
+
+int threat_store_save_error(const ThreatStore *s) {
+        return s && s->saved_generation != s->generation ? s->save_error : 0;
+}
+
+bool threat_store_saving(const ThreatStore *s) {
+        int enabled = SD_EVENT_OFF;
+
+        if (!s)
+                return false;
+        if (s->queue_source)
+                (void) sd_event_source_get_enabled(s->queue_source, &enabled);
+        return s->jobs || enabled != SD_EVENT_OFF;
 }
 
 const Threat *threat_store_get(const ThreatStore *s, const char *id) {
@@ -755,6 +1115,8 @@ static const Threat *find_by_path(const ThreatStore *s, const char *path, bool a
                                   const char *member, size_t *index) {
         if (!s || !path)
                 return NULL;
+        if (s->path_filter && s->path_filter[threat_path_bucket(path)] == 0)
+                return NULL;    /* no record has this path */
         for (size_t i = index ? *index : 0; i < s->n_items; i++) {
                 const Threat *t = &s->items[s->n_items - 1 - i]->threat;
 

@@ -15,13 +15,26 @@
 #define THREAT_FILE_VERSION 1
 #define THREAT_JSON_MAX_DEPTH 64        /* a valid file nests 5 deep */
 
+/* A record serialised: immutable once made, shared by the entry and the writes queued on the
+ * executor, so that a write snapshots the history by taking references instead of copying
+ * megabytes on the main loop. n_ref is only ever changed on the main thread (writes take and
+ * drop their references there); the worker only reads data. */
+typedef struct ThreatJson {
+        unsigned n_ref;
+        size_t size;                    /* of data, without the NUL */
+        char data[];
+} ThreatJson;
+
+ThreatJson *threat_json_ref(ThreatJson *j);
+/* NULL-safe; frees on the last reference; returns NULL. */
+ThreatJson *threat_json_unref(ThreatJson *j);
+
 /* A record and what the store keeps beside it. The Threat comes first, so a const Threat * the
  * store handed out converts back with threat_entry_of(). */
 typedef struct ThreatEntry {
         Threat threat;
-        char *json;                     /* the record serialised, or NULL when not yet (or no
+        ThreatJson *json;               /* the record serialised, or NULL when not yet (or no
                                          * longer, after a change) */
-        size_t json_size;
 } ThreatEntry;
 
 static inline ThreatEntry *threat_entry_of(const Threat *t) {

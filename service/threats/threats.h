@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "executor/executor.h"
 #include "util/macro.h"
 
 /* Who found it. */
@@ -198,6 +199,41 @@ typedef struct ThreatStatusChange {
         const char *detail;             /* may be NULL */
 } ThreatStatusChange;
 int threat_store_set_status_many(ThreatStore *s, const ThreatStatusChange *changes, size_t n);
+
+/* ---- writing on the executor ------------------------------------------------------------------
+ *
+ * Without an executor every change writes the file before it returns, as described above. With
+ * one, a change is made in memory (after checking that the file it makes stays within
+ * THREAT_STORE_FILE_MAX) and the write of the whole file, with its fsyncs and rename, is queued
+ * on the executor at the end of the loop's turn (or by threat_store_flush()): writes queued
+ * while another waits merge into one with the newest content, and they land in the order they
+ * were queued. Changes are then counted by generation: the
+ * content in memory has threat_store_generation(), the file threat_store_saved_generation().
+ * A change that returned success is on disk once the saved generation reaches the generation
+ * it made. A write that fails leaves the records in memory, unsaved: threat_store_save_error()
+ * says why until a later write succeeds; threat_store_flush() queues one. */
+
+/* Called on the loop's thread after each write queued on the executor ended: result 0 (the
+ * saved generation moved forward) or the write's -errno. The handler may change the store. */
+typedef void (*ThreatStoreSaveHandler)(ThreatStore *s, int result, void *userdata);
+
+/* Makes changes write on e (NULL: on the calling thread again, after the executor is gone), and
+ * tells handler (may be NULL) how each write went. Writes already queued stay queued. */
+void threat_store_set_executor(ThreatStore *s, Executor *e, ThreatStoreSaveHandler handler,
+                               void *userdata);
+
+/* Writes what memory holds when it is newer than the file and no write of it is queued: on the
+ * executor when there is one, else now. Returns 0 (queued, written, or nothing to do), -ESTALE,
+ * -EBUSY, or the error of queueing or of the write. */
+int threat_store_flush(ThreatStore *s);
+
+uint64_t threat_store_generation(const ThreatStore *s);
+uint64_t threat_store_saved_generation(const ThreatStore *s);
+/* While memory is newer than the file: the error of the last write that failed (or could not
+ * be queued); 0 otherwise. */
+int threat_store_save_error(const ThreatStore *s);
+/* A write is due at the end of the loop's turn, queued or running. */
+bool threat_store_saving(const ThreatStore *s);
 
 /* The record with this id (lowercase or uppercase hex), or NULL. */
 const Threat *threat_store_get(const ThreatStore *s, const char *id);

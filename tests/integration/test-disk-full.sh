@@ -2,7 +2,8 @@
 # A full state file system loses no detection (run with MDATP_SANDBOX_STATE_SIZE: the state
 # directory is a small tmpfs). With it full, a custom scan of 20 samples and a real-time
 # detection are kept in memory: health names them, the scan's result says they are not recorded
-# yet (and `mdatp scan` fails), the files stay where they are. Once space is freed, within a
+# yet (and `mdatp scan` fails), the history's file holds none of them, the files stay where they
+# are. Once space is freed, within a
 # bounded wait, every detection is in `mdatp threat list`, every file is quarantined, the scan
 # history has the scan and the health issue is gone.
 . "$(dirname "$0")/lib.sh"
@@ -12,6 +13,7 @@ rtp="$MDATP_RTP_MOUNTS"
 samples="$MDATP_SANDBOX_DIR/full-samples"
 filler="$MDATP_STATE_DIR/filler"
 mkdir -p "$samples"
+on_disk_count() { grep -o '"sha256"' "$MDATP_STATE_DIR/threats.json" 2>/dev/null | wc -l; }
 samples_left() { find "$samples" "$rtp" -maxdepth 1 -name 'e*.com' | wc -l; }
 all_remediated() {
         [ "$(threat_count)" = 21 ] && [ "$(quarantined_count)" = 21 ] && [ "$(samples_left)" = 0 ] &&
@@ -33,7 +35,8 @@ expect_contains "scan finds the samples" "$OUT" "	20 threat(s) detected"
 expect_contains "... and says they are not recorded yet" "$OUT" "20 threat(s) not yet recorded or remediated"
 expect_rc "... and does not report plain success" 1
 expect_eq "the samples are still there" "$(find "$samples" -name 'e*.com' | wc -l)" 20
-expect_eq "nothing recorded yet" "$(threat_count)" 0
+# The records are made in memory and their write, which failed, waits for the retry.
+expect_eq "nothing recorded on disk yet" "$(on_disk_count)" 0
 issues=$(health_field health_issues)
 expect_contains "health names the unrecorded detections" "$issues" "20 detection(s) could not be recorded: No space left on device; retrying"
 expect_contains "... and the unsaved scan history" "$issues" "the scan history could not be saved"
@@ -59,6 +62,7 @@ import json, sys
 st = [t["history"][-1]["value"] for s in json.load(sys.stdin)["threats"]["scans"] for t in s["threats"]]
 print(" ".join(sorted(set(st))))' >"$MDATP_SANDBOX_DIR/statuses" 2>&1
 expect_eq "every record is quarantined" "$(cat "$MDATP_SANDBOX_DIR/statuses")" "quarantined"
+expect_eq "the history on disk has every record" "$(on_disk_count)" 21
 expect_contains "the scan history on disk has the scan" "$(cat "$MDATP_STATE_DIR/scans.json")" '"succeeded"'
 expect_eq "healthy again" "$(health_field healthy)" "true"
 

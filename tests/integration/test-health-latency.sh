@@ -11,9 +11,6 @@ work="$MDATP_SANDBOX_DIR/latency"
 lat="$work/latencies"
 lat_cli="$work/latencies-cli"
 mkdir -p "$work"
-eicar() { printf '%s%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-' 'ANTIVIRUS-TEST-FILE!$H+H*'; }
-threat_count() { mdatp threat list --output json | grep -o '"tracking_id"' | wc -l; }
-quarantined_count() { mdatp threat quarantine list --output json | grep -o '"originalPath"' | wc -l; }
 
 # measure BUSY_CMD: 100 Health GetAll calls (what `mdatp health` asks) on one bus connection,
 # one after the other with 10 ms between them, each timed, into $lat (µs, sorted); $overlap is

@@ -3,7 +3,9 @@
  * Unit tests of threats/: recording, lookup and order; the file round trip field by field;
  * corrupt files moved aside and partly invalid files cleaned with a message; saves that fail
  * leaving memory as it was; pruning by age and count; unique ids; hostile JSON; paths with any
- * bytes; the cost of a save with 15,000 records. Each test works in a fresh temporary directory.
+ * bytes; the cost of a save with 15,000 records; writes on a real executor (merged, in order,
+ * newest content last, a failed write keeping the records unsaved until a later one lands).
+ * Each test works in a fresh temporary directory.
  */
 
 #include <check.h>
@@ -25,6 +27,7 @@
 #define RUNNING_ON_VALGRIND (getenv("MDATP_TEST_SLOW") != NULL)
 #endif
 
+#include "executor/executor.h"
 #include "threats/threats-internal.h"
 #include "threats/threats.h"
 #include "util/fileio.h"
@@ -1781,6 +1784,228 @@ START_TEST(test_backlog_full_disk) {
 }
 END_TEST
 
+/* ---- writes on the executor ---- */
+
+/* What the save handler heard. */
+typedef struct SaveLog {
+        unsigned calls;
+        int last;
+        uint64_t saved[64];             /* the saved generation after each successful write */
+        unsigned n_saved;
+} SaveLog;
+
+static void save_logged(ThreatStore *s, int result, void *userdata) {
+        SaveLog *l = userdata;
+
+        l->calls++;
+        l->last = result;
+        if (result >= 0 && l->n_saved < ELEMENTSOF(l->saved))
+                l->saved[l->n_saved++] = threat_store_saved_generation(s);
+}
+
+/* Runs the loop until the store has no write queued or running. */
+static void run_until_saved(sd_event *e, ThreatStore *s) {
+        for (unsigned i = 0; threat_store_saving(s); i++) {
+                ck_assert_uint_lt(i, 10000);
+                ck_assert_int_ge(sd_event_run(e, 5 * 1000000), 0);
+        }
+}
+
+/* A job that holds the worker until a byte arrives on its pipe, so that writes queued behind it
+ * wait (and merge) deterministically. */
+static int gate_run(void *userdata) {
+        char c;
+
+        return read(*(int *) userdata, &c, 1) == 1 ? 0 : -EIO;
+}
+
+static void gate_done(int result, void *userdata) {
+        (void) userdata;
+        ck_assert_int_eq(result, 0);
+}
+
+START_TEST(test_executor_writes_merge) {
+        _cleanup_(threat_store_freep) ThreatStore *s = NULL;
+        _cleanup_(executor_freep) Executor *x = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_free_ char *before = NULL, *after = NULL;
+        SaveLog log = {};
+        size_t before_size, after_size;
+        int gate[2];
+        uint64_t g0;
+
+        ck_assert_int_eq(sd_event_new(&e), 0);
+        ck_assert_int_eq(executor_new(e, 16, &x), 0);
+        s = open_store(store_path, 0);
+        record(s, &(ThreatRecordInput) { .name = EICAR, .type = "virus", .path = "/first" });
+        before = read_all(store_path, &before_size);
+        threat_store_set_executor(s, x, save_logged, &log);
+        g0 = threat_store_generation(s);
+        ck_assert_uint_eq(threat_store_saved_generation(s), g0);
+
+        ck_assert_int_eq(pipe(gate), 0);
+        ck_assert_int_eq(executor_submit(x, &(ExecutorJob) { .run = gate_run, .done = gate_done,
+                                                             .userdata = &gate[0] }), 0);
+        /* Five changes while the worker is held: memory has them at once, the file none. */
+        for (unsigned i = 0; i < 4; i++) {
+                char name[32];
+
+                snprintf(name, sizeof(name), "/queued/%u", i);
+                record(s, &(ThreatRecordInput) { .name = EICAR, .type = "virus", .path = name });
+                /* Asked for now rather than at the end of the turn: the first is queued, the
+                 * others wait for it to end and become one write of the newest content. */
+                ck_assert_int_eq(threat_store_flush(s), 0);
+        }
+        ck_assert_int_eq(threat_store_set_status(s, threat_store_at(s, 4)->id,
+                                                 THREAT_STATUS_QUARANTINED, "merged"), 1);
+        ck_assert_int_eq(threat_store_flush(s), 0);
+        ck_assert_uint_eq(threat_store_count(s), 5);
+        ck_assert_uint_eq(threat_store_generation(s), g0 + 5);
+        ck_assert_uint_eq(threat_store_saved_generation(s), g0);
+        ck_assert(threat_store_saving(s));
+        after = read_all(store_path, &after_size);
+        ck_assert_uint_eq(after_size, before_size);
+        ck_assert_mem_eq(after, before, before_size);
+
+        ck_assert_int_eq(write(gate[1], "x", 1), 1);
+        run_until_saved(e, s);
+        /* Two writes ran, in order: the first change, then the four others merged into one
+         * with the newest content. */
+        ck_assert_uint_eq(log.calls, 2);
+        ck_assert_int_eq(log.last, 0);
+        ck_assert_uint_eq(log.saved[0], g0 + 1);
+        ck_assert_uint_eq(log.saved[1], g0 + 5);
+        ck_assert_int_eq(threat_store_save_error(s), 0);
+        assert_disk_matches(s, store_path);
+        after = mfree(after);
+        after = read_all(store_path, &after_size);
+        ck_assert_ptr_nonnull(strstr(after, "\"merged\""));
+        close(gate[0]);
+        close(gate[1]);
+}
+END_TEST
+
+START_TEST(test_executor_writes_ordered) {
+        _cleanup_(threat_store_freep) ThreatStore *s = NULL;
+        _cleanup_(executor_freep) Executor *x = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        SaveLog log = {};
+
+        ck_assert_int_eq(sd_event_new(&e), 0);
+        ck_assert_int_eq(executor_new(e, 16, &x), 0);
+        s = open_store(store_path, 0);
+        threat_store_set_executor(s, x, save_logged, &log);
+
+        /* Changes with the loop turning now and then: some writes run while others queue. */
+        for (unsigned i = 0; i < 200; i++) {
+                char name[32];
+
+                snprintf(name, sizeof(name), "/ordered/%u", i);
+                record(s, &(ThreatRecordInput) { .name = EICAR, .type = "virus", .path = name });
+                if (i % 7 == 0)
+                        ck_assert_int_ge(sd_event_run(e, 0), 0);
+        }
+        run_until_saved(e, s);
+        ck_assert_uint_ge(log.n_saved, 1);
+        ck_assert_uint_lt(log.n_saved, 200);
+        /* Every write that landed was newer than the one before, and the last is the newest. */
+        for (unsigned i = 1; i < log.n_saved; i++)
+                ck_assert_uint_gt(log.saved[i], log.saved[i - 1]);
+        ck_assert_uint_eq(log.saved[log.n_saved - 1], threat_store_generation(s));
+        assert_disk_matches(s, store_path);
+
+        /* At shutdown, the write due at the end of the turn is queued on the executor when the
+         * store leaves it, and lands when the executor shuts down. */
+        record(s, &(ThreatRecordInput) { .name = EICAR, .type = "virus", .path = "/last" });
+        ck_assert(threat_store_saving(s));
+        threat_store_set_executor(s, NULL, NULL, NULL);
+        x = executor_free(x);
+        ck_assert(!threat_store_saving(s));
+        ck_assert_uint_eq(threat_store_saved_generation(s), threat_store_generation(s));
+        assert_disk_matches(s, store_path);
+}
+END_TEST
+
+START_TEST(test_executor_failed_write_keeps_records) {
+        _cleanup_(threat_store_freep) ThreatStore *s = NULL;
+        _cleanup_(executor_freep) Executor *x = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_free_ char *sub = path_in("sub"), *gone = path_in("gone"), *path = NULL;
+        _cleanup_free_ char *before = NULL, *after = NULL;
+        size_t before_size, after_size;
+        SaveLog log = {};
+        const Threat *t;
+
+        ck_assert_int_eq(sd_event_new(&e), 0);
+        ck_assert_int_eq(executor_new(e, 16, &x), 0);
+        ck_assert_int_eq(mkdir(sub, 0700), 0);
+        ck_assert_int_ge(asprintf(&path, "%s/threats.json", sub), 0);
+        s = open_store(path, 0);
+        record(s, &(ThreatRecordInput) { .name = EICAR, .type = "virus", .path = "/kept" });
+        before = read_all(path, &before_size);
+        threat_store_set_executor(s, x, save_logged, &log);
+
+        /* The directory taken away: the write fails, as on a full or failing disk. */
+        ck_assert_int_eq(rename(sub, gone), 0);
+        t = record(s, &(ThreatRecordInput) { .name = EICAR, .type = "virus", .path = "/unsaved" });
+        run_until_saved(e, s);
+        ck_assert_uint_eq(log.calls, 1);
+        ck_assert_int_eq(log.last, -ENOENT);
+        ck_assert_int_eq(threat_store_save_error(s), -ENOENT);
+        ck_assert_uint_lt(threat_store_saved_generation(s), threat_store_generation(s));
+        /* Kept in memory, unsaved. */
+        ck_assert_uint_eq(threat_store_count(s), 2);
+        ck_assert_ptr_eq(threat_store_get(s, t->id), t);
+        ck_assert_ptr_eq(threat_store_find_by_path(s, "/unsaved", NULL), t);
+
+        /* A status change meanwhile is kept too, and another failed try changes nothing. */
+        ck_assert_int_eq(threat_store_set_status(s, t->id, THREAT_STATUS_QUARANTINED, NULL), 1);
+        ck_assert_int_eq(threat_store_flush(s), 0);
+        run_until_saved(e, s);
+        ck_assert_int_eq(log.last, -ENOENT);
+        ck_assert_int_eq(threat_store_save_error(s), -ENOENT);
+
+        /* Back in place: the file is as it was, and a flush writes what memory holds. */
+        ck_assert_int_eq(rename(gone, sub), 0);
+        after = read_all(path, &after_size);
+        ck_assert_uint_eq(after_size, before_size);
+        ck_assert_mem_eq(after, before, before_size);
+        ck_assert_int_eq(threat_store_flush(s), 0);
+        ck_assert(threat_store_saving(s));
+        run_until_saved(e, s);
+        ck_assert_int_eq(log.last, 0);
+        ck_assert_int_eq(threat_store_save_error(s), 0);
+        ck_assert_uint_eq(threat_store_saved_generation(s), threat_store_generation(s));
+        /* Nothing left to write. */
+        ck_assert_int_eq(threat_store_flush(s), 0);
+        ck_assert(!threat_store_saving(s));
+        assert_disk_matches(s, path);
+        x = executor_free(x);
+}
+END_TEST
+
+START_TEST(test_executor_store_freed_first) {
+        _cleanup_(executor_freep) Executor *x = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        ThreatStore *s;
+        SaveLog log = {};
+
+        ck_assert_int_eq(sd_event_new(&e), 0);
+        ck_assert_int_eq(executor_new(e, 16, &x), 0);
+        s = open_store(store_path, 0);
+        threat_store_set_executor(s, x, save_logged, &log);
+        record(s, &(ThreatRecordInput) { .name = EICAR, .type = "virus", .path = "/orphan" });
+        ck_assert_int_eq(threat_store_flush(s), 0);
+        /* The write keeps its snapshot: it lands, and its done finds no store. */
+        s = threat_store_free(s);
+        x = executor_free(x);
+        ck_assert_uint_eq(log.calls, 0);
+        s = open_store(store_path, 1);
+        ck_assert_ptr_nonnull(threat_store_find_by_path(s, "/orphan", NULL));
+        s = threat_store_free(s);
+}
+END_TEST
+
 static Suite *threats_suite(void) {
         Suite *s = suite_create("threats");
         TCase *tc = tcase_create("core");
@@ -1814,6 +2039,10 @@ static Suite *threats_suite(void) {
         tcase_add_test(tc, test_backlog_bounded);
         tcase_add_test(tc, test_backlog_full_disk);
         tcase_add_test(tc, test_set_status_many);
+        tcase_add_test(tc, test_executor_writes_merge);
+        tcase_add_test(tc, test_executor_writes_ordered);
+        tcase_add_test(tc, test_executor_failed_write_keeps_records);
+        tcase_add_test(tc, test_executor_store_freed_first);
         suite_add_tcase(s, tc);
         return s;
 }
