@@ -649,6 +649,19 @@ static int threat_store_assign_id(const ThreatStore *s, ThreatIndex *batch, Thre
         return -EIO;
 }
 
+/* What a batch call checks first: < 0 refused, 0 nothing to do, 1 go on. */
+static int batch_check(ThreatStore *s, const void *items, size_t n) {
+        int r = threat_store_writable(s);
+
+        if (r < 0)
+                return r;
+        if (n == 0)
+                return 0;
+        if (!items)
+                return -EINVAL;
+        return n > THREAT_STORE_BATCH_MAX ? -E2BIG : 1;
+}
+
 int threat_store_record_many(ThreatStore *s, const ThreatRecordInput *in, size_t n,
                              const Threat **ret) {
         _cleanup_(threat_change_done) ThreatChange c = {};
@@ -657,15 +670,9 @@ int threat_store_record_many(ThreatStore *s, const ThreatRecordInput *in, size_t
         uint64_t now = threat_now();
         int r;
 
-        r = threat_store_writable(s);
-        if (r < 0)
+        r = batch_check(s, in, n);
+        if (r <= 0)
                 return r;
-        if (n == 0)
-                return 0;
-        if (!in)
-                return -EINVAL;
-        if (n > THREAT_STORE_BATCH_MAX)
-                return -E2BIG;
 
         c.added = calloc(n, sizeof(ThreatEntry *));
         if (!c.added)
@@ -812,15 +819,9 @@ int threat_store_set_status_many(ThreatStore *s, const ThreatStatusChange *chang
         size_t n_undo = 0;
         int r;
 
-        r = threat_store_writable(s);
-        if (r < 0)
+        r = batch_check(s, changes, n);
+        if (r <= 0)
                 return r;
-        if (n == 0)
-                return 0;
-        if (!changes)
-                return -EINVAL;
-        if (n > THREAT_STORE_BATCH_MAX)
-                return -E2BIG;
         for (size_t i = 0; i < n; i++)
                 if (!threat_status_to_string(changes[i].status))
                         return -EINVAL;
