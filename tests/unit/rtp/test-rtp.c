@@ -1422,7 +1422,7 @@ static pid_t private_namespace_start(void) {
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
                 if (unshare(CLONE_NEWNS) < 0 ||
-                    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
                         _exit(1);
                 (void) !write(p[1], "x", 1);
                 for (;;)
@@ -1591,7 +1591,7 @@ static int unrelated_exclusion_steps(void) {
 
         /* The counters must move for this test's reasons only: in a mount namespace of its own
          * (mounts private), a mount made elsewhere on the machine does not re-sync the marks. */
-        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
                 return 11;
         config.self_check_pid = getpid();
         if (rtp_new(&config, &r) < 0)
