@@ -17,6 +17,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 
@@ -248,6 +249,14 @@ static int rtp_apply(Manager *m) {
         log_info("Real-time protection started (%s).", block ? "blocking" : "reporting only");
         (void) rtp_self_check_follow(m);
         return 0;
+}
+
+/* Another product's fanotify group can come and go at any time: a walk of /proc at most a few
+ * seconds old, made off the main loop (a process stuck in the kernel can hold the walk); the
+ * first one is waited for briefly. */
+int manager_rtp_conflicting_applications(Manager *m, char ***ret) {
+        (void) m;
+        return rtp_conflicting_applications_cached(getpid(), 0, 200, ret);
 }
 
 void manager_rtp_notify_status(Manager *m) {

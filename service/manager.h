@@ -452,6 +452,8 @@ void manager_rtp_apply(Manager *m);
 /* Tells the service manager (STATUS=, shown by `systemctl status`) how the machine is
  * protected now. */
 void manager_rtp_notify_status(Manager *m);
+/* The other processes holding fanotify marks, for health: a cached walk of /proc (rtp.h). */
+int manager_rtp_conflicting_applications(Manager *m, char ***ret);
 void manager_rtp_free(Manager *m);
 
 /* The one subscriber to change events: handler(m, e, userdata) for every event, on the main

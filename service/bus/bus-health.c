@@ -8,7 +8,6 @@
  * "unavailable".
  */
 #include <string.h>
-#include <unistd.h>
 
 #include "bus/bus.h"
 #include "config.h"
@@ -231,14 +230,13 @@ static int property_get_rtp_available(sd_bus *bus, const char *path, const char 
         return sd_bus_message_append(reply, "b", m->rtp_available);
 }
 
-/* Another product's fanotify group can come and go at any time: a walk of /proc at most a few
- * seconds old, made off the main loop (a process stuck in the kernel can hold the walk). */
 static int property_get_conflicting(sd_bus *bus, const char *path, const char *interface,
                                     const char *property, sd_bus_message *reply, void *userdata,
                                     sd_bus_error *error) {
         _cleanup_strv_free_ char **l = NULL;
+        BusContext *b = userdata;
 
-        if (rtp_conflicting_applications_cached(getpid(), 0, 200, &l) < 0)
+        if (manager_rtp_conflicting_applications(b->manager, &l) < 0)
                 l = strv_free(l);
         return sd_bus_message_append_strv(reply, l);
 }
